@@ -1,0 +1,237 @@
+//! A chunk: up to `MAX_ENTRIES` consecutive entries packed into one byte buffer.
+//!
+//! Seqs inside a chunk are contiguous (`first_seq`, `first_seq + 1`, ...), so they are
+//! not stored. Each entry is `varint(ts - previous ts) varint(id len) id varint(payload
+//! len) payload`: about three bytes of overhead beyond the id and the payload.
+
+use super::varint;
+use super::Entry;
+
+/// Entries per chunk: bounds the scan to find one seq inside a chunk.
+pub const MAX_ENTRIES: u32 = 64;
+/// A chunk is sealed once its buffer would grow past this (unless it is empty).
+pub const MAX_BYTES: usize = 4096;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    pub first_seq: u64,
+    /// Seqs skipped by the failover fence below `first_seq` (trimmed ones included):
+    /// `first_seq - 1 - skipped_before` entries were issued before this chunk.
+    pub skipped_before: u64,
+    pub first_ts: u64,
+    pub last_ts: u64,
+    pub len: u32,
+    pub bytes: Vec<u8>,
+}
+
+/// The encoded size of one entry.
+pub fn entry_size(ts_delta: u64, id: &[u8], payload: &[u8]) -> usize {
+    varint::len(ts_delta)
+        + varint::len(id.len() as u64)
+        + id.len()
+        + varint::len(payload.len() as u64)
+        + payload.len()
+}
+
+impl Chunk {
+    pub fn new(first_seq: u64, skipped_before: u64, ts: u64, expected_bytes: usize) -> Chunk {
+        Chunk {
+            first_seq,
+            skipped_before,
+            first_ts: ts,
+            last_ts: ts,
+            len: 0,
+            bytes: Vec::with_capacity(expected_bytes.clamp(64, MAX_BYTES)),
+        }
+    }
+
+    /// The seq the next appended entry would get to stay contiguous.
+    pub fn end_seq(&self) -> u64 {
+        self.first_seq + u64::from(self.len)
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.end_seq() - 1
+    }
+
+    /// Entries issued (in the whole log's history) before this chunk's first entry.
+    pub fn ordinal_base(&self) -> u64 {
+        self.first_seq - 1 - self.skipped_before
+    }
+
+    pub fn contains(&self, seq: u64) -> bool {
+        seq >= self.first_seq && seq < self.end_seq()
+    }
+
+    /// Whether an entry of `size` encoded bytes still belongs in this chunk.
+    pub fn has_room(&self, size: usize) -> bool {
+        self.len == 0 || (self.len < MAX_ENTRIES && self.bytes.len() + size <= MAX_BYTES)
+    }
+
+    /// Appends the entry for `end_seq()`; the caller checked `has_room` and ts order.
+    pub fn push(&mut self, ts: u64, id: &[u8], payload: &[u8]) {
+        let delta = if self.len == 0 { 0 } else { ts - self.last_ts };
+        if self.len == 0 {
+            self.first_ts = ts;
+        }
+        self.bytes.reserve(entry_size(delta, id, payload));
+        varint::put(&mut self.bytes, delta);
+        varint::put(&mut self.bytes, id.len() as u64);
+        self.bytes.extend_from_slice(id);
+        varint::put(&mut self.bytes, payload.len() as u64);
+        self.bytes.extend_from_slice(payload);
+        self.last_ts = ts;
+        self.len += 1;
+    }
+
+    /// Gives back spare capacity once the chunk is full: only the open chunk keeps slack.
+    pub fn seal(&mut self) {
+        self.bytes.shrink_to_fit();
+    }
+
+    pub fn iter(&self) -> ChunkIter<'_> {
+        ChunkIter { chunk: self, pos: 0, seq: self.first_seq, ts: self.first_ts }
+    }
+
+    /// Entries from `seq` (inside this chunk) to the chunk's end.
+    pub fn iter_from(&self, seq: u64) -> ChunkIter<'_> {
+        let mut iter = self.iter();
+        while iter.seq < seq && iter.next().is_some() {}
+        iter
+    }
+
+    /// Heap bytes this chunk owns.
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// Drops the entries before `seq` (inside this chunk), re-encoding the rest.
+    pub fn drop_before(&mut self, seq: u64) {
+        let mut rest = Chunk::new(seq, self.skipped_before, 0, self.bytes.len());
+        for entry in self.iter_from(seq) {
+            rest.push(entry.ts, entry.id, entry.payload);
+        }
+        rest.seal();
+        *self = rest;
+    }
+
+    /// Checks a chunk that came from outside (RDB, AOF): every entry decodes, within
+    /// bounds, exactly `len` of them, and the recorded `first_ts` matches. Fills `last_ts`.
+    pub fn validate(&mut self) -> Result<(), &'static str> {
+        if self.len == 0 || self.len > MAX_ENTRIES {
+            return Err("chunk entry count out of range");
+        }
+        let mut pos = 0;
+        let mut ts = self.first_ts;
+        for index in 0..self.len {
+            let delta = varint::get(&self.bytes, &mut pos).ok_or("truncated chunk")?;
+            if index == 0 && delta != 0 {
+                return Err("chunk first entry has a ts delta");
+            }
+            ts = ts.checked_add(delta).ok_or("chunk ts overflow")?;
+            for _ in 0..2 {
+                let field_len = varint::get(&self.bytes, &mut pos).ok_or("truncated chunk")?;
+                let end = usize::try_from(field_len)
+                    .ok()
+                    .and_then(|n| pos.checked_add(n))
+                    .filter(|&end| end <= self.bytes.len())
+                    .ok_or("chunk field runs past its end")?;
+                pos = end;
+            }
+        }
+        if pos != self.bytes.len() {
+            return Err("chunk has trailing bytes");
+        }
+        self.last_ts = ts;
+        Ok(())
+    }
+}
+
+/// Decodes a chunk's entries in order. Stops (returns `None`) at the end, or at malformed
+/// bytes, which `validate` rules out for every chunk the log holds.
+pub struct ChunkIter<'a> {
+    chunk: &'a Chunk,
+    pos: usize,
+    seq: u64,
+    ts: u64,
+}
+
+impl<'a> ChunkIter<'a> {
+    fn field(&mut self) -> Option<&'a [u8]> {
+        let bytes: &'a [u8] = &self.chunk.bytes;
+        let len = usize::try_from(varint::get(bytes, &mut self.pos)?).ok()?;
+        let field = bytes.get(self.pos..self.pos.checked_add(len)?)?;
+        self.pos += len;
+        Some(field)
+    }
+}
+
+impl<'a> Iterator for ChunkIter<'a> {
+    type Item = Entry<'a>;
+
+    fn next(&mut self) -> Option<Entry<'a>> {
+        if self.seq >= self.chunk.end_seq() {
+            return None;
+        }
+        let delta = varint::get(&self.chunk.bytes, &mut self.pos)?;
+        let ts = self.ts.checked_add(delta)?;
+        let id = self.field()?;
+        let payload = self.field()?;
+        let entry = Entry { seq: self.seq, id, ts, payload };
+        self.seq += 1;
+        self.ts = ts;
+        Some(entry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled(n: u32) -> Chunk {
+        let mut chunk = Chunk::new(10, 0, 1000, 0);
+        for i in 0..n {
+            chunk.push(1000 + u64::from(i) * 3, format!("id{i}").as_bytes(), &[i as u8; 5]);
+        }
+        chunk
+    }
+
+    #[test]
+    fn entries_decode_in_order() {
+        let chunk = filled(5);
+        let seqs: Vec<u64> = chunk.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![10, 11, 12, 13, 14]);
+        let third = chunk.iter_from(12).next().unwrap();
+        assert_eq!((third.id, third.ts, third.payload), (&b"id2"[..], 1006, &[2u8; 5][..]));
+        assert_eq!(chunk.last_ts, 1012);
+    }
+
+    #[test]
+    fn drop_before_keeps_the_tail() {
+        let mut chunk = filled(5);
+        chunk.drop_before(13);
+        assert_eq!(chunk.first_seq, 13);
+        assert_eq!(chunk.first_ts, 1009);
+        assert_eq!(chunk.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![13, 14]);
+        let mut copy = chunk.clone();
+        assert_eq!(copy.validate(), Ok(()));
+        assert_eq!(copy, chunk);
+    }
+
+    #[test]
+    fn validate_refuses_damage() {
+        let good = filled(3);
+        let mut truncated = good.clone();
+        truncated.bytes.pop();
+        assert!(truncated.validate().is_err());
+        let mut extra = good.clone();
+        extra.bytes.push(0);
+        assert!(extra.validate().is_err());
+        let mut wrong_len = good.clone();
+        wrong_len.len = 4;
+        assert!(wrong_len.validate().is_err());
+        let mut huge_field = good;
+        huge_field.bytes[1] = 0xff;
+        assert!(huge_field.validate().is_err());
+    }
+}

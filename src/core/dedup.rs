@@ -1,0 +1,207 @@
+//! The de-duplication index: which client-msg-ids this log has seen within its window,
+//! and the seq each got.
+//!
+//! The window is a *seq range*: every entry with `seq >= floor` is indexed. Because `ts`
+//! never decreases along seqs, "ids younger than the window" is always such a suffix, and
+//! expiring is moving `floor` up. The table stores only `seq - base` as a `u32`; the id
+//! itself is read from where the entry lives (its chunk, or `retired` once trimmed), so
+//! no id is stored twice.
+
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+use super::chunk::Chunk;
+
+/// An entry trimmed from the log while its id is still inside the de-duplication window:
+/// only what a late retry needs (and what keeps the window deterministic) is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetiredId {
+    pub seq: u64,
+    pub ts: u64,
+    pub id: Box<[u8]>,
+}
+
+#[derive(Clone, Default)]
+pub struct DedupIndex {
+    floor: u64,
+    base: u64,
+    table: HashTable<u32>,
+    hash_state: DefaultHashBuilder,
+    retired: VecDeque<RetiredId>,
+}
+
+/// Where indexed ids live: the retired list, then the log's chunks.
+#[derive(Clone, Copy)]
+pub struct IdStore<'a> {
+    pub retired: &'a VecDeque<RetiredId>,
+    pub chunks: &'a VecDeque<Chunk>,
+}
+
+/// The chunk holding `seq`, if any entry of the log has it.
+pub fn chunk_of(chunks: &VecDeque<Chunk>, seq: u64) -> Option<(usize, &Chunk)> {
+    let index = chunks.partition_point(|c| c.end_seq() <= seq);
+    chunks.get(index).filter(|c| c.contains(seq)).map(|c| (index, c))
+}
+
+impl<'a> IdStore<'a> {
+    /// The id (and ts) of `seq`, when the log still holds it.
+    pub fn id_of(&self, seq: u64) -> Option<(&'a [u8], u64)> {
+        if self.retired.back().is_some_and(|r| seq <= r.seq) {
+            let index = self.retired.partition_point(|r| r.seq < seq);
+            return self.retired.get(index).filter(|r| r.seq == seq).map(|r| (&*r.id, r.ts));
+        }
+        let (_, chunk) = chunk_of(self.chunks, seq)?;
+        chunk.iter_from(seq).next().map(|e| (e.id, e.ts))
+    }
+
+    /// Every stored `(seq, ts, id)` with `seq >= from`, ascending.
+    pub fn each_from(&self, from: u64, mut visit: impl FnMut(u64, u64, &'a [u8]) -> bool) {
+        for r in self.retired.iter().skip(self.retired.partition_point(|r| r.seq < from)) {
+            if !visit(r.seq, r.ts, &r.id) {
+                return;
+            }
+        }
+        let start = self.chunks.partition_point(|c| c.end_seq() <= from);
+        for chunk in self.chunks.iter().skip(start) {
+            for entry in chunk.iter_from(from) {
+                if !visit(entry.seq, entry.ts, entry.id) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl DedupIndex {
+    pub fn with_floor(floor: u64) -> DedupIndex {
+        DedupIndex { floor, base: floor, ..DedupIndex::default() }
+    }
+
+    /// The lowest floor that lets `seq` be indexed: offsets from the floor fit a `u32`.
+    pub fn lowest_floor_for(seq: u64) -> u64 {
+        seq.saturating_sub(u64::from(u32::MAX))
+    }
+
+    pub fn floor(&self) -> u64 {
+        self.floor
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn retired(&self) -> &VecDeque<RetiredId> {
+        &self.retired
+    }
+
+    fn hash(&self, id: &[u8]) -> u64 {
+        self.hash_state.hash_one(id)
+    }
+
+    /// The seq `id` got, if it is inside the window.
+    pub fn find(&self, id: &[u8], chunks: &VecDeque<Chunk>) -> Option<u64> {
+        let store = IdStore { retired: &self.retired, chunks };
+        let base = self.base;
+        self.table
+            .find(self.hash(id), |&offset| {
+                store.id_of(base + u64::from(offset)).is_some_and(|(stored, _)| stored == id)
+            })
+            .map(|&offset| base + u64::from(offset))
+    }
+
+    /// Indexes `seq`, whose entry (holding `id`) the caller has just stored. Entries are
+    /// indexed in seq order: every stored entry in `floor..seq` is indexed already.
+    pub fn insert(&mut self, seq: u64, id: &[u8], chunks: &VecDeque<Chunk>) {
+        let fits = seq.checked_sub(self.base).is_some_and(|off| off <= u64::from(u32::MAX));
+        if !fits || self.table.len() == self.table.capacity() {
+            self.rebuild_through(seq, chunks);
+            return;
+        }
+        let hash = self.hash(id);
+        let offset = (seq - self.base) as u32;
+        let DedupIndex { table, hash_state, retired, base, .. } = self;
+        let store = IdStore { retired, chunks };
+        // The table has room (checked above), so this hasher only runs if hashbrown
+        // ever decides otherwise; it is correct either way, just slower.
+        table.insert_unique(hash, offset, |&o| {
+            store.id_of(*base + u64::from(o)).map_or(0, |(id, _)| hash_state.hash_one(id))
+        });
+    }
+
+    /// Rebuilds the table from the stored entries `floor..=through`, with twice the room
+    /// and `base = floor`. Growing this way reads each id once, in storage order, instead
+    /// of looking each one up again as a generic rehash would.
+    fn rebuild_through(&mut self, through: u64, chunks: &VecDeque<Chunk>) {
+        let ids = self.table.len() + 1;
+        let mut table = HashTable::with_capacity(ids.max(8).saturating_mul(2));
+        let base = self.floor;
+        let store = IdStore { retired: &self.retired, chunks };
+        store.each_from(self.floor, |seq, _, id| {
+            if seq > through || seq - base > u64::from(u32::MAX) {
+                return false;
+            }
+            // Never rehashes: the capacity above holds every id up to `through`.
+            table.insert_unique(self.hash_state.hash_one(id), (seq - base) as u32, |_| 0);
+            true
+        });
+        self.table = table;
+        self.base = base;
+    }
+
+    /// Expires every id below `new_floor` (no-op if it is not above the current floor).
+    pub fn advance_floor(&mut self, new_floor: u64, chunks: &VecDeque<Chunk>) {
+        if new_floor <= self.floor {
+            return;
+        }
+        while let Some(oldest) = self.retired.front() {
+            if oldest.seq >= new_floor {
+                break;
+            }
+            let hash = self.hash(&oldest.id);
+            self.remove(hash, oldest.seq);
+            self.retired.pop_front();
+        }
+        // What is left of `retired` is above the new floor: the rest expires from chunks.
+        let start = chunks.partition_point(|c| c.end_seq() <= self.floor);
+        'chunks: for chunk in chunks.iter().skip(start) {
+            for entry in chunk.iter_from(self.floor) {
+                if entry.seq >= new_floor {
+                    break 'chunks;
+                }
+                let hash = self.hash(entry.id);
+                self.remove(hash, entry.seq);
+            }
+        }
+        self.floor = new_floor;
+    }
+
+    fn remove(&mut self, hash: u64, seq: u64) {
+        let Some(offset) = seq.checked_sub(self.base) else { return };
+        if let Ok(entry) = self.table.find_entry(hash, |&o| u64::from(o) == offset) {
+            entry.remove();
+        }
+    }
+
+    /// Keeps the id of an entry being trimmed from the log, if it is still in the window.
+    pub fn retire(&mut self, seq: u64, ts: u64, id: &[u8]) {
+        if seq >= self.floor {
+            self.retired.push_back(RetiredId { seq, ts, id: id.into() });
+        }
+    }
+
+    /// Appends a retired id read from a persisted log (the loader checked its order).
+    pub fn push_loaded_retired(&mut self, retired: RetiredId, chunks: &VecDeque<Chunk>) {
+        let (seq, id) = (retired.seq, retired.id.clone());
+        self.retired.push_back(retired);
+        self.insert(seq, &id, chunks);
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        let retired: usize = self.retired.iter().map(|r| r.id.len()).sum();
+        self.table.allocation_size()
+            + self.retired.capacity() * std::mem::size_of::<RetiredId>()
+            + retired
+    }
+}

@@ -1,0 +1,127 @@
+//! The persistent encoding of a log (RDB, DUMP/RESTORE), written as a sequence of
+//! unsigned integers and byte strings so the adapter can map it onto Redis' own RDB
+//! primitives: no whole-log buffer, one chunk (at most a few KiB) at a time.
+//!
+//! Version 1 (`ENCODING_V1`):
+//!
+//! ```text
+//! last skipped epoch last_ts dedup_floor
+//! n_retired  { seq ts id }*            ids trimmed but still de-duplicated
+//! n_chunks   { first_seq skipped_before first_ts len bytes }*
+//! n_cursors  { name seq }*
+//! ```
+//!
+//! Counts are never used to reserve memory: a corrupt count ends in a read error.
+
+use super::chunk::Chunk;
+use super::{LogHeader, SeqError, SeqLog};
+
+pub const ENCODING_V1: i32 = 1;
+/// What `save` writes; `load` reads every version up to it and refuses newer ones.
+pub const LATEST_ENCODING: i32 = ENCODING_V1;
+
+pub trait Sink {
+    fn put_u64(&mut self, value: u64);
+    fn put_bytes(&mut self, bytes: &[u8]);
+}
+
+pub trait Source {
+    fn get_u64(&mut self) -> Result<u64, SeqError>;
+    fn get_bytes(&mut self) -> Result<Vec<u8>, SeqError>;
+}
+
+pub fn save(log: &SeqLog, out: &mut impl Sink) {
+    let header = log.header();
+    for value in [header.last, header.skipped, header.epoch, header.last_ts, header.dedup_floor] {
+        out.put_u64(value);
+    }
+    out.put_u64(log.retired().len() as u64);
+    for retired in log.retired() {
+        out.put_u64(retired.seq);
+        out.put_u64(retired.ts);
+        out.put_bytes(&retired.id);
+    }
+    out.put_u64(log.chunks().len() as u64);
+    for chunk in log.chunks() {
+        for value in [chunk.first_seq, chunk.skipped_before, chunk.first_ts, u64::from(chunk.len)] {
+            out.put_u64(value);
+        }
+        out.put_bytes(&chunk.bytes);
+    }
+    out.put_u64(log.cursors().len() as u64);
+    for (name, seq) in log.cursors().iter() {
+        out.put_bytes(name);
+        out.put_u64(seq);
+    }
+}
+
+pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
+    if !(ENCODING_V1..=LATEST_ENCODING).contains(&version) {
+        return Err(SeqError::BadEffect("unknown encoding version (written by a newer redis-seq?)"));
+    }
+    let header = LogHeader {
+        last: input.get_u64()?,
+        skipped: input.get_u64()?,
+        epoch: input.get_u64()?,
+        last_ts: input.get_u64()?,
+        dedup_floor: input.get_u64()?,
+    };
+    let mut log = SeqLog::from_header(header)?;
+    for _ in 0..input.get_u64()? {
+        let (seq, ts, id) = (input.get_u64()?, input.get_u64()?, input.get_bytes()?);
+        log.push_retired(seq, ts, &id)?;
+    }
+    for _ in 0..input.get_u64()? {
+        let first_seq = input.get_u64()?;
+        let skipped_before = input.get_u64()?;
+        let first_ts = input.get_u64()?;
+        let len = u32::try_from(input.get_u64()?).map_err(|_| SeqError::BadEffect("chunk length"))?;
+        let bytes = input.get_bytes()?;
+        let chunk = Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, bytes };
+        log.push_chunk(chunk)?;
+    }
+    for _ in 0..input.get_u64()? {
+        let name = input.get_bytes()?;
+        let seq = input.get_u64()?;
+        log.push_cursor(&name, seq)?;
+    }
+    Ok(log)
+}
+
+/// An in-memory sink and source: for tests, and a reference for what the RDB holds.
+#[cfg(test)]
+pub mod memory {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Item {
+        U64(u64),
+        Bytes(Vec<u8>),
+    }
+
+    impl Sink for Vec<Item> {
+        fn put_u64(&mut self, value: u64) {
+            self.push(Item::U64(value));
+        }
+        fn put_bytes(&mut self, bytes: &[u8]) {
+            self.push(Item::Bytes(bytes.to_vec()));
+        }
+    }
+
+    pub struct Reader<'a>(pub std::slice::Iter<'a, Item>);
+
+    impl Source for Reader<'_> {
+        fn get_u64(&mut self) -> Result<u64, SeqError> {
+            match self.0.next() {
+                Some(Item::U64(v)) => Ok(*v),
+                _ => Err(SeqError::BadEffect("expected an integer")),
+            }
+        }
+        fn get_bytes(&mut self) -> Result<Vec<u8>, SeqError> {
+            match self.0.next() {
+                Some(Item::Bytes(b)) => Ok(b.clone()),
+                _ => Err(SeqError::BadEffect("expected a string")),
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+use std::fmt;
+
+/// Why the core refused an operation. The adapter turns each into an `ERR` reply whose
+/// text is `Display` below, so every message names the problem and the limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SeqError {
+    /// An acknowledged seq outside `0..=last`.
+    SeqOutOfRange { seq: u64, last: u64 },
+    /// Issuing another seq would overflow 64 bits.
+    LogFull,
+    /// A replicated or loaded effect that does not fit the log (corrupt AOF or stream).
+    BadEffect(&'static str),
+}
+
+impl fmt::Display for SeqError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeqError::SeqOutOfRange { seq, last } => {
+                write!(f, "seq {seq} is out of range: this log's last seq is {last}")
+            }
+            SeqError::LogFull => write!(f, "this log has reached the highest seq or ts a signed 64-bit integer can hold"),
+            SeqError::BadEffect(why) => write!(f, "invalid replicated or persisted state: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for SeqError {}

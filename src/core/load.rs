@@ -1,0 +1,89 @@
+//! Rebuilding a log piece by piece from persisted state (RDB, RESTORE, the AOF rewrite's
+//! commands). Everything here may come from a corrupt or hostile payload, so each piece
+//! is checked against what came before it, and a log is valid after every step.
+
+use super::chunk::Chunk;
+use super::dedup::{DedupIndex, RetiredId};
+use super::{LogHeader, SeqError, SeqLog, MAX_SEQ};
+
+impl SeqLog {
+    pub fn from_header(header: LogHeader) -> Result<SeqLog, SeqError> {
+        if header.last > MAX_SEQ || header.last_ts > MAX_SEQ {
+            return Err(SeqError::BadEffect("last seq or ts beyond a 63-bit integer"));
+        }
+        if header.skipped > header.last {
+            return Err(SeqError::BadEffect("more skipped seqs than issued"));
+        }
+        if header.dedup_floor == 0 || header.dedup_floor > header.last + 1 {
+            return Err(SeqError::BadEffect("de-duplication floor out of range"));
+        }
+        Ok(SeqLog {
+            header,
+            dedup: DedupIndex::with_floor(header.dedup_floor),
+            ..SeqLog::default()
+        })
+    }
+
+    /// The highest seq stored so far (retained or retired), 0 if none.
+    fn highest_stored(&self) -> (u64, u64) {
+        if let Some(chunk) = self.chunks.back() {
+            return (chunk.last_seq(), chunk.last_ts);
+        }
+        self.retired().back().map_or((0, 0), |r| (r.seq, r.ts))
+    }
+
+    /// Adds a trimmed entry's id (in seq order, before any chunk).
+    pub fn push_retired(&mut self, seq: u64, ts: u64, id: &[u8]) -> Result<(), SeqError> {
+        let (highest_seq, highest_ts) = self.highest_stored();
+        if !self.chunks.is_empty() {
+            return Err(SeqError::BadEffect("retired id after the entries"));
+        }
+        if id.is_empty() || seq <= highest_seq || seq < self.dedup.floor() || seq > self.header.last {
+            return Err(SeqError::BadEffect("retired id out of order or range"));
+        }
+        if ts < highest_ts || ts > self.header.last_ts {
+            return Err(SeqError::BadEffect("retired id ts out of order"));
+        }
+        self.dedup.push_loaded_retired(RetiredId { seq, ts, id: id.into() }, &self.chunks);
+        Ok(())
+    }
+
+    /// Adds a chunk of entries (in seq order), checking its bytes entry by entry.
+    pub fn push_chunk(&mut self, mut chunk: Chunk) -> Result<(), SeqError> {
+        chunk.validate().map_err(SeqError::BadEffect)?;
+        let (highest_seq, highest_ts) = self.highest_stored();
+        let end = chunk.first_seq.checked_add(u64::from(chunk.len));
+        if chunk.first_seq <= highest_seq || end.is_none_or(|end| end - 1 > self.header.last) {
+            return Err(SeqError::BadEffect("chunk seqs out of order or range"));
+        }
+        if chunk.skipped_before > self.header.skipped || chunk.skipped_before >= chunk.first_seq {
+            return Err(SeqError::BadEffect("chunk skipped count out of range"));
+        }
+        if let Some(previous) = self.chunks.back() {
+            let gap = chunk.first_seq - previous.end_seq();
+            if chunk.skipped_before != previous.skipped_before + gap {
+                return Err(SeqError::BadEffect("chunk skipped count disagrees with its gap"));
+            }
+        }
+        if chunk.first_ts < highest_ts || chunk.last_ts > self.header.last_ts {
+            return Err(SeqError::BadEffect("chunk ts out of order"));
+        }
+        chunk.seal();
+        let (first_seq, len) = (chunk.first_seq, chunk.len);
+        self.chunks.push_back(chunk);
+        self.len += u64::from(len);
+        let floor = self.dedup.floor();
+        let SeqLog { chunks, dedup, .. } = self;
+        if let Some(stored) = chunks.back() {
+            for entry in stored.iter_from(first_seq.max(floor)) {
+                dedup.insert(entry.seq, entry.id, chunks);
+            }
+        }
+        Ok(())
+    }
+
+    /// Restores a consumer's cursor.
+    pub fn push_cursor(&mut self, consumer: &[u8], seq: u64) -> Result<(), SeqError> {
+        self.ack(consumer, seq).map(|_| ())
+    }
+}

@@ -1,0 +1,372 @@
+//! The sequenced log: `last`, the retained entries (in chunks), the de-duplication index
+//! and the consumer cursors of one conversation or inbox.
+//!
+//! Every change goes through two steps: the master *plans* it from its clock and configs
+//! (`plan_alloc`, `plan_trim`), then *applies* the resolved effect (`apply_append`,
+//! `trim_before`). Replicas and the AOF receive the resolved effect and apply it with the
+//! same code, so they end identical whatever their own clock and configs say.
+
+use std::collections::VecDeque;
+
+use super::chunk::{self, Chunk};
+use super::cursors::Cursors;
+use super::dedup::{chunk_of, DedupIndex, IdStore, RetiredId};
+use super::{Entry, SeqError, MAX_SEQ};
+
+/// The configs and node state an ALLOC is planned with.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AllocPolicy {
+    pub dedup_window_ms: u64,
+    /// 0: no limit.
+    pub max_len: u64,
+    /// 0: no limit.
+    pub max_age_ms: u64,
+    /// 0: the failover fence is off.
+    pub failover_gap: u64,
+    pub node_epoch: u64,
+}
+
+/// The resolved effect of an ALLOC that appends: what the master decided, replicated as is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Append {
+    pub seq: u64,
+    pub ts: u64,
+    pub epoch: u64,
+    /// De-duplication floor after the append (ids of lower seqs are expired).
+    pub dedup_floor: u64,
+    /// Automatic retention: entries below this seq are trimmed after the append.
+    pub keep_from: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocPlan {
+    /// The id was seen within the window: its first seq; nothing changes.
+    Duplicate(u64),
+    Append(Append),
+}
+
+/// The scalar state of a log, as persisted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogHeader {
+    pub last: u64,
+    pub skipped: u64,
+    pub epoch: u64,
+    pub last_ts: u64,
+    pub dedup_floor: u64,
+}
+
+#[derive(Clone, Default)]
+pub struct SeqLog {
+    /// Scalar state; its `dedup_floor` is not kept here but in `dedup` (see `header()`).
+    pub(super) header: LogHeader,
+    pub(super) chunks: VecDeque<Chunk>,
+    pub(super) len: u64,
+    pub(super) dedup: DedupIndex,
+    pub(super) cursors: Cursors,
+}
+
+impl SeqLog {
+    pub fn new() -> SeqLog {
+        SeqLog { dedup: DedupIndex::with_floor(1), ..SeqLog::default() }
+    }
+
+    // ---- reads -------------------------------------------------------------------------
+
+    pub fn header(&self) -> LogHeader {
+        LogHeader { dedup_floor: self.dedup.floor(), ..self.header }
+    }
+
+    pub fn last(&self) -> u64 {
+        self.header.last
+    }
+
+    /// Entries retained.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Lowest retained seq; `last + 1` when none is retained.
+    pub fn first(&self) -> u64 {
+        self.chunks.front().map_or(self.header.last + 1, |c| c.first_seq)
+    }
+
+    pub fn first_ts(&self) -> u64 {
+        self.chunks.front().map_or(0, |c| c.first_ts)
+    }
+
+    pub fn last_ts(&self) -> u64 {
+        self.chunks.back().map_or(0, |c| c.last_ts)
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.header.epoch
+    }
+
+    pub fn skipped(&self) -> u64 {
+        self.header.skipped
+    }
+
+    pub fn dedup_entries(&self) -> usize {
+        self.dedup.len()
+    }
+
+    pub fn retired(&self) -> &VecDeque<RetiredId> {
+        self.dedup.retired()
+    }
+
+    pub fn cursors(&self) -> &Cursors {
+        &self.cursors
+    }
+
+    pub fn chunks(&self) -> &VecDeque<Chunk> {
+        &self.chunks
+    }
+
+    /// The retained entry `seq`, if any.
+    pub fn get(&self, seq: u64) -> Option<Entry<'_>> {
+        chunk_of(&self.chunks, seq).and_then(|(_, c)| c.iter_from(seq).next())
+    }
+
+    /// Retained entries with `start <= seq <= end`, ascending.
+    pub fn range(&self, start: u64, end: u64) -> impl Iterator<Item = Entry<'_>> + '_ {
+        let first_chunk = self.chunks.partition_point(|c| c.end_seq() <= start);
+        self.chunks
+            .iter()
+            .skip(first_chunk)
+            .take_while(move |c| c.first_seq <= end)
+            .flat_map(move |c| c.iter_from(start))
+            .take_while(move |e| e.seq <= end)
+    }
+
+    /// Retained entries with `start <= seq <= end`, descending.
+    pub fn rev_range(&self, end: u64, start: u64) -> RevRange<'_> {
+        let past_end = self.chunks.partition_point(|c| c.first_seq <= end);
+        RevRange { log: self, next_chunk: past_end, start, end, page: Vec::new() }
+    }
+
+    /// Retained entries with seq > `after`.
+    pub fn count_after(&self, after: u64) -> u64 {
+        let Some(first) = self.chunks.front() else { return 0 };
+        if after < first.first_seq {
+            return self.len;
+        }
+        // Entries ever issued up to `after`, minus those trimmed, is the retained count.
+        let index = self.chunks.partition_point(|c| c.first_seq <= after);
+        let Some(chunk) = index.checked_sub(1).and_then(|i| self.chunks.get(i)) else { return self.len };
+        let through = chunk.ordinal_base() + (after - chunk.first_seq + 1).min(u64::from(chunk.len));
+        self.len - (through - first.ordinal_base())
+    }
+
+    /// The seq of the retained entry at `rank` (0 = oldest retained).
+    pub(super) fn seq_at_rank(&self, rank: u64) -> Option<u64> {
+        let ordinal = self.chunks.front()?.ordinal_base() + rank;
+        let index = self.chunks.partition_point(|c| c.ordinal_base() + u64::from(c.len) <= ordinal);
+        let chunk = self.chunks.get(index)?;
+        Some(chunk.first_seq + (ordinal - chunk.ordinal_base()))
+    }
+
+    /// The first retained seq whose ts is `>= ts`.
+    pub(super) fn first_seq_at_or_after_ts(&self, ts: u64) -> Option<u64> {
+        let index = self.chunks.partition_point(|c| c.last_ts < ts);
+        let chunk = self.chunks.get(index)?;
+        chunk.iter().find(|e| e.ts >= ts).map(|e| e.seq)
+    }
+
+    /// The seq `id` got, if it is inside the de-duplication window.
+    pub fn seq_of_id(&self, id: &[u8]) -> Option<u64> {
+        self.dedup.find(id, &self.chunks)
+    }
+
+    pub fn cursor(&self, consumer: &[u8]) -> Option<u64> {
+        self.cursors.get(consumer)
+    }
+
+    /// Heap bytes owned by this log (for MEMORY USAGE).
+    pub fn heap_bytes(&self) -> usize {
+        let chunks: usize = self.chunks.iter().map(Chunk::heap_bytes).sum();
+        chunks
+            + self.chunks.capacity() * std::mem::size_of::<Chunk>()
+            + self.dedup.heap_bytes()
+            + self.cursors.heap_bytes()
+    }
+
+    // ---- ALLOC -------------------------------------------------------------------------
+
+    /// Decides what an ALLOC of `id` at wall-clock `now_ms` does, without changing anything.
+    pub fn plan_alloc(&self, id: &[u8], now_ms: u64, policy: &AllocPolicy) -> Result<AllocPlan, SeqError> {
+        // ts never decreases within a log, whatever the clock does.
+        let ts = now_ms.max(self.header.last_ts);
+        let window_start = ts.saturating_sub(policy.dedup_window_ms);
+        if let Some(seq) = self.seq_of_id(id) {
+            let seen_at = IdStore { retired: self.retired(), chunks: &self.chunks }.id_of(seq).map_or(0, |(_, ts)| ts);
+            if seen_at >= window_start {
+                return Ok(AllocPlan::Duplicate(seq));
+            }
+        }
+        let last = self.header.last;
+        let fenced = policy.failover_gap > 0 && last > 0 && self.header.epoch < policy.node_epoch;
+        let skip = if fenced { policy.failover_gap } else { 0 };
+        let seq = last.saturating_add(skip).saturating_add(1);
+        if seq > MAX_SEQ || ts > MAX_SEQ {
+            return Err(SeqError::LogFull);
+        }
+
+        let dedup_floor = self
+            .dedup_floor_for_window_start(window_start)
+            .unwrap_or(seq)
+            .max(self.dedup.floor())
+            .max(DedupIndex::lowest_floor_for(seq));
+
+        let mut keep_from = self.first();
+        if policy.max_len > 0 && self.len + 1 > policy.max_len {
+            let drop = self.len + 1 - policy.max_len;
+            keep_from = keep_from.max(self.seq_at_rank(drop).unwrap_or(seq));
+        }
+        if policy.max_age_ms > 0 {
+            let oldest_kept_ts = ts.saturating_sub(policy.max_age_ms);
+            keep_from = keep_from.max(self.first_seq_at_or_after_ts(oldest_kept_ts).unwrap_or(seq));
+        }
+        let epoch = self.header.epoch.max(policy.node_epoch);
+        Ok(AllocPlan::Append(Append { seq, ts, epoch, dedup_floor, keep_from }))
+    }
+
+    /// The first indexed seq whose ts is `>= window_start`.
+    fn dedup_floor_for_window_start(&self, window_start: u64) -> Option<u64> {
+        let retired = self.retired();
+        let index = retired.partition_point(|r| r.ts < window_start);
+        if let Some(r) = retired.get(index) {
+            return Some(r.seq);
+        }
+        self.first_seq_at_or_after_ts(window_start).map(|seq| seq.max(self.dedup.floor()))
+    }
+
+    /// Applies a resolved append (planned here, or received from the master or the AOF).
+    /// Returns how many entries automatic retention trimmed.
+    pub fn apply_append(&mut self, append: &Append, id: &[u8], payload: &[u8]) -> Result<u64, SeqError> {
+        let last = self.header.last;
+        if append.seq <= last || append.seq > MAX_SEQ || append.ts > MAX_SEQ {
+            return Err(SeqError::BadEffect("appended seq is not above last, or too large"));
+        }
+        if append.ts < self.header.last_ts {
+            return Err(SeqError::BadEffect("appended ts is older than the log's newest"));
+        }
+        if id.is_empty() {
+            return Err(SeqError::BadEffect("empty client-msg-id"));
+        }
+        let floor = append
+            .dedup_floor
+            .min(append.seq)
+            .max(DedupIndex::lowest_floor_for(append.seq));
+        self.dedup.advance_floor(floor, &self.chunks);
+
+        let open_chunk_fits = self.chunks.back().is_some_and(|c| {
+            c.end_seq() == append.seq && c.has_room(chunk::entry_size(append.ts - c.last_ts, id, payload))
+        });
+        if !open_chunk_fits {
+            if let Some(full) = self.chunks.back_mut() {
+                full.seal();
+            }
+            let skipped_before = self.header.skipped + (append.seq - last - 1);
+            let size = chunk::entry_size(0, id, payload);
+            self.chunks.push_back(Chunk::new(append.seq, skipped_before, append.ts, size * 4));
+        }
+        if let Some(open) = self.chunks.back_mut() {
+            open.push(append.ts, id, payload);
+        }
+        self.header.skipped += append.seq - last - 1;
+        self.header.last = append.seq;
+        self.header.last_ts = append.ts;
+        self.header.epoch = append.epoch;
+        self.len += 1;
+        self.dedup.insert(append.seq, id, &self.chunks);
+        Ok(self.trim_before(append.keep_from))
+    }
+
+    // ---- retention ---------------------------------------------------------------------
+
+    /// Trims every retained entry with seq < `keep_from`; ids still inside the
+    /// de-duplication window are kept aside. Never changes `last`. Returns entries removed.
+    /// Costs the entries removed (plus one partial chunk), never the log's length.
+    pub fn trim_before(&mut self, keep_from: u64) -> u64 {
+        let keep_from = keep_from.min(self.header.last + 1);
+        let mut removed = 0;
+        while let Some(front) = self.chunks.front() {
+            if front.first_seq >= keep_from {
+                break;
+            }
+            let whole = front.end_seq() <= keep_from;
+            for entry in front.iter() {
+                if entry.seq >= keep_from {
+                    break;
+                }
+                self.dedup.retire(entry.seq, entry.ts, entry.id);
+                removed += 1;
+            }
+            if whole {
+                self.chunks.pop_front();
+            } else if let Some(front) = self.chunks.front_mut() {
+                front.drop_before(keep_from);
+                break;
+            }
+        }
+        self.len -= removed;
+        removed
+    }
+
+    // ---- cursors -----------------------------------------------------------------------
+
+    /// Sets `consumer`'s cursor to `max(cursor, seq)`; returns the cursor and whether it
+    /// changed (moved or was created).
+    pub fn ack(&mut self, consumer: &[u8], seq: u64) -> Result<(u64, bool), SeqError> {
+        if seq > self.header.last {
+            return Err(SeqError::SeqOutOfRange { seq, last: self.header.last });
+        }
+        Ok(self.cursors.advance(consumer, seq))
+    }
+
+    pub fn forget(&mut self, consumer: &[u8]) -> bool {
+        self.cursors.remove(consumer)
+    }
+
+    /// Retained entries the consumer has not acknowledged (a new consumer: all of them).
+    pub fn unread(&self, consumer: &[u8]) -> u64 {
+        self.count_after(self.cursors.get(consumer).unwrap_or(0))
+    }
+}
+
+/// Descending iteration: chunks decode forwards, so each chunk's slice of the range is
+/// decoded into a small page (at most `chunk::MAX_ENTRIES`) and handed out backwards.
+pub struct RevRange<'a> {
+    log: &'a SeqLog,
+    next_chunk: usize,
+    start: u64,
+    end: u64,
+    page: Vec<Entry<'a>>,
+}
+
+impl<'a> Iterator for RevRange<'a> {
+    type Item = Entry<'a>;
+
+    fn next(&mut self) -> Option<Entry<'a>> {
+        loop {
+            if let Some(entry) = self.page.pop() {
+                return Some(entry);
+            }
+            if self.next_chunk == 0 {
+                return None;
+            }
+            self.next_chunk -= 1;
+            let chunk = self.log.chunks.get(self.next_chunk)?;
+            if chunk.last_seq() < self.start {
+                self.next_chunk = 0;
+                return None;
+            }
+            let (start, end) = (self.start, self.end);
+            self.page.extend(chunk.iter_from(start).take_while(|e| e.seq <= end));
+        }
+    }
+}

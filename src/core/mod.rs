@@ -1,0 +1,32 @@
+//! The pure core of redis-seq: the sequenced log, its de-duplication index, consumer
+//! cursors and the persistent encoding. Nothing here knows about Redis, so all of it is
+//! unit- and property-tested without a server.
+
+mod chunk;
+mod cursors;
+mod dedup;
+pub mod encoding;
+mod error;
+mod load;
+mod log;
+mod retention;
+mod varint;
+
+#[cfg(test)]
+mod model_test;
+
+pub use error::SeqError;
+pub use log::{AllocPlan, AllocPolicy, Append, LogHeader, SeqLog};
+pub use retention::TrimBy;
+
+/// The highest seq (and ts) a log may reach: replies carry them as signed 64-bit integers.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+
+/// One message of a log, borrowed from the log's storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry<'a> {
+    pub seq: u64,
+    pub id: &'a [u8],
+    pub ts: u64,
+    pub payload: &'a [u8],
+}
