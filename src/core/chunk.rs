@@ -45,6 +45,11 @@ impl Chunk {
         }
     }
 
+    /// A chunk as persisted (RDB, AOF rewrite); `SeqLog::push_chunk` validates it.
+    pub fn from_parts(first_seq: u64, skipped_before: u64, first_ts: u64, len: u32, bytes: Vec<u8>) -> Chunk {
+        Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, bytes }
+    }
+
     /// The seq the next appended entry would get to stay contiguous.
     pub fn end_seq(&self) -> u64 {
         self.first_seq + u64::from(self.len)

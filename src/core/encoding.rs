@@ -77,8 +77,7 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
         let first_ts = input.get_u64()?;
         let len = u32::try_from(input.get_u64()?).map_err(|_| SeqError::BadEffect("chunk length"))?;
         let bytes = input.get_bytes()?;
-        let chunk = Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, bytes };
-        log.push_chunk(chunk)?;
+        log.push_chunk(Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes))?;
     }
     for _ in 0..input.get_u64()? {
         let name = input.get_bytes()?;

@@ -15,6 +15,7 @@ mod varint;
 #[cfg(test)]
 mod model_test;
 
+pub use chunk::Chunk;
 pub use error::SeqError;
 pub use log::{AllocPlan, AllocPolicy, Append, LogHeader, SeqLog};
 pub use retention::TrimBy;

@@ -1,0 +1,54 @@
+//! SEQ.INFO key: a log's state at a glance (nil for a missing key).
+
+use std::ffi::CStr;
+
+use redis_module::raw::RedisModuleCtx;
+
+use crate::module::args::Args;
+use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, READS};
+use crate::module::errors::CmdError;
+use crate::module::keys::LogKey;
+use crate::module::reply::Reply;
+use crate::module::Command;
+
+pub struct Info;
+
+impl Command for Info {
+    const NAME: &'static CStr = c"SEQ.INFO";
+    const FLAGS: &'static CStr = c"readonly";
+    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: READS });
+    const DOCS: Docs = Docs {
+        summary: c"Returns a log's last and first seq, length, de-duplication entries, consumers, timestamps, epoch and skipped seqs",
+        complexity: c"O(1)",
+        args: &[ArgDoc::new(c"key", ArgKind::Key)],
+    };
+
+    fn run(ctx: *mut RedisModuleCtx, args: &Args) -> Result<(), CmdError> {
+        if args.len() != 2 {
+            return Err(CmdError::WrongArity);
+        }
+        let key = LogKey::read(ctx, args.raw(1));
+        let reply = Reply::new(ctx);
+        let Some(log) = key.log()? else {
+            reply.null();
+            return Ok(());
+        };
+        let fields: [(&[u8], u64); 9] = [
+            (b"last", log.last()),
+            (b"first", log.first()),
+            (b"length", log.len()),
+            (b"dedup-entries", log.dedup_entries() as u64),
+            (b"consumers", log.cursors().len() as u64),
+            (b"first-ts", log.first_ts()),
+            (b"last-ts", log.last_ts()),
+            (b"epoch", log.epoch()),
+            (b"skipped-seqs", log.skipped()),
+        ];
+        reply.map(fields.len());
+        for (name, value) in fields {
+            reply.bulk(name);
+            reply.int(value);
+        }
+        Ok(())
+    }
+}

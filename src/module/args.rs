@@ -1,0 +1,147 @@
+//! Command arguments, read in place (no copies) from Redis' argv.
+
+use std::os::raw::c_int;
+
+use redis_module::raw::{self, RedisModuleString};
+
+use super::errors::CmdError;
+
+pub struct Args<'a> {
+    argv: &'a [*mut RedisModuleString],
+}
+
+impl<'a> Args<'a> {
+    /// # Safety
+    /// `argv` must point to `argc` strings that outlive the returned value (Redis keeps
+    /// a command's argv alive for the whole call).
+    pub unsafe fn from_raw(argv: *mut *mut RedisModuleString, argc: c_int) -> Args<'a> {
+        let len = usize::try_from(argc).unwrap_or(0);
+        let argv = if argv.is_null() || len == 0 { &[][..] } else { std::slice::from_raw_parts(argv, len) };
+        Args { argv }
+    }
+
+    pub fn len(&self) -> usize {
+        self.argv.len()
+    }
+
+    /// The Redis string at `index` (for keys: OpenKey, replication, signalling).
+    pub fn raw(&self, index: usize) -> *mut RedisModuleString {
+        self.argv.get(index).copied().unwrap_or(std::ptr::null_mut())
+    }
+
+    /// The bytes of argument `index` (empty when out of range; callers check arity first).
+    pub fn bytes(&self, index: usize) -> &'a [u8] {
+        string_bytes(self.raw(index))
+    }
+
+    /// A non-negative integer argument named `what` in errors.
+    pub fn u64(&self, index: usize, what: &str) -> Result<u64, CmdError> {
+        parse_u64(self.bytes(index), what)
+    }
+
+    /// A range bound: an integer >= 0, or `-` (lowest) / `+` (highest).
+    pub fn bound(&self, index: usize, what: &str) -> Result<u64, CmdError> {
+        match self.bytes(index) {
+            b"-" => Ok(0),
+            b"+" => Ok(u64::MAX),
+            text => parse_u64(text, what),
+        }
+    }
+
+    /// Whether argument `index` is the option `name` (case-insensitive).
+    pub fn is(&self, index: usize, name: &str) -> bool {
+        self.bytes(index).eq_ignore_ascii_case(name.as_bytes())
+    }
+}
+
+/// The bytes of a Redis string, borrowed.
+pub fn string_bytes<'a>(s: *const RedisModuleString) -> &'a [u8] {
+    if s.is_null() {
+        return &[];
+    }
+    let mut len = 0;
+    // SAFETY: `s` is a live Redis string; StringPtrLen returns its buffer and length.
+    unsafe {
+        let Some(ptr_len) = raw::RedisModule_StringPtrLen else { return &[] };
+        let ptr = ptr_len(s, &mut len);
+        if ptr.is_null() {
+            return &[];
+        }
+        std::slice::from_raw_parts(ptr.cast::<u8>(), len)
+    }
+}
+
+/// Parses a decimal integer >= 0 that fits a signed 64-bit integer, as Redis does.
+pub fn parse_u64(text: &[u8], what: &str) -> Result<u64, CmdError> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(CmdError::NotAnInteger(what.to_string()));
+    }
+    let value = digits.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+    if value > i64::MAX as u64 {
+        return Err(CmdError::NotAnInteger(what.to_string()));
+    }
+    if negative && value != 0 {
+        return Err(CmdError::Negative(what.to_string()));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_like_redis() {
+        assert_eq!(parse_u64(b"0", "n"), Ok(0));
+        assert_eq!(parse_u64(b"9223372036854775807", "n"), Ok(i64::MAX as u64));
+        assert!(matches!(parse_u64(b"9223372036854775808", "n"), Err(CmdError::NotAnInteger(_))));
+        assert!(matches!(parse_u64(b"-3", "n"), Err(CmdError::Negative(_))));
+        assert!(matches!(parse_u64(b"1x", "n"), Err(CmdError::NotAnInteger(_))));
+        assert!(matches!(parse_u64(b"", "n"), Err(CmdError::NotAnInteger(_))));
+        assert!(matches!(parse_u64(b"\xff", "n"), Err(CmdError::NotAnInteger(_))));
+    }
+}
+
+/// The optional `NAME value` pairs after a command's fixed arguments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    pub count: Option<u64>,
+    pub after: Option<u64>,
+    pub block_ms: Option<u64>,
+}
+
+impl Options {
+    /// Parses `args[from..]` as options among `allowed` (upper-case names); the last of a
+    /// repeated option wins.
+    pub fn parse(args: &Args, from: usize, allowed: &[&str]) -> Result<Options, CmdError> {
+        let mut options = Options::default();
+        let mut index = from;
+        while index < args.len() {
+            let name = args.bytes(index);
+            let Some(&option) = allowed.iter().find(|o| name.eq_ignore_ascii_case(o.as_bytes())) else {
+                return Err(CmdError::Invalid(format!(
+                    "unknown option '{}' (expected one of: {})",
+                    String::from_utf8_lossy(name),
+                    allowed.join(", ")
+                )));
+            };
+            if index + 1 >= args.len() {
+                return Err(CmdError::Invalid(format!("{option} needs a value")));
+            }
+            let value = args.u64(index + 1, option)?;
+            match option {
+                "COUNT" if value == 0 => return Err(CmdError::Invalid("COUNT must be at least 1".into())),
+                "COUNT" => options.count = Some(value),
+                "AFTER" => options.after = Some(value),
+                _ => options.block_ms = Some(value),
+            }
+            index += 2;
+        }
+        Ok(options)
+    }
+}

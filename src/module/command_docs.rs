@@ -1,0 +1,158 @@
+//! Command metadata for Redis 7's COMMAND DOCS / COMMAND INFO (what redis-cli uses for
+//! argument hints): summary, complexity, arguments, and key specs with honest RO/RW flags.
+
+use std::ffi::{c_int, CStr};
+use std::ptr::{null, null_mut};
+
+use redis_module::raw::{self, RedisModuleCommandArg, RedisModuleCommandInfo, RedisModuleCommandKeySpec};
+
+#[derive(Clone, Copy)]
+pub enum ArgKind {
+    Key,
+    String,
+    Integer,
+    /// Exactly one of the sub-arguments.
+    OneOf,
+}
+
+#[derive(Clone, Copy)]
+pub struct ArgDoc {
+    pub name: &'static CStr,
+    pub kind: ArgKind,
+    pub token: Option<&'static CStr>,
+    pub optional: bool,
+    pub multiple: bool,
+    pub sub: &'static [ArgDoc],
+}
+
+impl ArgDoc {
+    pub const fn new(name: &'static CStr, kind: ArgKind) -> ArgDoc {
+        ArgDoc { name, kind, token: None, optional: false, multiple: false, sub: &[] }
+    }
+    pub const fn optional(mut self) -> ArgDoc {
+        self.optional = true;
+        self
+    }
+    pub const fn multiple(mut self) -> ArgDoc {
+        self.multiple = true;
+        self
+    }
+    pub const fn token(mut self, token: &'static CStr) -> ArgDoc {
+        self.token = Some(token);
+        self
+    }
+    pub const fn sub(mut self, sub: &'static [ArgDoc]) -> ArgDoc {
+        self.sub = sub;
+        self
+    }
+}
+
+pub struct Docs {
+    pub summary: &'static CStr,
+    pub complexity: &'static CStr,
+    pub args: &'static [ArgDoc],
+}
+
+/// Key positions as in CreateCommand (first, last, step) plus how the keys are used.
+#[derive(Clone, Copy)]
+pub struct KeyUse {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+    pub flags: u32,
+}
+
+pub const READS: u32 = raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS;
+pub const UPDATES: u32 = raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_UPDATE;
+pub const INSERTS: u32 = raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_INSERT;
+pub const ACCESS_UPDATES: u32 = UPDATES | raw::REDISMODULE_CMD_KEY_ACCESS;
+
+/// Builds the C argument array (null-terminated) for `docs`; Redis copies what it keeps.
+fn c_args(docs: &[ArgDoc], key_spec: c_int, storage: &mut Vec<Vec<RedisModuleCommandArg>>) -> *mut RedisModuleCommandArg {
+    if docs.is_empty() {
+        return null_mut();
+    }
+    let mut args: Vec<RedisModuleCommandArg> = Vec::with_capacity(docs.len() + 1);
+    for doc in docs {
+        let kind = match doc.kind {
+            ArgKind::Key => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_KEY,
+            ArgKind::String => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_STRING,
+            ArgKind::Integer => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_INTEGER,
+            ArgKind::OneOf => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_ONEOF,
+        };
+        let mut flags = 0;
+        if doc.optional {
+            flags |= raw::REDISMODULE_CMD_ARG_OPTIONAL;
+        }
+        if doc.multiple {
+            flags |= raw::REDISMODULE_CMD_ARG_MULTIPLE;
+        }
+        let subargs = c_args(doc.sub, key_spec, storage);
+        args.push(RedisModuleCommandArg {
+            name: doc.name.as_ptr(),
+            type_: kind,
+            key_spec_index: if matches!(doc.kind, ArgKind::Key) { key_spec } else { -1 },
+            token: doc.token.map_or(null(), CStr::as_ptr),
+            summary: null(),
+            since: null(),
+            flags: flags as c_int,
+            deprecated_since: null(),
+            subargs,
+            display_text: null(),
+        });
+    }
+    // SAFETY: an all-zero arg is the terminator Redis looks for.
+    args.push(unsafe { std::mem::zeroed() });
+    let ptr = args.as_mut_ptr();
+    storage.push(args);
+    ptr
+}
+
+/// Registers `docs` and `keys` for the command `name` (already created).
+pub fn set_command_info(ctx: *mut raw::RedisModuleCtx, name: &CStr, docs: &Docs, keys: Option<KeyUse>) -> bool {
+    // SAFETY: every pointer handed to Redis points into `storage`, `key_specs` or static
+    // strings, all alive until SetCommandInfo returns (Redis copies what it keeps).
+    unsafe {
+        let (Some(get_command), Some(set_info)) = (raw::RedisModule_GetCommand, raw::RedisModule_SetCommandInfo) else {
+            return false;
+        };
+        let command = get_command(ctx, name.as_ptr());
+        if command.is_null() {
+            return false;
+        }
+        let mut key_specs: Vec<RedisModuleCommandKeySpec> = Vec::new();
+        if let Some(keys) = keys {
+            let mut spec: RedisModuleCommandKeySpec = std::mem::zeroed();
+            spec.flags = u64::from(keys.flags);
+            spec.begin_search_type = raw::RedisModuleKeySpecBeginSearchType_REDISMODULE_KSPEC_BS_INDEX;
+            spec.bs.index.pos = keys.first;
+            spec.find_keys_type = raw::RedisModuleKeySpecFindKeysType_REDISMODULE_KSPEC_FK_RANGE;
+            // A negative last key counts from the end; relative to `first` otherwise.
+            spec.fk.range.lastkey = if keys.last < 0 { keys.last } else { keys.last - keys.first };
+            spec.fk.range.keystep = keys.step;
+            spec.fk.range.limit = 0;
+            key_specs.push(spec);
+            key_specs.push(std::mem::zeroed());
+        }
+        let mut storage = Vec::new();
+        let args = c_args(docs.args, 0, &mut storage);
+        let version = raw::RedisModuleCommandInfoVersion {
+            version: 1,
+            sizeof_historyentry: std::mem::size_of::<raw::RedisModuleCommandHistoryEntry>(),
+            sizeof_keyspec: std::mem::size_of::<RedisModuleCommandKeySpec>(),
+            sizeof_arg: std::mem::size_of::<RedisModuleCommandArg>(),
+        };
+        let info = RedisModuleCommandInfo {
+            version: &version,
+            summary: docs.summary.as_ptr(),
+            complexity: docs.complexity.as_ptr(),
+            since: c"0.1.0".as_ptr(),
+            history: null_mut(),
+            tips: null(),
+            arity: 0,
+            key_specs: if key_specs.is_empty() { null_mut() } else { key_specs.as_mut_ptr() },
+            args,
+        };
+        set_info(command, &info) == raw::REDISMODULE_OK as c_int
+    }
+}

@@ -1,0 +1,30 @@
+//! The one guard every entry point from Redis goes through: a panic inside redis-server
+//! would abort the whole server and every client's data with it, so it is caught here and
+//! turned into an error reply (commands) or a refused load (type callbacks).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use super::log_warning;
+
+/// Runs `body`; if it panics, logs `what` and the panic message and returns `on_panic`.
+pub fn guard<R>(what: &str, on_panic: R, body: impl FnOnce() -> R) -> R {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            log_warning(&format!("redis-seq: internal error in {what}: {message}"));
+            on_panic
+        }
+    }
+}
+
+/// Sends panic messages to the Redis log instead of the server's stderr.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        log_warning(&format!("redis-seq: panic: {info}"));
+    }));
+}
