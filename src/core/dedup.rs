@@ -23,9 +23,12 @@ pub struct RetiredId {
     pub id: Box<[u8]>,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct DedupIndex {
     floor: u64,
+    /// ts of the oldest indexed id (`u64::MAX` when none): while it is inside the window
+    /// nothing expires, which spares the ALLOC path any search.
+    oldest_ts: u64,
     base: u64,
     table: HashTable<u32>,
     hash_state: DefaultHashBuilder,
@@ -74,9 +77,26 @@ impl<'a> IdStore<'a> {
     }
 }
 
+impl Default for DedupIndex {
+    fn default() -> DedupIndex {
+        DedupIndex::with_floor(1)
+    }
+}
+
 impl DedupIndex {
     pub fn with_floor(floor: u64) -> DedupIndex {
-        DedupIndex { floor, base: floor, ..DedupIndex::default() }
+        DedupIndex {
+            floor,
+            oldest_ts: u64::MAX,
+            base: floor,
+            table: HashTable::new(),
+            hash_state: DefaultHashBuilder::default(),
+            retired: VecDeque::new(),
+        }
+    }
+
+    pub fn oldest_ts(&self) -> u64 {
+        self.oldest_ts
     }
 
     /// The lowest floor that lets `seq` be indexed: offsets from the floor fit a `u32`.
@@ -113,7 +133,10 @@ impl DedupIndex {
 
     /// Indexes `seq`, whose entry (holding `id`) the caller has just stored. Entries are
     /// indexed in seq order: every stored entry in `floor..seq` is indexed already.
-    pub fn insert(&mut self, seq: u64, id: &[u8], chunks: &VecDeque<Chunk>) {
+    pub fn insert(&mut self, seq: u64, ts: u64, id: &[u8], chunks: &VecDeque<Chunk>) {
+        if self.table.is_empty() {
+            self.oldest_ts = ts;
+        }
         let fits = seq.checked_sub(self.base).is_some_and(|off| off <= u64::from(u32::MAX));
         if !fits || self.table.len() == self.table.capacity() {
             self.rebuild_through(seq, chunks);
@@ -155,8 +178,10 @@ impl DedupIndex {
         if new_floor <= self.floor {
             return;
         }
+        self.oldest_ts = u64::MAX;
         while let Some(oldest) = self.retired.front() {
             if oldest.seq >= new_floor {
+                self.oldest_ts = oldest.ts;
                 break;
             }
             let hash = self.hash(&oldest.id);
@@ -168,6 +193,7 @@ impl DedupIndex {
         'chunks: for chunk in chunks.iter().skip(start) {
             for entry in chunk.iter_from(self.floor) {
                 if entry.seq >= new_floor {
+                    self.oldest_ts = self.oldest_ts.min(entry.ts);
                     break 'chunks;
                 }
                 let hash = self.hash(entry.id);
@@ -193,9 +219,9 @@ impl DedupIndex {
 
     /// Appends a retired id read from a persisted log (the loader checked its order).
     pub fn push_loaded_retired(&mut self, retired: RetiredId, chunks: &VecDeque<Chunk>) {
-        let (seq, id) = (retired.seq, retired.id.clone());
+        let (seq, ts, id) = (retired.seq, retired.ts, retired.id.clone());
         self.retired.push_back(retired);
-        self.insert(seq, &id, chunks);
+        self.insert(seq, ts, &id, chunks);
     }
 
     pub fn heap_bytes(&self) -> usize {

@@ -76,7 +76,7 @@ impl SeqLog {
         let SeqLog { chunks, dedup, .. } = self;
         if let Some(stored) = chunks.back() {
             for entry in stored.iter_from(first_seq.max(floor)) {
-                dedup.insert(entry.seq, entry.id, chunks);
+                dedup.insert(entry.seq, entry.ts, entry.id, chunks);
             }
         }
         Ok(())

@@ -215,11 +215,12 @@ impl SeqLog {
             return Err(SeqError::LogFull);
         }
 
-        let dedup_floor = self
-            .dedup_floor_for_window_start(window_start)
-            .unwrap_or(seq)
-            .max(self.dedup.floor())
-            .max(DedupIndex::lowest_floor_for(seq));
+        let expired = if window_start <= self.dedup.oldest_ts() {
+            self.dedup.floor()
+        } else {
+            self.dedup_floor_for_window_start(window_start).unwrap_or(seq)
+        };
+        let dedup_floor = expired.max(self.dedup.floor()).max(DedupIndex::lowest_floor_for(seq));
 
         let mut keep_from = self.first();
         if policy.max_len > 0 && self.len + 1 > policy.max_len {
@@ -282,7 +283,7 @@ impl SeqLog {
         self.header.last_ts = append.ts;
         self.header.epoch = append.epoch;
         self.len += 1;
-        self.dedup.insert(append.seq, id, &self.chunks);
+        self.dedup.insert(append.seq, append.ts, id, &self.chunks);
         Ok(self.trim_before(append.keep_from))
     }
 
