@@ -91,7 +91,10 @@ impl Chunk {
 
     /// Gives back spare capacity once the chunk is full: only the open chunk keeps slack.
     pub fn seal(&mut self) {
-        self.bytes.shrink_to_fit();
+        // A few percent of slack is cheaper to keep than a reallocation to drop it.
+        if self.bytes.capacity() - self.bytes.len() > self.bytes.len() / 16 {
+            self.bytes.shrink_to_fit();
+        }
     }
 
     pub fn iter(&self) -> ChunkIter<'_> {
