@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 
 use super::chunk::{self, Chunk};
 use super::cursors::Cursors;
-use super::dedup::{chunk_of, DedupIndex, IdStore, RetiredId};
+use super::dedup::{chunk_of, DedupIndex, RetiredId};
 use super::{Entry, SeqError, MAX_SEQ};
 
 /// The configs and node state an ALLOC is planned with.
@@ -198,15 +198,14 @@ impl SeqLog {
 
     /// Decides what an ALLOC of `id` at wall-clock `now_ms` does, without changing anything.
     pub fn plan_alloc(&self, id: &[u8], now_ms: u64, policy: &AllocPolicy) -> Result<AllocPlan, SeqError> {
+        // An id in the index is inside the window: the window is measured by the log's
+        // own time, which only an append moves forward (expiring older ids, below).
+        if let Some(seq) = self.seq_of_id(id) {
+            return Ok(AllocPlan::Duplicate(seq));
+        }
         // ts never decreases within a log, whatever the clock does.
         let ts = now_ms.max(self.header.last_ts);
         let window_start = ts.saturating_sub(policy.dedup_window_ms);
-        if let Some(seq) = self.seq_of_id(id) {
-            let seen_at = IdStore { retired: self.retired(), chunks: &self.chunks }.id_of(seq).map_or(0, |(_, ts)| ts);
-            if seen_at >= window_start {
-                return Ok(AllocPlan::Duplicate(seq));
-            }
-        }
         let last = self.header.last;
         let fenced = policy.failover_gap > 0 && last > 0 && self.header.epoch < policy.node_epoch;
         let skip = if fenced { policy.failover_gap } else { 0 };
