@@ -27,7 +27,7 @@ struct Request {
 }
 
 fn parse(args: &Args, low_index: usize, high_index: usize) -> Result<Request, CmdError> {
-    if args.len() != 4 && args.len() != 6 {
+    if args.len() < 4 {
         return Err(CmdError::WrongArity);
     }
     let low = args.bound(low_index, "start")?;

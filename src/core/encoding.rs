@@ -79,6 +79,7 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
         let bytes = input.get_bytes()?;
         log.push_chunk(Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes))?;
     }
+    log.check_loaded()?;
     for _ in 0..input.get_u64()? {
         let name = input.get_bytes()?;
         let seq = input.get_u64()?;

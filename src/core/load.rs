@@ -82,6 +82,17 @@ impl SeqLog {
         Ok(())
     }
 
+    /// The last check once every piece is in: seqs after the newest entry can only be
+    /// fence-skipped ones (trims only remove from the front), so `last` must agree.
+    pub fn check_loaded(&self) -> Result<(), SeqError> {
+        let Some(newest) = self.chunks.back() else { return Ok(()) };
+        let tail = self.header.last - newest.last_seq();
+        if newest.skipped_before.checked_add(tail) != Some(self.header.skipped) {
+            return Err(SeqError::BadEffect("last seq disagrees with the entries and skipped seqs"));
+        }
+        Ok(())
+    }
+
     /// Restores a consumer's cursor.
     pub fn push_cursor(&mut self, consumer: &[u8], seq: u64) -> Result<(), SeqError> {
         self.ack(consumer, seq).map(|_| ())

@@ -4,6 +4,7 @@
 
 pub mod contract;
 pub mod seq;
+pub mod topology;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -215,12 +216,8 @@ pub fn attach_replica(master: &Server, replica: &Server) {
     wait_for_replica_offset(master, replica);
 }
 
-/// Waits until the replica has processed everything the master has sent so far.
+/// Waits until the replica has processed everything the master has written so far.
+/// (`WAIT` would not do: it only waits for the writes of the connection that sends it.)
 pub fn wait_for_replica_offset(master: &Server, replica: &Server) {
-    let mut m = master.connect();
-    let synced: i64 = redis::cmd("WAIT").arg(1).arg(20_000).query(&mut m).expect("WAIT");
-    assert!(synced >= 1, "replica did not acknowledge the master's offset in 20 s");
-    let _ = replica;
+    seq::wait_replica_caught_up(&mut master.connect(), &mut replica.connect());
 }
-
-pub mod topology;
