@@ -153,12 +153,13 @@ impl DedupIndex {
         });
     }
 
-    /// Rebuilds the table from the stored entries `floor..=through`, with twice the room
-    /// and `base = floor`. Growing this way reads each id once, in storage order, instead
-    /// of looking each one up again as a generic rehash would.
+    /// Rebuilds the table from the stored entries `floor..=through`, with `base = floor`.
+    /// Its bucket count is the next power of two that holds them, so a full table doubles.
+    /// Growing this way reads each id once, in storage order, instead of looking each one
+    /// up again as a generic rehash would.
     fn rebuild_through(&mut self, through: u64, chunks: &VecDeque<Chunk>) {
         let ids = self.table.len() + 1;
-        let mut table = HashTable::with_capacity(ids.max(8).saturating_mul(2));
+        let mut table = HashTable::with_capacity(ids.max(8));
         let base = self.floor;
         let store = IdStore { retired: &self.retired, chunks };
         store.each_from(self.floor, |seq, _, id| {

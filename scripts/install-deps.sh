@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what building and testing redis-seq needs on Debian/Ubuntu, once:
+#   redis-server, redis-tools (redis-cli), redis-sentinel: the integration tests start real
+#     servers, replicas and sentinels;
+#   libclang-dev: the redis-module crate generates its bindings with bindgen at build time.
+# Does nothing when all of them are present. Rust (cargo) itself must already be installed.
+set -euo pipefail
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo not found: install Rust first (https://rustup.rs)" >&2
+    exit 1
+fi
+
+have_libclang() {
+    if [ -n "${LIBCLANG_PATH:-}" ] && compgen -G "${LIBCLANG_PATH}/libclang*.so*" >/dev/null; then
+        return 0
+    fi
+    if command -v ldconfig >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so'; then
+        return 0
+    fi
+    compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null
+}
+
+missing=0
+for tool in redis-server redis-cli redis-sentinel; do
+    command -v "$tool" >/dev/null 2>&1 || missing=1
+done
+have_libclang || missing=1
+if [ "$missing" -eq 0 ]; then
+    exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+fi
+had_redis_service=0
+if command -v systemctl >/dev/null 2>&1 && systemctl cat redis-server.service >/dev/null 2>&1; then
+    had_redis_service=1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update
+$sudo apt-get install -y --no-install-recommends redis-server redis-tools redis-sentinel libclang-dev
+
+# On a systemd host the packages start their own services; the packaged redis-server
+# would hold 127.0.0.1:6379, which ./run.sh needs. Stop what this script just installed
+# (never a service that was there before).
+if [ "$had_redis_service" -eq 0 ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now redis-server.service redis-sentinel.service >/dev/null 2>&1 || true
+fi
