@@ -49,27 +49,27 @@ pub fn chunk_of(chunks: &VecDeque<Chunk>, seq: u64) -> Option<(usize, &Chunk)> {
 }
 
 impl<'a> IdStore<'a> {
-    /// The id (and ts) of `seq`, when the log still holds it.
-    pub fn id_of(&self, seq: u64) -> Option<(&'a [u8], u64)> {
+    /// The id of `seq`, when the log still holds it.
+    pub fn id_of(&self, seq: u64) -> Option<&'a [u8]> {
         if self.retired.back().is_some_and(|r| seq <= r.seq) {
             let index = self.retired.partition_point(|r| r.seq < seq);
-            return self.retired.get(index).filter(|r| r.seq == seq).map(|r| (&*r.id, r.ts));
+            return self.retired.get(index).filter(|r| r.seq == seq).map(|r| &*r.id);
         }
         let (_, chunk) = chunk_of(self.chunks, seq)?;
-        chunk.iter_from(seq).next().map(|e| (e.id, e.ts))
+        chunk.iter_from(seq).next().map(|e| e.id)
     }
 
-    /// Every stored `(seq, ts, id)` with `seq >= from`, ascending.
-    pub fn each_from(&self, from: u64, mut visit: impl FnMut(u64, u64, &'a [u8]) -> bool) {
+    /// Every stored `(seq, id)` with `seq >= from`, ascending, while `visit` says go on.
+    pub fn each_from(&self, from: u64, mut visit: impl FnMut(u64, &'a [u8]) -> bool) {
         for r in self.retired.iter().skip(self.retired.partition_point(|r| r.seq < from)) {
-            if !visit(r.seq, r.ts, &r.id) {
+            if !visit(r.seq, &r.id) {
                 return;
             }
         }
         let start = self.chunks.partition_point(|c| c.end_seq() <= from);
         for chunk in self.chunks.iter().skip(start) {
             for entry in chunk.iter_from(from) {
-                if !visit(entry.seq, entry.ts, entry.id) {
+                if !visit(entry.seq, entry.id) {
                     return;
                 }
             }
@@ -126,7 +126,7 @@ impl DedupIndex {
         let base = self.base;
         self.table
             .find(self.hash(id), |&offset| {
-                store.id_of(base + u64::from(offset)).is_some_and(|(stored, _)| stored == id)
+                store.id_of(base + u64::from(offset)).is_some_and(|stored| stored == id)
             })
             .map(|&offset| base + u64::from(offset))
     }
@@ -149,7 +149,7 @@ impl DedupIndex {
         // The table has room (checked above), so this hasher only runs if hashbrown
         // ever decides otherwise; it is correct either way, just slower.
         table.insert_unique(hash, offset, |&o| {
-            store.id_of(*base + u64::from(o)).map_or(0, |(id, _)| hash_state.hash_one(id))
+            store.id_of(*base + u64::from(o)).map_or(0, |id| hash_state.hash_one(id))
         });
     }
 
@@ -162,7 +162,7 @@ impl DedupIndex {
         let mut table = HashTable::with_capacity(ids.max(8));
         let base = self.floor;
         let store = IdStore { retired: &self.retired, chunks };
-        store.each_from(self.floor, |seq, _, id| {
+        store.each_from(self.floor, |seq, id| {
             if seq > through || seq - base > u64::from(u32::MAX) {
                 return false;
             }
