@@ -53,7 +53,8 @@ impl Command for Alloc {
         fence::observe_epoch(append.epoch);
         stats::allocated();
         stats::trimmed(trimmed);
-        effects::append(Target::Replicas(ctx), key, &append, id, payload);
+        let payload_arg = (args.len() == 4).then(|| args.raw(3));
+        effects::append(Target::Replicas(ctx), key, &append, args.raw(2), payload_arg);
         announce_append(ctx, key);
         Reply::new(ctx).int(append.seq);
         Ok(())

@@ -2,7 +2,8 @@
 //! and the AOF (see `module/effects.rs` for the sending side). Refused from ordinary
 //! clients: it is accepted only from the master link and while loading.
 //!
-//! Ops: `APPEND seq ts epoch dedup-floor keep-from id payload`, `TRIM keep-from`,
+//! Ops: `APPEND packed id payload` (packed: seq, ts, epoch, dedup floor and retention
+//! trim point as five varints, see `core::encoding::pack_append`), `TRIM keep-from`,
 //! `ACK consumer cursor`, `FORGET consumer`, and the AOF rewrite's
 //! `RESTORE-HEADER last skipped epoch last-ts dedup-floor node-epoch`,
 //! `RESTORE-RETIRED seq ts id`, `RESTORE-CHUNK first-seq skipped-before first-ts len bytes`.
@@ -12,7 +13,8 @@ use std::ffi::CStr;
 use redis_module::raw::{self, RedisModuleCtx};
 
 use super::alloc::announce_append;
-use crate::core::{Append, Chunk, LogHeader, SeqError, SeqLog};
+use crate::core::encoding;
+use crate::core::{Chunk, LogHeader, SeqError, SeqLog};
 use crate::module::args::Args;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, INSERTS};
 use crate::module::errors::CmdError;
@@ -46,7 +48,7 @@ impl Command for Effect {
         }
         let op = args.bytes(2);
         let arity = match op {
-            b"APPEND" => 10,
+            b"APPEND" => 6,
             b"TRIM" => 4,
             b"ACK" => 5,
             b"FORGET" => 4,
@@ -62,8 +64,8 @@ impl Command for Effect {
         let mut key = LogKey::write(ctx, args.raw(1));
         match op {
             b"APPEND" => {
-                let append = Append { seq: int(3)?, ts: int(4)?, epoch: int(5)?, dedup_floor: int(6)?, keep_from: int(7)? };
-                let trimmed = key.log_or_create()?.apply_append(&append, args.bytes(8), args.bytes(9))?;
+                let append = encoding::unpack_append(args.bytes(3))?;
+                let trimmed = key.log_or_create()?.apply_append(&append, args.bytes(4), args.bytes(5))?;
                 fence::observe_epoch(append.epoch);
                 stats::allocated();
                 stats::trimmed(trimmed);

@@ -79,7 +79,14 @@ impl Chunk {
         if self.len == 0 {
             self.first_ts = ts;
         }
-        self.bytes.reserve(entry_size(delta, id, payload));
+        // Grow by doubling, but never past MAX_BYTES unless one entry needs it: the
+        // buffer is sealed at that size anyway.
+        let size = entry_size(delta, id, payload);
+        let needed = self.bytes.len() + size;
+        if needed > self.bytes.capacity() {
+            let target = (self.bytes.capacity() * 2).min(MAX_BYTES).max(needed);
+            self.bytes.reserve_exact(target - self.bytes.len());
+        }
         varint::put(&mut self.bytes, delta);
         varint::put(&mut self.bytes, id.len() as u64);
         self.bytes.extend_from_slice(id);

@@ -3,9 +3,9 @@
 //!
 //! The window is a *seq range*: every entry with `seq >= floor` is indexed. Because `ts`
 //! never decreases along seqs, "ids younger than the window" is always such a suffix, and
-//! expiring is moving `floor` up. The table stores only `seq - base` as a `u32`; the id
-//! itself is read from where the entry lives (its chunk, or `retired` once trimmed), so
-//! no id is stored twice.
+//! expiring is moving `floor` up. The table stores only a `u32` per id: `seq - base` and a
+//! few more bits of the id's hash (`Slot`); the id itself is read from where the entry
+//! lives (its chunk, or `retired` once trimmed), so no id is stored twice.
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -21,6 +21,25 @@ pub struct RetiredId {
     pub seq: u64,
     pub ts: u64,
     pub id: Box<[u8]>,
+}
+
+/// A table slot: the seq's offset from `base` in the low `OFFSET_BITS`, and 7 bits of the
+/// id's hash above them, so a probe that meets another id's slot can almost always rule
+/// it out without reading that id from its chunk.
+const OFFSET_BITS: u32 = 25;
+const MAX_OFFSET: u64 = (1 << OFFSET_BITS) - 1;
+
+fn slot(offset: u64, hash: u64) -> u32 {
+    // Bits 32..39: independent of the bits hashbrown uses (low ones to place, top 7 to tag).
+    (offset as u32) | ((((hash >> 32) & 0x7f) as u32) << OFFSET_BITS)
+}
+
+fn slot_offset(slot: u32) -> u64 {
+    u64::from(slot) & MAX_OFFSET
+}
+
+fn slot_matches_hash(slot: u32, hash: u64) -> bool {
+    slot >> OFFSET_BITS == ((hash >> 32) & 0x7f) as u32
 }
 
 #[derive(Clone)]
@@ -99,9 +118,10 @@ impl DedupIndex {
         self.oldest_ts
     }
 
-    /// The lowest floor that lets `seq` be indexed: offsets from the floor fit a `u32`.
+    /// The lowest floor that lets `seq` be indexed: offsets from the floor fit a slot.
+    /// (So the window also ends after 33,554,431 newer entries in the same log.)
     pub fn lowest_floor_for(seq: u64) -> u64 {
-        seq.saturating_sub(u64::from(u32::MAX))
+        seq.saturating_sub(MAX_OFFSET)
     }
 
     pub fn floor(&self) -> u64 {
@@ -124,11 +144,13 @@ impl DedupIndex {
     pub fn find(&self, id: &[u8], chunks: &VecDeque<Chunk>) -> Option<u64> {
         let store = IdStore { retired: &self.retired, chunks };
         let base = self.base;
+        let hash = self.hash(id);
         self.table
-            .find(self.hash(id), |&offset| {
-                store.id_of(base + u64::from(offset)).is_some_and(|stored| stored == id)
+            .find(hash, |&slot| {
+                slot_matches_hash(slot, hash)
+                    && store.id_of(base + slot_offset(slot)).is_some_and(|stored| stored == id)
             })
-            .map(|&offset| base + u64::from(offset))
+            .map(|&slot| base + slot_offset(slot))
     }
 
     /// Indexes `seq`, whose entry (holding `id`) the caller has just stored. Entries are
@@ -137,19 +159,18 @@ impl DedupIndex {
         if self.table.is_empty() {
             self.oldest_ts = ts;
         }
-        let fits = seq.checked_sub(self.base).is_some_and(|off| off <= u64::from(u32::MAX));
+        let fits = seq.checked_sub(self.base).is_some_and(|off| off <= MAX_OFFSET);
         if !fits || self.table.len() == self.table.capacity() {
             self.rebuild_through(seq, chunks);
             return;
         }
         let hash = self.hash(id);
-        let offset = (seq - self.base) as u32;
         let DedupIndex { table, hash_state, retired, base, .. } = self;
         let store = IdStore { retired, chunks };
         // The table has room (checked above), so this hasher only runs if hashbrown
         // ever decides otherwise; it is correct either way, just slower.
-        table.insert_unique(hash, offset, |&o| {
-            store.id_of(*base + u64::from(o)).map_or(0, |id| hash_state.hash_one(id))
+        table.insert_unique(hash, slot(seq - *base, hash), |&s| {
+            store.id_of(*base + slot_offset(s)).map_or(0, |id| hash_state.hash_one(id))
         });
     }
 
@@ -163,11 +184,12 @@ impl DedupIndex {
         let base = self.floor;
         let store = IdStore { retired: &self.retired, chunks };
         store.each_from(self.floor, |seq, id| {
-            if seq > through || seq - base > u64::from(u32::MAX) {
+            if seq > through || seq - base > MAX_OFFSET {
                 return false;
             }
+            let hash = self.hash_state.hash_one(id);
             // Never rehashes: the capacity above holds every id up to `through`.
-            table.insert_unique(self.hash_state.hash_one(id), (seq - base) as u32, |_| 0);
+            table.insert_unique(hash, slot(seq - base, hash), |_| 0);
             true
         });
         self.table = table;
@@ -206,7 +228,7 @@ impl DedupIndex {
 
     fn remove(&mut self, hash: u64, seq: u64) {
         let Some(offset) = seq.checked_sub(self.base) else { return };
-        if let Ok(entry) = self.table.find_entry(hash, |&o| u64::from(o) == offset) {
+        if let Ok(entry) = self.table.find_entry(hash, |&s| slot_offset(s) == offset) {
             entry.remove();
         }
     }

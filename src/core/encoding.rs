@@ -14,7 +14,8 @@
 //! Counts are never used to reserve memory: a corrupt count ends in a read error.
 
 use super::chunk::Chunk;
-use super::{LogHeader, SeqError, SeqLog};
+use super::varint;
+use super::{Append, LogHeader, SeqError, SeqLog};
 
 pub const ENCODING_V1: i32 = 1;
 /// What `save` writes; `load` reads every version up to it and refuses newer ones.
@@ -88,6 +89,29 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
     Ok(log)
 }
 
+/// An APPEND effect's five numbers as varints in one argument: replicating one argument
+/// instead of five keeps the ALLOC path's replication to a single small copy.
+pub const PACKED_APPEND_MAX: usize = 50;
+
+pub fn pack_append(append: &Append, out: &mut [u8; PACKED_APPEND_MAX]) -> usize {
+    let mut len = 0;
+    for value in [append.seq, append.ts, append.epoch, append.dedup_floor, append.keep_from] {
+        // Five varints of at most 10 bytes each always fit.
+        let _ = varint::put_at(out, &mut len, value);
+    }
+    len
+}
+
+pub fn unpack_append(bytes: &[u8]) -> Result<Append, SeqError> {
+    let mut pos = 0;
+    let mut next = || varint::get(bytes, &mut pos).ok_or(SeqError::BadEffect("truncated APPEND effect"));
+    let append = Append { seq: next()?, ts: next()?, epoch: next()?, dedup_floor: next()?, keep_from: next()? };
+    if pos != bytes.len() {
+        return Err(SeqError::BadEffect("trailing bytes in an APPEND effect"));
+    }
+    Ok(append)
+}
+
 /// An in-memory sink and source: for tests, and a reference for what the RDB holds.
 #[cfg(test)]
 pub mod memory {
@@ -121,6 +145,25 @@ pub mod memory {
             match self.0.next() {
                 Some(Item::Bytes(b)) => Ok(b.clone()),
                 _ => Err(SeqError::BadEffect("expected a string")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn packed_appends_round_trip(seq: u64, ts: u64, epoch: u64, dedup_floor: u64, keep_from: u64) {
+            let append = Append { seq, ts, epoch, dedup_floor, keep_from };
+            let mut buf = [0u8; PACKED_APPEND_MAX];
+            let len = pack_append(&append, &mut buf);
+            prop_assert_eq!(unpack_append(&buf[..len]), Ok(append));
+            for cut in 0..len {
+                prop_assert!(unpack_append(&buf[..cut]).is_err());
             }
         }
     }

@@ -271,9 +271,7 @@ impl SeqLog {
                 full.seal();
             }
             let skipped_before = self.header.skipped + (append.seq - last - 1);
-            // A log that filled a chunk is likely busy: give the next one its full size
-            // at once instead of growing it step by step.
-            let capacity = if self.chunks.is_empty() { chunk::entry_size(0, id, payload) * 4 } else { chunk::MAX_BYTES };
+            let capacity = chunk::entry_size(0, id, payload) * 4;
             self.chunks.push_back(Chunk::new(append.seq, skipped_before, append.ts, capacity));
         }
         if let Some(open) = self.chunks.back_mut() {

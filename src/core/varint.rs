@@ -10,6 +10,20 @@ pub fn put(buf: &mut Vec<u8>, mut value: u64) {
     buf.push(value as u8);
 }
 
+/// Writes `value` at `buf[*pos..]`, advancing `pos`; `None` if it does not fit.
+pub fn put_at(buf: &mut [u8], pos: &mut usize, mut value: u64) -> Option<()> {
+    loop {
+        let byte = buf.get_mut(*pos)?;
+        *pos += 1;
+        if value < 0x80 {
+            *byte = value as u8;
+            return Some(());
+        }
+        *byte = (value as u8) | 0x80;
+        value >>= 7;
+    }
+}
+
 /// Bytes `put` would write for `value`.
 pub fn len(value: u64) -> usize {
     let bits = 64 - (value | 1).leading_zeros() as usize;

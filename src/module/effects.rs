@@ -6,6 +6,7 @@ use std::os::raw::{c_char, c_longlong};
 
 use redis_module::raw::{self, RedisModuleCtx, RedisModuleIO, RedisModuleString};
 
+use crate::core::encoding;
 use crate::core::{Append, LogHeader};
 
 pub const EFFECT_COMMAND: &std::ffi::CStr = c"SEQ.EFFECT";
@@ -46,12 +47,16 @@ macro_rules! emit {
     }};
 }
 
-pub fn append(target: Target, key: *mut RedisModuleString, a: &Append, id: &[u8], payload: &[u8]) {
-    let (id_ptr, id_len) = buf(id);
-    let (payload_ptr, payload_len) = buf(payload);
-    emit!(target, c"sclllllbb", key, c"APPEND".as_ptr(),
-        ll(a.seq), ll(a.ts), ll(a.epoch), ll(a.dedup_floor), ll(a.keep_from),
-        id_ptr, id_len, payload_ptr, payload_len);
+/// `APPEND <packed numbers> id payload`: the id and payload go out as the client's own
+/// argument strings (shared, not copied).
+pub fn append(target: Target, key: *mut RedisModuleString, a: &Append, id: *mut RedisModuleString, payload: Option<*mut RedisModuleString>) {
+    let mut packed = [0u8; encoding::PACKED_APPEND_MAX];
+    let packed_len = encoding::pack_append(a, &mut packed);
+    let (ptr, len) = buf(&packed[..packed_len]);
+    match payload {
+        Some(payload) => emit!(target, c"scbss", key, c"APPEND".as_ptr(), ptr, len, id, payload),
+        None => emit!(target, c"scbsc", key, c"APPEND".as_ptr(), ptr, len, id, c"".as_ptr()),
+    }
 }
 
 pub fn trim(target: Target, key: *mut RedisModuleString, keep_from: u64) {
