@@ -3,14 +3,20 @@
 //! Seqs inside a chunk are contiguous (`first_seq`, `first_seq + 1`, ...), so they are
 //! not stored. Each entry is `varint(ts - previous ts) varint(id len) id varint(payload
 //! len) payload`: about three bytes of overhead beyond the id and the payload.
+//!
+//! Trimming the front of a chunk only moves `start` past the removed entries: their bytes
+//! stay (at most one chunk's worth per log) until the whole chunk goes, so a trim costs
+//! the entries it removes, never a re-encoding.
 
 use super::varint;
 use super::Entry;
 
 /// Entries per chunk: bounds the scan to find one seq inside a chunk.
-pub const MAX_ENTRIES: u32 = 64;
-/// A chunk is sealed once its buffer would grow past this (unless it is empty).
-pub const MAX_BYTES: usize = 4096;
+pub const MAX_ENTRIES: u32 = 256;
+/// A chunk is sealed once its buffer would grow past this (unless it is empty). Large
+/// enough that the allocator's size classes and the per-chunk bookkeeping cost under a
+/// byte per entry.
+pub const MAX_BYTES: usize = 16 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Chunk {
@@ -18,10 +24,14 @@ pub struct Chunk {
     /// Seqs skipped by the failover fence below `first_seq` (trimmed ones included):
     /// `first_seq - 1 - skipped_before` entries were issued before this chunk.
     pub skipped_before: u64,
+    /// ts of the entry at `start` (its stored delta is not applied).
     pub first_ts: u64,
     pub last_ts: u64,
+    /// Live entries, from `start`.
     pub len: u32,
-    pub bytes: Vec<u8>,
+    /// Byte offset of the first live entry.
+    start: usize,
+    bytes: Vec<u8>,
 }
 
 /// The encoded size of one entry.
@@ -41,13 +51,19 @@ impl Chunk {
             first_ts: ts,
             last_ts: ts,
             len: 0,
+            start: 0,
             bytes: Vec::with_capacity(expected_bytes.clamp(64, MAX_BYTES)),
         }
     }
 
     /// A chunk as persisted (RDB, AOF rewrite); `SeqLog::push_chunk` validates it.
     pub fn from_parts(first_seq: u64, skipped_before: u64, first_ts: u64, len: u32, bytes: Vec<u8>) -> Chunk {
-        Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, bytes }
+        Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, start: 0, bytes }
+    }
+
+    /// The encoded live entries, as persisted.
+    pub fn live_bytes(&self) -> &[u8] {
+        self.bytes.get(self.start..).unwrap_or(&[])
     }
 
     /// The seq the next appended entry would get to stay contiguous.
@@ -79,12 +95,11 @@ impl Chunk {
         if self.len == 0 {
             self.first_ts = ts;
         }
-        // Grow by doubling, but never past MAX_BYTES unless one entry needs it: the
-        // buffer is sealed at that size anyway.
-        let size = entry_size(delta, id, payload);
-        let needed = self.bytes.len() + size;
+        // Grow by half again (gentle: only the open chunk carries slack), but never past
+        // MAX_BYTES unless one entry needs it: the buffer is sealed at that size anyway.
+        let needed = self.bytes.len() + entry_size(delta, id, payload);
         if needed > self.bytes.capacity() {
-            let target = (self.bytes.capacity() * 2).min(MAX_BYTES).max(needed);
+            let target = (self.bytes.capacity() * 3 / 2).min(MAX_BYTES).max(needed);
             self.bytes.reserve_exact(target - self.bytes.len());
         }
         varint::put(&mut self.bytes, delta);
@@ -105,7 +120,7 @@ impl Chunk {
     }
 
     pub fn iter(&self) -> ChunkIter<'_> {
-        ChunkIter { chunk: self, pos: 0, seq: self.first_seq, ts: self.first_ts }
+        ChunkIter { chunk: self, pos: self.start, seq: self.first_seq, ts: self.first_ts }
     }
 
     /// Entries from `seq` (inside this chunk) to the chunk's end.
@@ -120,30 +135,31 @@ impl Chunk {
         self.bytes.capacity()
     }
 
-    /// Drops the entries before `seq` (inside this chunk), re-encoding the rest.
+    /// Drops the live entries before `seq` (which must be inside this chunk).
     pub fn drop_before(&mut self, seq: u64) {
-        let mut rest = Chunk::new(seq, self.skipped_before, 0, self.bytes.len());
-        for entry in self.iter_from(seq) {
-            rest.push(entry.ts, entry.id, entry.payload);
+        let mut iter = self.iter_from(seq);
+        let start = iter.pos;
+        if let Some(first) = iter.next() {
+            self.first_ts = first.ts;
         }
-        rest.seal();
-        *self = rest;
+        self.len -= (seq - self.first_seq) as u32;
+        self.first_seq = seq;
+        self.start = start;
     }
 
     /// Checks a chunk that came from outside (RDB, AOF): every entry decodes, within
-    /// bounds, exactly `len` of them, and the recorded `first_ts` matches. Fills `last_ts`.
+    /// bounds, exactly `len` of them. Fills `last_ts`.
     pub fn validate(&mut self) -> Result<(), &'static str> {
         if self.len == 0 || self.len > MAX_ENTRIES {
             return Err("chunk entry count out of range");
         }
-        let mut pos = 0;
+        let mut pos = self.start;
         let mut ts = self.first_ts;
         for index in 0..self.len {
             let delta = varint::get(&self.bytes, &mut pos).ok_or("truncated chunk")?;
-            if index == 0 && delta != 0 {
-                return Err("chunk first entry has a ts delta");
+            if index > 0 {
+                ts = ts.checked_add(delta).ok_or("chunk ts overflow")?;
             }
-            ts = ts.checked_add(delta).ok_or("chunk ts overflow")?;
             for _ in 0..2 {
                 let field_len = varint::get(&self.bytes, &mut pos).ok_or("truncated chunk")?;
                 let end = usize::try_from(field_len)
@@ -189,7 +205,8 @@ impl<'a> Iterator for ChunkIter<'a> {
             return None;
         }
         let delta = varint::get(&self.chunk.bytes, &mut self.pos)?;
-        let ts = self.ts.checked_add(delta)?;
+        // The first live entry's ts is `first_ts`: its delta points at a trimmed entry.
+        let ts = if self.seq == self.chunk.first_seq { self.chunk.first_ts } else { self.ts.checked_add(delta)? };
         let id = self.field()?;
         let payload = self.field()?;
         let entry = Entry { seq: self.seq, id, ts, payload };
@@ -211,6 +228,10 @@ mod tests {
         chunk
     }
 
+    fn persisted(chunk: &Chunk) -> Chunk {
+        Chunk::from_parts(chunk.first_seq, chunk.skipped_before, chunk.first_ts, chunk.len, chunk.live_bytes().to_vec())
+    }
+
     #[test]
     fn entries_decode_in_order() {
         let chunk = filled(5);
@@ -222,20 +243,21 @@ mod tests {
     }
 
     #[test]
-    fn drop_before_keeps_the_tail() {
+    fn drop_before_keeps_the_tail_and_persists_it() {
         let mut chunk = filled(5);
+        let tail: Vec<(u64, u64)> = chunk.iter_from(13).map(|e| (e.seq, e.ts)).collect();
         chunk.drop_before(13);
-        assert_eq!(chunk.first_seq, 13);
-        assert_eq!(chunk.first_ts, 1009);
-        assert_eq!(chunk.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![13, 14]);
-        let mut copy = chunk.clone();
+        assert_eq!((chunk.first_seq, chunk.first_ts, chunk.len), (13, 1009, 2));
+        assert_eq!(chunk.iter().map(|e| (e.seq, e.ts)).collect::<Vec<_>>(), tail);
+        let mut copy = persisted(&chunk);
         assert_eq!(copy.validate(), Ok(()));
-        assert_eq!(copy, chunk);
+        assert_eq!(copy.iter().collect::<Vec<_>>(), chunk.iter().collect::<Vec<_>>());
+        assert_eq!(copy.last_ts, chunk.last_ts);
     }
 
     #[test]
     fn validate_refuses_damage() {
-        let good = filled(3);
+        let good = persisted(&filled(3));
         let mut truncated = good.clone();
         truncated.bytes.pop();
         assert!(truncated.validate().is_err());

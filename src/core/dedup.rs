@@ -3,16 +3,17 @@
 //!
 //! The window is a *seq range*: every entry with `seq >= floor` is indexed. Because `ts`
 //! never decreases along seqs, "ids younger than the window" is always such a suffix, and
-//! expiring is moving `floor` up. The table stores only a `u32` per id: `seq - base` and a
-//! few more bits of the id's hash (`Slot`); the id itself is read from where the entry
-//! lives (its chunk, or `retired` once trimmed), so no id is stored twice.
+//! expiring is moving `floor` up. The table (`IdTable`) stores only a `u32` per id:
+//! `seq - base` and a few bits of the id's hash; the id itself is read from where the
+//! entry lives (its chunk, or `retired` once trimmed), so no id is stored twice.
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::DefaultHashBuilder;
 
 use super::chunk::Chunk;
+use super::id_table::{IdTable, MAX_OFFSET};
 
 /// An entry trimmed from the log while its id is still inside the de-duplication window:
 /// only what a late retry needs (and what keeps the window deterministic) is kept.
@@ -23,25 +24,6 @@ pub struct RetiredId {
     pub id: Box<[u8]>,
 }
 
-/// A table slot: the seq's offset from `base` in the low `OFFSET_BITS`, and 7 bits of the
-/// id's hash above them, so a probe that meets another id's slot can almost always rule
-/// it out without reading that id from its chunk.
-const OFFSET_BITS: u32 = 25;
-const MAX_OFFSET: u64 = (1 << OFFSET_BITS) - 1;
-
-fn slot(offset: u64, hash: u64) -> u32 {
-    // Bits 32..39: independent of the bits hashbrown uses (low ones to place, top 7 to tag).
-    (offset as u32) | ((((hash >> 32) & 0x7f) as u32) << OFFSET_BITS)
-}
-
-fn slot_offset(slot: u32) -> u64 {
-    u64::from(slot) & MAX_OFFSET
-}
-
-fn slot_matches_hash(slot: u32, hash: u64) -> bool {
-    slot >> OFFSET_BITS == ((hash >> 32) & 0x7f) as u32
-}
-
 #[derive(Clone)]
 pub struct DedupIndex {
     floor: u64,
@@ -49,7 +31,7 @@ pub struct DedupIndex {
     /// nothing expires, which spares the ALLOC path any search.
     oldest_ts: u64,
     base: u64,
-    table: HashTable<u32>,
+    table: IdTable,
     hash_state: DefaultHashBuilder,
     retired: VecDeque<RetiredId>,
 }
@@ -108,7 +90,7 @@ impl DedupIndex {
             floor,
             oldest_ts: u64::MAX,
             base: floor,
-            table: HashTable::new(),
+            table: IdTable::default(),
             hash_state: DefaultHashBuilder::default(),
             retired: VecDeque::new(),
         }
@@ -119,7 +101,7 @@ impl DedupIndex {
     }
 
     /// The lowest floor that lets `seq` be indexed: offsets from the floor fit a slot.
-    /// (So the window also ends after 33,554,431 newer entries in the same log.)
+    /// (So the window also ends after 16,777,214 newer entries in the same log.)
     pub fn lowest_floor_for(seq: u64) -> u64 {
         seq.saturating_sub(MAX_OFFSET)
     }
@@ -144,52 +126,38 @@ impl DedupIndex {
     pub fn find(&self, id: &[u8], chunks: &VecDeque<Chunk>) -> Option<u64> {
         let store = IdStore { retired: &self.retired, chunks };
         let base = self.base;
-        let hash = self.hash(id);
         self.table
-            .find(hash, |&slot| {
-                slot_matches_hash(slot, hash)
-                    && store.id_of(base + slot_offset(slot)).is_some_and(|stored| stored == id)
-            })
-            .map(|&slot| base + slot_offset(slot))
+            .find(self.hash(id), |offset| store.id_of(base + offset).is_some_and(|stored| stored == id))
+            .map(|offset| base + offset)
     }
 
     /// Indexes `seq`, whose entry (holding `id`) the caller has just stored. Entries are
     /// indexed in seq order: every stored entry in `floor..seq` is indexed already.
     pub fn insert(&mut self, seq: u64, ts: u64, id: &[u8], chunks: &VecDeque<Chunk>) {
-        if self.table.is_empty() {
+        if self.table.len() == 0 {
             self.oldest_ts = ts;
         }
-        let fits = seq.checked_sub(self.base).is_some_and(|off| off <= MAX_OFFSET);
-        if !fits || self.table.len() == self.table.capacity() {
+        let fits = seq.checked_sub(self.base).is_some_and(|offset| offset <= MAX_OFFSET);
+        if !fits || self.table.needs_room() {
             self.rebuild_through(seq, chunks);
             return;
         }
         let hash = self.hash(id);
-        let DedupIndex { table, hash_state, retired, base, .. } = self;
-        let store = IdStore { retired, chunks };
-        // The table has room (checked above), so this hasher only runs if hashbrown
-        // ever decides otherwise; it is correct either way, just slower.
-        table.insert_unique(hash, slot(seq - *base, hash), |&s| {
-            store.id_of(*base + slot_offset(s)).map_or(0, |id| hash_state.hash_one(id))
-        });
+        self.table.insert(hash, seq - self.base);
     }
 
-    /// Rebuilds the table from the stored entries `floor..=through`, with `base = floor`.
-    /// Its bucket count is the next power of two that holds them, so a full table doubles.
-    /// Growing this way reads each id once, in storage order, instead of looking each one
-    /// up again as a generic rehash would.
+    /// Rebuilds the table from the stored entries `floor..=through`, with `base = floor`,
+    /// sized for them (so it grows, and shrinks after expiry, with the window). Rebuilding
+    /// reads each id once, in storage order; it also clears the removed ids' tombstones.
     fn rebuild_through(&mut self, through: u64, chunks: &VecDeque<Chunk>) {
-        let ids = self.table.len() + 1;
-        let mut table = HashTable::with_capacity(ids.max(8));
+        let mut table = IdTable::for_ids(self.table.len() + 1);
         let base = self.floor;
         let store = IdStore { retired: &self.retired, chunks };
         store.each_from(self.floor, |seq, id| {
             if seq > through || seq - base > MAX_OFFSET {
                 return false;
             }
-            let hash = self.hash_state.hash_one(id);
-            // Never rehashes: the capacity above holds every id up to `through`.
-            table.insert_unique(hash, slot(seq - base, hash), |_| 0);
+            table.insert(self.hash_state.hash_one(id), seq - base);
             true
         });
         self.table = table;
@@ -227,9 +195,8 @@ impl DedupIndex {
     }
 
     fn remove(&mut self, hash: u64, seq: u64) {
-        let Some(offset) = seq.checked_sub(self.base) else { return };
-        if let Ok(entry) = self.table.find_entry(hash, |&s| slot_offset(s) == offset) {
-            entry.remove();
+        if let Some(offset) = seq.checked_sub(self.base) {
+            self.table.remove(hash, offset);
         }
     }
 
@@ -249,7 +216,7 @@ impl DedupIndex {
 
     pub fn heap_bytes(&self) -> usize {
         let retired: usize = self.retired.iter().map(|r| r.id.len()).sum();
-        self.table.allocation_size()
+        self.table.heap_bytes()
             + self.retired.capacity() * std::mem::size_of::<RetiredId>()
             + retired
     }

@@ -47,7 +47,7 @@ pub fn save(log: &SeqLog, out: &mut impl Sink) {
         for value in [chunk.first_seq, chunk.skipped_before, chunk.first_ts, u64::from(chunk.len)] {
             out.put_u64(value);
         }
-        out.put_bytes(&chunk.bytes);
+        out.put_bytes(chunk.live_bytes());
     }
     out.put_u64(log.cursors().len() as u64);
     for (name, seq) in log.cursors().iter() {

@@ -7,6 +7,7 @@ mod cursors;
 mod dedup;
 pub mod encoding;
 mod error;
+mod id_table;
 mod load;
 mod log;
 mod retention;

@@ -102,7 +102,7 @@ unsafe extern "C" fn aof_rewrite(aof: *mut RedisModuleIO, key: *mut RedisModuleS
             effects::restore_retired(target, key, retired.seq, retired.ts, &retired.id);
         }
         for chunk in log.chunks() {
-            effects::restore_chunk(target, key, chunk.first_seq, chunk.skipped_before, chunk.first_ts, chunk.len, &chunk.bytes);
+            effects::restore_chunk(target, key, chunk.first_seq, chunk.skipped_before, chunk.first_ts, chunk.len, chunk.live_bytes());
         }
         for (consumer, cursor) in log.cursors().iter() {
             effects::ack(target, key, consumer, cursor);
