@@ -207,11 +207,35 @@ impl DedupIndex {
         }
     }
 
-    /// Appends a retired id read from a persisted log (the loader checked its order).
-    pub fn push_loaded_retired(&mut self, retired: RetiredId, chunks: &VecDeque<Chunk>) {
-        let (seq, ts, id) = (retired.seq, retired.ts, retired.id.clone());
+    /// Appends a retired id read from a persisted log (the loader checked its order);
+    /// the caller indexes it (`insert`) or reindexes everything once (`reindex`).
+    pub fn push_loaded_retired(&mut self, retired: RetiredId) {
         self.retired.push_back(retired);
-        self.insert(seq, ts, &id, chunks);
+    }
+
+    /// Builds the table once for everything stored from the floor up (`in_chunks` of it
+    /// in chunks, the rest retired): how a loaded log gets its index in one pass.
+    pub fn reindex(&mut self, chunks: &VecDeque<Chunk>, in_chunks: u64) {
+        let ids = self.retired.len() + usize::try_from(in_chunks).unwrap_or(0);
+        let mut table = IdTable::for_ids(ids);
+        let base = self.floor;
+        let store = IdStore { retired: &self.retired, chunks };
+        store.each_from(self.floor, |seq, id| {
+            if seq - base > MAX_OFFSET {
+                return false;
+            }
+            table.insert(self.hash_state.hash_one(id), seq - base);
+            true
+        });
+        self.oldest_ts = match self.retired.front() {
+            Some(oldest) => oldest.ts,
+            None => {
+                let start = chunks.partition_point(|c| c.end_seq() <= self.floor);
+                chunks.get(start).and_then(|c| c.iter_from(self.floor).next()).map_or(u64::MAX, |e| e.ts)
+            }
+        };
+        self.table = table;
+        self.base = base;
     }
 
     pub fn heap_bytes(&self) -> usize {

@@ -70,7 +70,7 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
     let mut log = SeqLog::from_header(header)?;
     for _ in 0..input.get_u64()? {
         let (seq, ts, id) = (input.get_u64()?, input.get_u64()?, input.get_bytes()?);
-        log.push_retired(seq, ts, &id)?;
+        log.store_retired(seq, ts, &id)?;
     }
     for _ in 0..input.get_u64()? {
         let first_seq = input.get_u64()?;
@@ -78,9 +78,9 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
         let first_ts = input.get_u64()?;
         let len = u32::try_from(input.get_u64()?).map_err(|_| SeqError::BadEffect("chunk length"))?;
         let bytes = input.get_bytes()?;
-        log.push_chunk(Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes))?;
+        log.store_chunk(Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes))?;
     }
-    log.check_loaded()?;
+    log.finish_load()?;
     for _ in 0..input.get_u64()? {
         let name = input.get_bytes()?;
         let seq = input.get_u64()?;

@@ -32,8 +32,28 @@ impl SeqLog {
         self.retired().back().map_or((0, 0), |r| (r.seq, r.ts))
     }
 
-    /// Adds a trimmed entry's id (in seq order, before any chunk).
+    /// Adds a trimmed entry's id (in seq order, before any chunk), indexed at once.
     pub fn push_retired(&mut self, seq: u64, ts: u64, id: &[u8]) -> Result<(), SeqError> {
+        self.store_retired(seq, ts, id)?;
+        self.dedup.insert(seq, ts, id, &self.chunks);
+        Ok(())
+    }
+
+    /// Adds a chunk of entries (in seq order), checked entry by entry and indexed at once.
+    pub fn push_chunk(&mut self, chunk: Chunk) -> Result<(), SeqError> {
+        let first_seq = self.store_chunk(chunk)?;
+        let floor = self.dedup.floor();
+        let SeqLog { chunks, dedup, .. } = self;
+        if let Some(stored) = chunks.back() {
+            for entry in stored.iter_from(first_seq.max(floor)) {
+                dedup.insert(entry.seq, entry.ts, entry.id, chunks);
+            }
+        }
+        Ok(())
+    }
+
+    /// `push_retired` without indexing (the loader indexes once, in `finish_load`).
+    pub(super) fn store_retired(&mut self, seq: u64, ts: u64, id: &[u8]) -> Result<(), SeqError> {
         let (highest_seq, highest_ts) = self.highest_stored();
         if !self.chunks.is_empty() {
             return Err(SeqError::BadEffect("retired id after the entries"));
@@ -44,12 +64,12 @@ impl SeqLog {
         if ts < highest_ts || ts > self.header.last_ts {
             return Err(SeqError::BadEffect("retired id ts out of order"));
         }
-        self.dedup.push_loaded_retired(RetiredId { seq, ts, id: id.into() }, &self.chunks);
+        self.dedup.push_loaded_retired(RetiredId { seq, ts, id: id.into() });
         Ok(())
     }
 
-    /// Adds a chunk of entries (in seq order), checking its bytes entry by entry.
-    pub fn push_chunk(&mut self, mut chunk: Chunk) -> Result<(), SeqError> {
+    /// `push_chunk` without indexing; returns the chunk's first seq.
+    pub(super) fn store_chunk(&mut self, mut chunk: Chunk) -> Result<u64, SeqError> {
         chunk.validate().map_err(SeqError::BadEffect)?;
         let (highest_seq, highest_ts) = self.highest_stored();
         let end = chunk.first_seq.checked_add(u64::from(chunk.len));
@@ -69,22 +89,23 @@ impl SeqLog {
             return Err(SeqError::BadEffect("chunk ts out of order"));
         }
         chunk.seal();
-        let (first_seq, len) = (chunk.first_seq, chunk.len);
+        let first_seq = chunk.first_seq;
+        self.len += u64::from(chunk.len);
         self.chunks.push_back(chunk);
-        self.len += u64::from(len);
-        let floor = self.dedup.floor();
-        let SeqLog { chunks, dedup, .. } = self;
-        if let Some(stored) = chunks.back() {
-            for entry in stored.iter_from(first_seq.max(floor)) {
-                dedup.insert(entry.seq, entry.ts, entry.id, chunks);
-            }
-        }
+        Ok(first_seq)
+    }
+
+    /// Completes a log loaded with `store_*`: the last consistency check, then the index.
+    pub(super) fn finish_load(&mut self) -> Result<(), SeqError> {
+        self.check_loaded()?;
+        let in_chunks = self.count_after(self.dedup.floor().saturating_sub(1));
+        self.dedup.reindex(&self.chunks, in_chunks);
         Ok(())
     }
 
     /// The last check once every piece is in: seqs after the newest entry can only be
     /// fence-skipped ones (trims only remove from the front), so `last` must agree.
-    pub fn check_loaded(&self) -> Result<(), SeqError> {
+    fn check_loaded(&self) -> Result<(), SeqError> {
         let Some(newest) = self.chunks.back() else { return Ok(()) };
         let tail = self.header.last - newest.last_seq();
         if newest.skipped_before.checked_add(tail) != Some(self.header.skipped) {

@@ -190,6 +190,8 @@ fn run(ops: Vec<Op>, base_policy: AllocPolicy) -> Result<(), TestCaseError> {
         prop_assert_eq!(observe(&reloaded), observe(&log));
         prop_assert_eq!(reloaded.header(), log.header());
         check(&reloaded, &model, &ids)?;
+        // Go on with the reloaded log: it must behave as the original from here.
+        log = reloaded;
     }
     Ok(())
 }
