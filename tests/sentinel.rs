@@ -107,7 +107,7 @@ fn client_loop(t: usize, sc: SentinelClient, stop: Arc<AtomicBool>, acked_count:
                 Ok(_) => {
                     // Not acknowledged: the replica may not have it. Retry the same id
                     // (after a while, on a freshly discovered master).
-                    if attempts % 4 == 0 {
+                    if attempts.is_multiple_of(4) {
                         con = None;
                     }
                 }

@@ -264,7 +264,7 @@ pub fn cursors(con: &mut Connection, key: &str) -> Vec<(String, i64)> {
     let v = call(con, &["SEQ.CURSORS", key]);
     let items = array(&v);
     assert!(
-        items.len() % 2 == 0,
+        items.len().is_multiple_of(2),
         "SEQ.CURSORS is a flat consumer, cursor, ... array; got {v:?}"
     );
     let mut pairs: Vec<(String, i64)> = items
