@@ -866,6 +866,31 @@ enum Target {
     Info,
 }
 
+/// `last` of the memory fill's first conversation, read the layout's way (-1 if none).
+fn last_seq_of_first_conversation(con: &mut redis::Connection, layout: Layout) -> i64 {
+    match layout {
+        Layout::Seq => query_i64(con, redis::cmd("SEQ.LAST").arg("conv:{c0}")).unwrap_or(-1),
+        Layout::Lua => redis::cmd("GET").arg("ctr:{c0}").query::<Option<i64>>(con).ok().flatten().unwrap_or(-1),
+    }
+}
+
+/// Times `n` DEBUG RELOADs, in ms each.
+fn time_reloads(con: &mut redis::Connection, n: usize) -> redis::RedisResult<Vec<f64>> {
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        redis::cmd("DEBUG").arg("RELOAD").query::<Value>(con)?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(times)
+}
+
+/// Records that the scale phase could not run because filling `log` failed.
+fn scale_not_measured(sum: &mut Summary, log_name: &str, error: &dyn std::fmt::Display) {
+    log(format!("  {log_name} fill failed: {error}"));
+    sum.add("scale phase", "not measured".into(), f64::NAN, f64::NAN, "", Target::Info);
+}
+
 impl Summary {
     fn add(
         &mut self,
@@ -1368,59 +1393,31 @@ fn mem_run(
         })
         .sum();
     // check that every message landed
-    let last = match layout {
-        Layout::Seq => query_i64(con, redis::cmd("SEQ.LAST").arg("conv:{c0}")).unwrap_or(-1),
-        Layout::Lua => redis::cmd("GET")
-            .arg("ctr:{c0}")
-            .query::<Option<i64>>(con)
-            .ok()
-            .flatten()
-            .unwrap_or(-1),
-    };
+    let last = last_seq_of_first_conversation(con, layout);
     if last != cfg.msgs as i64 {
         r.error = Some(format!(
             "conversation 0 has last = {last}, expected {}",
             cfg.msgs
         ));
     }
-    for _ in 0..cfg.reloads {
-        let t = Instant::now();
-        match redis::cmd("DEBUG").arg("RELOAD").query::<Value>(con) {
-            Ok(_) => r.reload_ms.push(t.elapsed().as_secs_f64() * 1000.0),
-            Err(e) => {
-                r.error = Some(format!("DEBUG RELOAD: {e}"));
-                break;
-            }
-        }
+    match time_reloads(con, cfg.reloads) {
+        Ok(ms) => r.reload_ms = ms,
+        Err(e) => r.error = Some(format!("DEBUG RELOAD: {e}")),
     }
     r.rdb_bytes = std::fs::metadata(server.dir.join("dump.rdb"))
         .map(|m| m.len())
         .unwrap_or(0);
     if r.error.is_none() {
         set_rdbcompression(con, false);
-        for _ in 0..cfg.reloads {
-            let t = Instant::now();
-            match redis::cmd("DEBUG").arg("RELOAD").query::<Value>(con) {
-                Ok(_) => r.reload_nocomp_ms.push(t.elapsed().as_secs_f64() * 1000.0),
-                Err(e) => {
-                    r.error = Some(format!("DEBUG RELOAD (rdbcompression no): {e}"));
-                    break;
-                }
-            }
+        match time_reloads(con, cfg.reloads) {
+            Ok(ms) => r.reload_nocomp_ms = ms,
+            Err(e) => r.error = Some(format!("DEBUG RELOAD (rdbcompression no): {e}")),
         }
         set_rdbcompression(con, true);
     }
     let (m2, _) = used_memory(con);
     r.after_reload_per_msg = (m2 - m0) as f64 / total as f64;
-    let last2 = match layout {
-        Layout::Seq => query_i64(con, redis::cmd("SEQ.LAST").arg("conv:{c0}")).unwrap_or(-1),
-        Layout::Lua => redis::cmd("GET")
-            .arg("ctr:{c0}")
-            .query::<Option<i64>>(con)
-            .ok()
-            .flatten()
-            .unwrap_or(-1),
-    };
+    let last2 = last_seq_of_first_conversation(con, layout);
     if last2 != last && r.error.is_none() {
         r.error = Some(format!(
             "after DEBUG RELOAD conversation 0 has last = {last2}, before {last}"
@@ -1598,30 +1595,14 @@ fn phase_scale(cfg: &Config, server: &ServerGuard, con: &mut redis::Connection, 
         "scale: filling conv:small ({small}) and conv:big ({big}) with 0-byte payloads"
     ));
     if let Err(e) = fill_log(con, "conv:small", small, 's') {
-        log(format!("  conv:small fill failed: {e}"));
-        sum.add(
-            "scale phase",
-            "not measured".into(),
-            f64::NAN,
-            f64::NAN,
-            "",
-            Target::Info,
-        );
+        scale_not_measured(sum, "conv:small", &e);
         return;
     }
     let (m0, _) = used_memory(con);
     let fill = match fill_log(con, "conv:big", big, 'b') {
         Ok(d) => d,
         Err(e) => {
-            log(format!("  conv:big fill failed: {e}"));
-            sum.add(
-                "scale phase",
-                "not measured".into(),
-                f64::NAN,
-                f64::NAN,
-                "",
-                Target::Info,
-            );
+            scale_not_measured(sum, "conv:big", &e);
             return;
         }
     };

@@ -359,6 +359,22 @@ fn assert_healthy_after_waiter_left(server: &Server, con: &mut Connection, key: 
     assert_eq!(call_int(&mut fresh, &["SEQ.LAST", key]), next);
 }
 
+/// A client blocked in `SEQ.SYNC key phone AFTER 2 BLOCK 0` on a thread; returns its
+/// client id and the thread, once the server counts it as blocked.
+fn spawn_waiter_after_2(
+    server: &Server,
+    con: &mut Connection,
+    key: &'static str,
+) -> (i64, thread::JoinHandle<Result<Value, String>>) {
+    let mut blocker = connect_with_timeout(server, 10);
+    let id = call_int(&mut blocker, &["CLIENT", "ID"]);
+    let waiter = thread::spawn(move || {
+        try_call(&mut blocker, &["SEQ.SYNC", key, "phone", "AFTER", "2", "BLOCK", "0"])
+    });
+    wait_blocked(con, 1);
+    (id, waiter)
+}
+
 #[test]
 fn a_blocked_client_that_is_killed_leaves_nothing_behind() {
     let (server, _dir) = Server::start(&[]);
@@ -366,15 +382,7 @@ fn a_blocked_client_that_is_killed_leaves_nothing_behind() {
     let key = "conv:{kill}";
     alloc_many(&mut con, key, "m", 2);
 
-    let mut blocker = connect_with_timeout(&server, 10);
-    let id = call_int(&mut blocker, &["CLIENT", "ID"]);
-    let waiter = thread::spawn(move || {
-        try_call(
-            &mut blocker,
-            &["SEQ.SYNC", key, "phone", "AFTER", "2", "BLOCK", "0"],
-        )
-    });
-    wait_blocked(&mut con, 1);
+    let (id, waiter) = spawn_waiter_after_2(&server, &mut con, key);
     assert_eq!(seq_stat(&mut con, "seq_blocked_clients"), 1);
     assert_eq!(
         call_int(&mut con, &["CLIENT", "KILL", "ID", &id.to_string()]),
@@ -520,15 +528,7 @@ fn client_unblock_ends_the_wait_like_a_timeout() {
     let mut con = connect_with_timeout(&server, 10);
     let key = "conv:{unblock}";
     alloc_many(&mut con, key, "m", 2);
-    let mut blocker = connect_with_timeout(&server, 10);
-    let id = call_int(&mut blocker, &["CLIENT", "ID"]);
-    let waiter = thread::spawn(move || {
-        try_call(
-            &mut blocker,
-            &["SEQ.SYNC", key, "phone", "AFTER", "2", "BLOCK", "0"],
-        )
-    });
-    wait_blocked(&mut con, 1);
+    let (id, waiter) = spawn_waiter_after_2(&server, &mut con, key);
     assert_eq!(
         call_int(&mut con, &["CLIENT", "UNBLOCK", &id.to_string()]),
         1,

@@ -106,17 +106,8 @@ impl Cluster {
         for i in 0..n {
             let node_dir = dir.0.join(format!("node-{i}"));
             std::fs::create_dir_all(&node_dir).expect("create node dir");
-            let mut args: Vec<&str> = vec![
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                "nodes.conf",
-                "--cluster-node-timeout",
-                "5000",
-                "--cluster-require-full-coverage",
-                "yes",
-            ];
-            args.extend_from_slice(extra);
+            let mut args = cluster_node_args(extra);
+            args.extend_from_slice(&["--cluster-require-full-coverage", "yes"]);
             nodes.push(Server::start_in(&node_dir, &args));
         }
         let mut ids = Vec::new();
@@ -226,15 +217,7 @@ impl Cluster {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let node_dir = self.dir.0.join(format!("replica-{n}"));
         std::fs::create_dir_all(&node_dir).expect("create replica dir");
-        let mut args: Vec<&str> = vec![
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            "nodes.conf",
-            "--cluster-node-timeout",
-            "5000",
-        ];
-        args.extend_from_slice(extra);
+        let args = cluster_node_args(extra);
         let replica = Server::start_in(&node_dir, &args);
         let mut con = replica.connect();
         let _: () = redis::cmd("CLUSTER")
@@ -611,4 +594,11 @@ impl SentinelClient {
         }
         None
     }
+}
+
+/// The arguments every cluster node of these tests starts with, then `extra`.
+fn cluster_node_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"];
+    args.extend_from_slice(extra);
+    args
 }
