@@ -34,6 +34,15 @@ pub struct Chunk {
     bytes: Vec<u8>,
 }
 
+/// The open chunk's next capacity: doubling while small, then in steps of the allocator's
+/// size classes (2 KiB apart between 8 and 16 KiB), so the open chunk — the only one with
+/// slack — wastes at most one step; never past MAX_BYTES unless one entry needs more.
+fn grown_capacity(capacity: usize, needed: usize) -> usize {
+    const STEP: usize = 2048;
+    let target = if needed <= MAX_BYTES / 4 { (capacity * 2).max(needed) } else { needed.div_ceil(STEP) * STEP };
+    target.min(MAX_BYTES).max(needed)
+}
+
 /// The encoded size of one entry.
 pub fn entry_size(ts_delta: u64, id: &[u8], payload: &[u8]) -> usize {
     varint::len(ts_delta)
@@ -95,12 +104,9 @@ impl Chunk {
         if self.len == 0 {
             self.first_ts = ts;
         }
-        // Grow by half again (gentle: only the open chunk carries slack), but never past
-        // MAX_BYTES unless one entry needs it: the buffer is sealed at that size anyway.
         let needed = self.bytes.len() + entry_size(delta, id, payload);
         if needed > self.bytes.capacity() {
-            let target = (self.bytes.capacity() * 3 / 2).min(MAX_BYTES).max(needed);
-            self.bytes.reserve_exact(target - self.bytes.len());
+            self.bytes.reserve_exact(grown_capacity(self.bytes.capacity(), needed) - self.bytes.len());
         }
         varint::put(&mut self.bytes, delta);
         varint::put(&mut self.bytes, id.len() as u64);

@@ -271,10 +271,9 @@ impl SeqLog {
                 full.seal();
             }
             let skipped_before = self.header.skipped + (append.seq - last - 1);
-            // A log that filled a chunk before is likely busy: start the next one at half
-            // size, one reallocation from full, instead of growing it from small.
+            // A log that filled a chunk before is likely busy: skip the small sizes.
             let small = chunk::entry_size(0, id, payload) * 4;
-            let capacity = if self.chunks.is_empty() { small } else { small.max(chunk::MAX_BYTES / 2) };
+            let capacity = if self.chunks.is_empty() { small } else { small.max(chunk::MAX_BYTES / 4) };
             self.chunks.push_back(Chunk::new(append.seq, skipped_before, append.ts, capacity));
         }
         if let Some(open) = self.chunks.back_mut() {
