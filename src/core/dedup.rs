@@ -34,7 +34,27 @@ pub struct DedupIndex {
     table: IdTable,
     hash_state: DefaultHashBuilder,
     retired: VecDeque<RetiredId>,
+    /// While a large table is being replaced, the old one (see `Migration`).
+    migration: Option<Migration>,
 }
+
+/// Replacing a large table happens a few ids per insert, never in one long pause (a
+/// log with millions of ids in its window would otherwise stall the server while its
+/// table is rebuilt), as Redis' own dictionaries rehash incrementally. Stored entries
+/// `next..=end` are still indexed only in `old`; everything else is in the new table.
+#[derive(Clone)]
+struct Migration {
+    old: IdTable,
+    old_base: u64,
+    next: u64,
+    end: u64,
+}
+
+/// Tables up to this many ids are rebuilt at once (a fraction of a millisecond).
+const REBUILD_AT_ONCE: usize = 4096;
+/// Ids moved to the new table per insert while migrating: the new table is sized for 45%
+/// more ids than it starts with, so the migration ends long before it fills up.
+const MIGRATE_PER_INSERT: usize = 8;
 
 /// Where indexed ids live: the retired list, then the log's chunks.
 #[derive(Clone, Copy)]
@@ -93,6 +113,7 @@ impl DedupIndex {
             table: IdTable::default(),
             hash_state: DefaultHashBuilder::default(),
             retired: VecDeque::new(),
+            migration: None,
         }
     }
 
@@ -111,11 +132,16 @@ impl DedupIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.table.len() + self.migration.as_ref().map_or(0, |m| m.old.len())
     }
 
     pub fn retired(&self) -> &VecDeque<RetiredId> {
         &self.retired
+    }
+
+    #[cfg(test)]
+    pub fn is_migrating(&self) -> bool {
+        self.migration.is_some()
     }
 
     fn hash(&self, id: &[u8]) -> u64 {
@@ -125,43 +151,97 @@ impl DedupIndex {
     /// The seq `id` got, if it is inside the window.
     pub fn find(&self, id: &[u8], chunks: &VecDeque<Chunk>) -> Option<u64> {
         let store = IdStore { retired: &self.retired, chunks };
-        let base = self.base;
-        self.table
-            .find(self.hash(id), |offset| store.id_of(base + offset).is_some_and(|stored| stored == id))
-            .map(|offset| base + offset)
+        let hash = self.hash(id);
+        let find_in = |table: &IdTable, base: u64| {
+            table
+                .find(hash, |offset| store.id_of(base + offset).is_some_and(|stored| stored == id))
+                .map(|offset| base + offset)
+        };
+        find_in(&self.table, self.base)
+            .or_else(|| self.migration.as_ref().and_then(|m| find_in(&m.old, m.old_base)))
     }
 
     /// Indexes `seq`, whose entry (holding `id`) the caller has just stored. Entries are
     /// indexed in seq order: every stored entry in `floor..seq` is indexed already.
     pub fn insert(&mut self, seq: u64, ts: u64, id: &[u8], chunks: &VecDeque<Chunk>) {
-        if self.table.len() == 0 {
+        if self.len() == 0 {
             self.oldest_ts = ts;
+        }
+        if self.migration.is_some() {
+            self.migrate(MIGRATE_PER_INSERT, chunks);
         }
         let fits = seq.checked_sub(self.base).is_some_and(|offset| offset <= MAX_OFFSET);
         if !fits || self.table.needs_room() {
-            self.rebuild_through(seq, chunks);
-            return;
+            // Never replace a table while the previous replacement is still going on.
+            self.migrate(usize::MAX, chunks);
+            self.replace_table(seq, chunks);
         }
         let hash = self.hash(id);
         self.table.insert(hash, seq - self.base);
     }
 
-    /// Rebuilds the table from the stored entries `floor..=through`, with `base = floor`,
-    /// sized for them (so it grows, and shrinks after expiry, with the window). Rebuilding
-    /// reads each id once, in storage order; it also clears the removed ids' tombstones.
-    fn rebuild_through(&mut self, through: u64, chunks: &VecDeque<Chunk>) {
-        let mut table = IdTable::for_ids(self.table.len() + 1);
+    /// Starts over with a table sized for the ids indexed now (so it grows, and shrinks
+    /// after expiry, with the window; it also sheds the removed ids' tombstones), based at
+    /// `floor`. The stored entries below `seq` move over at once if they are few, else a
+    /// few per insert (`Migration`). Ids are read from storage in order, not looked up.
+    fn replace_table(&mut self, seq: u64, chunks: &VecDeque<Chunk>) {
+        let ids = self.len();
+        let old = std::mem::replace(&mut self.table, IdTable::for_ids(ids + 1));
+        let old_base = std::mem::replace(&mut self.base, self.floor);
+        self.migration = Some(Migration { old, old_base, next: self.floor, end: seq - 1 });
+        if ids <= REBUILD_AT_ONCE {
+            self.migrate(usize::MAX, chunks);
+        }
+    }
+
+    /// Moves up to `limit` ids from the old table to the new one.
+    fn migrate(&mut self, limit: usize, chunks: &VecDeque<Chunk>) {
+        let Some(migration) = self.migration.as_mut() else { return };
+        let store = IdStore { retired: &self.retired, chunks };
+        let (hash_state, table, base) = (&self.hash_state, &mut self.table, self.base);
+        let mut moved = 0;
+        let from = migration.next.max(self.floor);
+        migration.next = from;
+        store.each_from(from, |seq, id| {
+            if seq > migration.end || moved == limit {
+                return false;
+            }
+            let hash = hash_state.hash_one(id);
+            migration.old.remove(hash, seq - migration.old_base);
+            table.insert(hash, seq - base);
+            migration.next = seq + 1;
+            moved += 1;
+            true
+        });
+        if migration.next > migration.end || moved < limit {
+            self.migration = None;
+        }
+    }
+
+    /// Builds the table once for everything stored from the floor up (`in_chunks` of it
+    /// in chunks, the rest retired): how a loaded log gets its index in one pass.
+    pub fn reindex(&mut self, chunks: &VecDeque<Chunk>, in_chunks: u64) {
+        let ids = self.retired.len() + usize::try_from(in_chunks).unwrap_or(0);
+        let mut table = IdTable::for_ids(ids);
         let base = self.floor;
         let store = IdStore { retired: &self.retired, chunks };
         store.each_from(self.floor, |seq, id| {
-            if seq > through || seq - base > MAX_OFFSET {
+            if seq - base > MAX_OFFSET {
                 return false;
             }
             table.insert(self.hash_state.hash_one(id), seq - base);
             true
         });
+        self.oldest_ts = match self.retired.front() {
+            Some(oldest) => oldest.ts,
+            None => {
+                let start = chunks.partition_point(|c| c.end_seq() <= self.floor);
+                chunks.get(start).and_then(|c| c.iter_from(self.floor).next()).map_or(u64::MAX, |e| e.ts)
+            }
+        };
         self.table = table;
         self.base = base;
+        self.migration = None;
     }
 
     /// Expires every id below `new_floor` (no-op if it is not above the current floor).
@@ -195,8 +275,15 @@ impl DedupIndex {
     }
 
     fn remove(&mut self, hash: u64, seq: u64) {
-        if let Some(offset) = seq.checked_sub(self.base) {
-            self.table.remove(hash, offset);
+        match self.migration.as_mut() {
+            Some(m) if (m.next..=m.end).contains(&seq) => {
+                m.old.remove(hash, seq - m.old_base);
+            }
+            _ => {
+                if let Some(offset) = seq.checked_sub(self.base) {
+                    self.table.remove(hash, offset);
+                }
+            }
         }
     }
 
@@ -213,34 +300,10 @@ impl DedupIndex {
         self.retired.push_back(retired);
     }
 
-    /// Builds the table once for everything stored from the floor up (`in_chunks` of it
-    /// in chunks, the rest retired): how a loaded log gets its index in one pass.
-    pub fn reindex(&mut self, chunks: &VecDeque<Chunk>, in_chunks: u64) {
-        let ids = self.retired.len() + usize::try_from(in_chunks).unwrap_or(0);
-        let mut table = IdTable::for_ids(ids);
-        let base = self.floor;
-        let store = IdStore { retired: &self.retired, chunks };
-        store.each_from(self.floor, |seq, id| {
-            if seq - base > MAX_OFFSET {
-                return false;
-            }
-            table.insert(self.hash_state.hash_one(id), seq - base);
-            true
-        });
-        self.oldest_ts = match self.retired.front() {
-            Some(oldest) => oldest.ts,
-            None => {
-                let start = chunks.partition_point(|c| c.end_seq() <= self.floor);
-                chunks.get(start).and_then(|c| c.iter_from(self.floor).next()).map_or(u64::MAX, |e| e.ts)
-            }
-        };
-        self.table = table;
-        self.base = base;
-    }
-
     pub fn heap_bytes(&self) -> usize {
         let retired: usize = self.retired.iter().map(|r| r.id.len()).sum();
         self.table.heap_bytes()
+            + self.migration.as_ref().map_or(0, |m| m.old.heap_bytes())
             + self.retired.capacity() * std::mem::size_of::<RetiredId>()
             + retired
     }

@@ -261,3 +261,33 @@ fn a_seq_jump_past_the_index_range_expires_older_ids() {
     assert_eq!(log.seq_of_id(b"a"), None);
     assert_eq!(alloc(&mut log, b"a", &policy), 40_000_003);
 }
+
+#[test]
+fn large_indexes_migrate_without_losing_or_keeping_ids() {
+    // Tables above a few thousand ids are replaced a few ids per insert; ids must stay
+    // findable throughout, and ids that expire meanwhile must go, from either table.
+    let mut log = SeqLog::new();
+    let window = 15_000;
+    let policy = AllocPolicy { dedup_window_ms: window, ..AllocPolicy::default() };
+    let id = |n: u64| format!("client-{n}").into_bytes();
+    let mut checked_while_migrating = 0;
+    for n in 1..=40_000u64 {
+        match log.plan_alloc(&id(n), n, &policy).unwrap() {
+            AllocPlan::Append(append) => {
+                assert_eq!(append.seq, n);
+                log.apply_append(&append, &id(n), b"").unwrap();
+            }
+            AllocPlan::Duplicate(seq) => panic!("new id {n} reported as a duplicate of {seq}"),
+        }
+        if n % 997 == 0 || n % 4099 == 1 || (log.dedup.is_migrating() && n % 7 == 0) {
+            checked_while_migrating += usize::from(log.dedup.is_migrating());
+            let in_window = |m: u64| m + window >= n;
+            assert_eq!(log.dedup_entries() as u64, (1..=n).filter(|&m| in_window(m)).count() as u64, "at {n}");
+            for m in (1..=n).step_by(61) {
+                let want = in_window(m).then_some(m);
+                assert_eq!(log.seq_of_id(&id(m)), want, "id {m} after {n} allocations");
+            }
+        }
+    }
+    assert!(checked_while_migrating > 10, "only {checked_while_migrating} checks during a migration");
+}
