@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
-use hashbrown::DefaultHashBuilder;
+use foldhash::fast::RandomState;
 
 use super::chunk::Chunk;
 use super::id_table::{IdTable, MAX_OFFSET};
@@ -32,7 +32,7 @@ pub struct DedupIndex {
     oldest_ts: u64,
     base: u64,
     table: IdTable,
-    hash_state: DefaultHashBuilder,
+    hash_state: RandomState,
     retired: VecDeque<RetiredId>,
     /// While a large table is being replaced, the old one (see `Migration`).
     migration: Option<Migration>,
@@ -111,7 +111,7 @@ impl DedupIndex {
             oldest_ts: u64::MAX,
             base: floor,
             table: IdTable::default(),
-            hash_state: DefaultHashBuilder::default(),
+            hash_state: RandomState::default(),
             retired: VecDeque::new(),
             migration: None,
         }
