@@ -18,7 +18,7 @@ pub struct Ack;
 impl Command for Ack {
     const NAME: &'static CStr = c"SEQ.ACK";
     const FLAGS: &'static CStr = c"write";
-    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: UPDATES });
+    const KEYS: Option<KeyUse> = KeyUse::first_arg(UPDATES);
     const DOCS: Docs = Docs {
         summary: c"Acknowledges a seq for a consumer: its cursor becomes max(cursor, seq)",
         complexity: c"O(log C) with C consumers",

@@ -19,7 +19,7 @@ pub struct Alloc;
 impl Command for Alloc {
     const NAME: &'static CStr = c"SEQ.ALLOC";
     const FLAGS: &'static CStr = c"write deny-oom";
-    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: INSERTS });
+    const KEYS: Option<KeyUse> = KeyUse::first_arg(INSERTS);
     const DOCS: Docs = Docs {
         summary: c"Issues the next seq of a log and stores the message with it, atomically; a retried client-msg-id gets its first seq back",
         complexity: c"O(1) amortized",

@@ -16,7 +16,7 @@ pub struct Cursors;
 impl Command for Cursors {
     const NAME: &'static CStr = c"SEQ.CURSORS";
     const FLAGS: &'static CStr = c"readonly";
-    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: READS });
+    const KEYS: Option<KeyUse> = KeyUse::first_arg(READS);
     const DOCS: Docs = Docs {
         summary: c"Lists a log's consumers and their cursors: consumer, cursor, consumer, cursor, ...",
         complexity: c"O(C) with C consumers",

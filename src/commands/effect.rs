@@ -27,7 +27,7 @@ pub struct Effect;
 impl Command for Effect {
     const NAME: &'static CStr = c"SEQ.EFFECT";
     const FLAGS: &'static CStr = c"write";
-    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: INSERTS });
+    const KEYS: Option<KeyUse> = KeyUse::first_arg(INSERTS);
     const DOCS: Docs = Docs {
         summary: c"Internal: applies a write's resolved effect on a replica or during AOF loading; refused from clients",
         complexity: c"O(1) amortized, O(M) for a restored chunk of M entries",

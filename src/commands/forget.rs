@@ -17,7 +17,7 @@ pub struct Forget;
 impl Command for Forget {
     const NAME: &'static CStr = c"SEQ.FORGET";
     const FLAGS: &'static CStr = c"write";
-    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: UPDATES });
+    const KEYS: Option<KeyUse> = KeyUse::first_arg(UPDATES);
     const DOCS: Docs = Docs {
         summary: c"Removes a consumer's cursor; replies 1 if there was one, else 0",
         complexity: c"O(log C) with C consumers",

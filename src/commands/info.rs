@@ -16,7 +16,7 @@ pub struct Info;
 impl Command for Info {
     const NAME: &'static CStr = c"SEQ.INFO";
     const FLAGS: &'static CStr = c"readonly";
-    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: READS });
+    const KEYS: Option<KeyUse> = KeyUse::first_arg(READS);
     const DOCS: Docs = Docs {
         summary: c"Returns a log's last and first seq, length, de-duplication entries, consumers, timestamps, epoch and skipped seqs",
         complexity: c"O(1)",

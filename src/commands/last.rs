@@ -22,7 +22,7 @@ fn last_of(ctx: *mut RedisModuleCtx, args: &Args, index: usize) -> Result<u64, C
 impl Command for Last {
     const NAME: &'static CStr = c"SEQ.LAST";
     const FLAGS: &'static CStr = c"readonly fast";
-    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: READS });
+    const KEYS: Option<KeyUse> = KeyUse::first_arg(READS);
     const DOCS: Docs = Docs {
         summary: c"Returns the highest seq issued in a log (0 for a missing key)",
         complexity: c"O(1)",

@@ -15,7 +15,7 @@ use crate::module::Command;
 pub struct Range;
 pub struct RevRange;
 
-const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: READS });
+const KEYS: Option<KeyUse> = KeyUse::first_arg(READS);
 const COUNT_ARG: ArgDoc =
     ArgDoc::new(c"count", ArgKind::Integer).token(c"COUNT").optional();
 

@@ -30,7 +30,7 @@ struct Pending {
 impl Command for Sync {
     const NAME: &'static CStr = c"SEQ.SYNC";
     const FLAGS: &'static CStr = c"write";
-    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: ACCESS_UPDATES });
+    const KEYS: Option<KeyUse> = KeyUse::first_arg(ACCESS_UPDATES);
     const DOCS: Docs = Docs {
         summary: c"Acknowledges AFTER seq for a consumer, then returns last and the next entries after it (after the stored cursor without AFTER); BLOCK waits for an append",
         complexity: c"O(log N + M) with N chunks and M the entries returned",

@@ -18,7 +18,7 @@ pub struct Trim;
 impl Command for Trim {
     const NAME: &'static CStr = c"SEQ.TRIM";
     const FLAGS: &'static CStr = c"write";
-    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: UPDATES });
+    const KEYS: Option<KeyUse> = KeyUse::first_arg(UPDATES);
     const DOCS: Docs = Docs {
         summary: c"Removes a log's oldest entries: keep the newest n, drop seqs below one, or drop entries older than ms before the newest; last never changes",
         complexity: c"O(log N + M) with N chunks and M the entries removed",

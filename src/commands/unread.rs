@@ -16,7 +16,7 @@ pub struct Unread;
 impl Command for Unread {
     const NAME: &'static CStr = c"SEQ.UNREAD";
     const FLAGS: &'static CStr = c"readonly";
-    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: 1, step: 1, flags: READS });
+    const KEYS: Option<KeyUse> = KeyUse::first_arg(READS);
     const DOCS: Docs = Docs {
         summary: c"Counts the retained entries with seq above a consumer's cursor (a new consumer counts from 0)",
         complexity: c"O(log N) with N chunks",

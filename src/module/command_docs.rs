@@ -62,6 +62,13 @@ pub struct KeyUse {
     pub flags: u32,
 }
 
+impl KeyUse {
+    /// The command's one key, its first argument.
+    pub const fn first_arg(flags: u32) -> Option<KeyUse> {
+        Some(KeyUse { first: 1, last: 1, step: 1, flags })
+    }
+}
+
 pub const READS: u32 = raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS;
 pub const UPDATES: u32 = raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_UPDATE;
 pub const INSERTS: u32 = raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_INSERT;
