@@ -8,6 +8,8 @@
 //! stay (at most one chunk's worth per log) until the whole chunk goes, so a trim costs
 //! the entries it removes, never a re-encoding.
 
+use std::collections::VecDeque;
+
 use super::varint;
 use super::Entry;
 
@@ -32,6 +34,12 @@ pub struct Chunk {
     /// Byte offset of the first live entry.
     start: usize,
     bytes: Vec<u8>,
+}
+
+/// The chunk holding `seq`, if any entry of the log has it.
+pub fn chunk_of(chunks: &VecDeque<Chunk>, seq: u64) -> Option<(usize, &Chunk)> {
+    let index = chunks.partition_point(|c| c.end_seq() <= seq);
+    chunks.get(index).filter(|c| c.contains(seq)).map(|c| (index, c))
 }
 
 /// The open chunk's next capacity: doubling while small, then in steps of the allocator's

@@ -12,17 +12,9 @@ use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
 
-use super::chunk::Chunk;
+use super::chunk::{chunk_of, Chunk};
 use super::id_table::{IdTable, MAX_OFFSET};
-
-/// An entry trimmed from the log while its id is still inside the de-duplication window:
-/// only what a late retry needs (and what keeps the window deterministic) is kept.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RetiredId {
-    pub seq: u64,
-    pub ts: u64,
-    pub id: Box<[u8]>,
-}
+use super::retired::RetiredIds;
 
 #[derive(Clone)]
 pub struct DedupIndex {
@@ -33,7 +25,7 @@ pub struct DedupIndex {
     base: u64,
     table: IdTable,
     hash_state: RandomState,
-    retired: VecDeque<RetiredId>,
+    retired: RetiredIds,
     /// While a large table is being replaced, the old one (see `Migration`).
     migration: Option<Migration>,
 }
@@ -59,22 +51,15 @@ const MIGRATE_PER_INSERT: usize = 8;
 /// Where indexed ids live: the retired list, then the log's chunks.
 #[derive(Clone, Copy)]
 pub struct IdStore<'a> {
-    pub retired: &'a VecDeque<RetiredId>,
+    pub retired: &'a RetiredIds,
     pub chunks: &'a VecDeque<Chunk>,
-}
-
-/// The chunk holding `seq`, if any entry of the log has it.
-pub fn chunk_of(chunks: &VecDeque<Chunk>, seq: u64) -> Option<(usize, &Chunk)> {
-    let index = chunks.partition_point(|c| c.end_seq() <= seq);
-    chunks.get(index).filter(|c| c.contains(seq)).map(|c| (index, c))
 }
 
 impl<'a> IdStore<'a> {
     /// The id of `seq`, when the log still holds it.
     pub fn id_of(&self, seq: u64) -> Option<&'a [u8]> {
-        if self.retired.back().is_some_and(|r| seq <= r.seq) {
-            let index = self.retired.partition_point(|r| r.seq < seq);
-            return self.retired.get(index).filter(|r| r.seq == seq).map(|r| &*r.id);
+        if self.retired.last().is_some_and(|(newest, _)| seq <= newest) {
+            return self.retired.id_of(seq);
         }
         let (_, chunk) = chunk_of(self.chunks, seq)?;
         chunk.iter_from(seq).next().map(|e| e.id)
@@ -82,8 +67,8 @@ impl<'a> IdStore<'a> {
 
     /// Every stored `(seq, id)` with `seq >= from`, ascending, while `visit` says go on.
     pub fn each_from(&self, from: u64, mut visit: impl FnMut(u64, &'a [u8]) -> bool) {
-        for r in self.retired.iter().skip(self.retired.partition_point(|r| r.seq < from)) {
-            if !visit(r.seq, &r.id) {
+        for entry in self.retired.iter_from(from) {
+            if !visit(entry.seq, entry.id) {
                 return;
             }
         }
@@ -112,7 +97,7 @@ impl DedupIndex {
             base: floor,
             table: IdTable::default(),
             hash_state: RandomState::default(),
-            retired: VecDeque::new(),
+            retired: RetiredIds::default(),
             migration: None,
         }
     }
@@ -135,7 +120,7 @@ impl DedupIndex {
         self.table.len() + self.migration.as_ref().map_or(0, |m| m.old.len())
     }
 
-    pub fn retired(&self) -> &VecDeque<RetiredId> {
+    pub fn retired(&self) -> &RetiredIds {
         &self.retired
     }
 
@@ -232,8 +217,8 @@ impl DedupIndex {
             table.insert(self.hash_state.hash_one(id), seq - base);
             true
         });
-        self.oldest_ts = match self.retired.front() {
-            Some(oldest) => oldest.ts,
+        self.oldest_ts = match self.retired.first() {
+            Some((_, ts)) => ts,
             None => {
                 let start = chunks.partition_point(|c| c.end_seq() <= self.floor);
                 chunks.get(start).and_then(|c| c.iter_from(self.floor).next()).map_or(u64::MAX, |e| e.ts)
@@ -249,16 +234,9 @@ impl DedupIndex {
         if new_floor <= self.floor {
             return;
         }
-        self.oldest_ts = u64::MAX;
-        while let Some(oldest) = self.retired.front() {
-            if oldest.seq >= new_floor {
-                self.oldest_ts = oldest.ts;
-                break;
-            }
-            let hash = self.hash(&oldest.id);
-            self.remove(hash, oldest.seq);
-            self.retired.pop_front();
-        }
+        let DedupIndex { retired, table, migration, hash_state, base, .. } = self;
+        retired.drop_before(new_floor, |e| remove(table, migration, *base, hash_state.hash_one(e.id), e.seq));
+        self.oldest_ts = self.retired.first().map_or(u64::MAX, |(_, ts)| ts);
         // What is left of `retired` is above the new floor: the rest expires from chunks.
         let start = chunks.partition_point(|c| c.end_seq() <= self.floor);
         'chunks: for chunk in chunks.iter().skip(start) {
@@ -275,36 +253,39 @@ impl DedupIndex {
     }
 
     fn remove(&mut self, hash: u64, seq: u64) {
-        match self.migration.as_mut() {
-            Some(m) if (m.next..=m.end).contains(&seq) => {
-                m.old.remove(hash, seq - m.old_base);
-            }
-            _ => {
-                if let Some(offset) = seq.checked_sub(self.base) {
-                    self.table.remove(hash, offset);
-                }
-            }
-        }
+        remove(&mut self.table, &mut self.migration, self.base, hash, seq);
     }
 
     /// Keeps the id of an entry being trimmed from the log, if it is still in the window.
     pub fn retire(&mut self, seq: u64, ts: u64, id: &[u8]) {
         if seq >= self.floor {
-            self.retired.push_back(RetiredId { seq, ts, id: id.into() });
+            self.retired.push(seq, ts, id);
         }
     }
 
     /// Appends a retired id read from a persisted log (the loader checked its order);
     /// the caller indexes it (`insert`) or reindexes everything once (`reindex`).
-    pub fn push_loaded_retired(&mut self, retired: RetiredId) {
-        self.retired.push_back(retired);
+    pub fn push_loaded_retired(&mut self, seq: u64, ts: u64, id: &[u8]) {
+        self.retired.push(seq, ts, id);
     }
 
     pub fn heap_bytes(&self) -> usize {
-        let retired: usize = self.retired.iter().map(|r| r.id.len()).sum();
         self.table.heap_bytes()
             + self.migration.as_ref().map_or(0, |m| m.old.heap_bytes())
-            + self.retired.capacity() * std::mem::size_of::<RetiredId>()
-            + retired
+            + self.retired.heap_bytes()
+    }
+}
+
+/// Removes `seq` from whichever table indexes it (the old one while it is migrating).
+fn remove(table: &mut IdTable, migration: &mut Option<Migration>, base: u64, hash: u64, seq: u64) {
+    match migration {
+        Some(m) if (m.next..=m.end).contains(&seq) => {
+            m.old.remove(hash, seq - m.old_base);
+        }
+        _ => {
+            if let Some(offset) = seq.checked_sub(base) {
+                table.remove(hash, offset);
+            }
+        }
     }
 }

@@ -37,10 +37,10 @@ pub fn save(log: &SeqLog, out: &mut impl Sink) {
         out.put_u64(value);
     }
     out.put_u64(log.retired().len() as u64);
-    for retired in log.retired() {
+    for retired in log.retired().iter() {
         out.put_u64(retired.seq);
         out.put_u64(retired.ts);
-        out.put_bytes(&retired.id);
+        out.put_bytes(retired.id);
     }
     out.put_u64(log.chunks().len() as u64);
     for chunk in log.chunks() {

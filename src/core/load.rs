@@ -3,7 +3,7 @@
 //! is checked against what came before it, and a log is valid after every step.
 
 use super::chunk::Chunk;
-use super::dedup::{DedupIndex, RetiredId};
+use super::dedup::DedupIndex;
 use super::{LogHeader, SeqError, SeqLog, MAX_SEQ};
 
 impl SeqLog {
@@ -29,7 +29,7 @@ impl SeqLog {
         if let Some(chunk) = self.chunks.back() {
             return (chunk.last_seq(), chunk.last_ts);
         }
-        self.retired().back().map_or((0, 0), |r| (r.seq, r.ts))
+        self.retired().last().unwrap_or((0, 0))
     }
 
     /// Adds a trimmed entry's id (in seq order, before any chunk), indexed at once.
@@ -64,7 +64,7 @@ impl SeqLog {
         if ts < highest_ts || ts > self.header.last_ts {
             return Err(SeqError::BadEffect("retired id ts out of order"));
         }
-        self.dedup.push_loaded_retired(RetiredId { seq, ts, id: id.into() });
+        self.dedup.push_loaded_retired(seq, ts, id);
         Ok(())
     }
 

@@ -8,9 +8,10 @@
 
 use std::collections::VecDeque;
 
-use super::chunk::{self, Chunk};
+use super::chunk::{self, chunk_of, Chunk};
 use super::cursors::Cursors;
-use super::dedup::{chunk_of, DedupIndex, RetiredId};
+use super::dedup::DedupIndex;
+use super::retired::RetiredIds;
 use super::{Entry, SeqError, MAX_SEQ};
 
 /// The configs and node state an ALLOC is planned with.
@@ -114,7 +115,7 @@ impl SeqLog {
         self.dedup.len()
     }
 
-    pub fn retired(&self) -> &VecDeque<RetiredId> {
+    pub fn retired(&self) -> &RetiredIds {
         self.dedup.retired()
     }
 
@@ -236,10 +237,8 @@ impl SeqLog {
 
     /// The first indexed seq whose ts is `>= window_start`.
     fn dedup_floor_for_window_start(&self, window_start: u64) -> Option<u64> {
-        let retired = self.retired();
-        let index = retired.partition_point(|r| r.ts < window_start);
-        if let Some(r) = retired.get(index) {
-            return Some(r.seq);
+        if let Some(seq) = self.retired().first_seq_at_or_after_ts(window_start) {
+            return Some(seq);
         }
         self.first_seq_at_or_after_ts(window_start).map(|seq| seq.max(self.dedup.floor()))
     }

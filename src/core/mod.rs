@@ -11,6 +11,7 @@ mod id_table;
 mod load;
 mod log;
 mod retention;
+mod retired;
 mod varint;
 
 #[cfg(test)]

@@ -98,8 +98,8 @@ unsafe extern "C" fn aof_rewrite(aof: *mut RedisModuleIO, key: *mut RedisModuleS
         let Some(log) = value.cast::<SeqLog>().as_ref() else { return };
         let target = Target::Rewrite(aof);
         effects::restore_header(target, key, &log.header());
-        for retired in log.retired() {
-            effects::restore_retired(target, key, retired.seq, retired.ts, &retired.id);
+        for retired in log.retired().iter() {
+            effects::restore_retired(target, key, retired.seq, retired.ts, retired.id);
         }
         for chunk in log.chunks() {
             effects::restore_chunk(target, key, chunk.first_seq, chunk.skipped_before, chunk.first_ts, chunk.len, chunk.live_bytes());
@@ -141,10 +141,10 @@ unsafe extern "C" fn digest(md: *mut RedisModuleDigest, value: *mut c_void) {
             add_int(v);
         }
         end();
-        for r in log.retired() {
+        for r in log.retired().iter() {
             add_int(r.seq);
             add_int(r.ts);
-            add_bytes(&r.id);
+            add_bytes(r.id);
             end();
         }
         for e in log.range(0, u64::MAX) {
@@ -175,7 +175,7 @@ unsafe extern "C" fn free(value: *mut c_void) {
 /// frees hand a long log to a background thread instead of blocking the server.
 unsafe extern "C" fn free_effort(_key: *mut RedisModuleString, value: *const c_void) -> usize {
     guard("free_effort", 1, || {
-        value.cast::<SeqLog>().as_ref().map_or(1, |log| log.chunks().len() + log.retired().len() + 1)
+        value.cast::<SeqLog>().as_ref().map_or(1, |log| log.chunks().len() + log.retired().chunk_count() + 1)
     })
 }
 
