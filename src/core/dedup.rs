@@ -34,19 +34,29 @@ pub struct DedupIndex {
 /// log with millions of ids in its window would otherwise stall the server while its
 /// table is rebuilt), as Redis' own dictionaries rehash incrementally. Stored entries
 /// `next..=end` are still indexed only in `old`; everything else is in the new table.
+/// `old` is only read: ids copied out or expired stay in it, unseen (lookups try the new
+/// table first and ignore seqs below the floor), which spares a probe per id.
 #[derive(Clone)]
 struct Migration {
     old: IdTable,
     old_base: u64,
     next: u64,
     end: u64,
+    /// Live ids indexed only in `old`.
+    pending: usize,
 }
 
-/// Tables up to this many ids are rebuilt at once (a fraction of a millisecond).
+/// Tables up to this many ids are rebuilt at once (a fraction of a millisecond). Above,
+/// each insert moves the ids of one storage chunk (at most 256, read in order from the
+/// chunk's start): the new table is sized for 45% more ids than it starts with, so the
+/// migration ends long before it fills up.
 const REBUILD_AT_ONCE: usize = 4096;
-/// Ids moved to the new table per insert while migrating: the new table is sized for 45%
-/// more ids than it starts with, so the migration ends long before it fills up.
-const MIGRATE_PER_INSERT: usize = 8;
+
+#[derive(Clone, Copy)]
+enum Step {
+    All,
+    OneChunk,
+}
 
 /// Where indexed ids live: the retired list, then the log's chunks.
 #[derive(Clone, Copy)]
@@ -63,6 +73,16 @@ impl<'a> IdStore<'a> {
         }
         let (_, chunk) = chunk_of(self.chunks, seq)?;
         chunk.iter_from(seq).next().map(|e| e.id)
+    }
+
+    /// The end (exclusive) of the storage chunk holding the first stored seq `>= from`;
+    /// `u64::MAX` when nothing is stored from there on.
+    pub fn chunk_end(&self, from: u64) -> u64 {
+        if let Some(end) = self.retired.chunk_end(from) {
+            return end;
+        }
+        let index = self.chunks.partition_point(|c| c.end_seq() <= from);
+        self.chunks.get(index).map_or(u64::MAX, Chunk::end_seq)
     }
 
     /// Every stored `(seq, id)` with `seq >= from`, ascending, while `visit` says go on.
@@ -117,7 +137,7 @@ impl DedupIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.table.len() + self.migration.as_ref().map_or(0, |m| m.old.len())
+        self.table.len() + self.migration.as_ref().map_or(0, |m| m.pending)
     }
 
     pub fn retired(&self) -> &RetiredIds {
@@ -144,6 +164,7 @@ impl DedupIndex {
         };
         find_in(&self.table, self.base)
             .or_else(|| self.migration.as_ref().and_then(|m| find_in(&m.old, m.old_base)))
+            .filter(|&seq| seq >= self.floor)
     }
 
     /// Indexes `seq`, whose entry (holding `id`) the caller has just stored. Entries are
@@ -153,12 +174,12 @@ impl DedupIndex {
             self.oldest_ts = ts;
         }
         if self.migration.is_some() {
-            self.migrate(MIGRATE_PER_INSERT, chunks);
+            self.migrate(Step::OneChunk, chunks);
         }
         let fits = seq.checked_sub(self.base).is_some_and(|offset| offset <= MAX_OFFSET);
         if !fits || self.table.needs_room() {
             // Never replace a table while the previous replacement is still going on.
-            self.migrate(usize::MAX, chunks);
+            self.migrate(Step::All, chunks);
             self.replace_table(seq, chunks);
         }
         let hash = self.hash(id);
@@ -173,32 +194,33 @@ impl DedupIndex {
         let ids = self.len();
         let old = std::mem::replace(&mut self.table, IdTable::for_ids(ids + 1));
         let old_base = std::mem::replace(&mut self.base, self.floor);
-        self.migration = Some(Migration { old, old_base, next: self.floor, end: seq - 1 });
+        self.migration = Some(Migration { old, old_base, next: self.floor, end: seq - 1, pending: ids });
         if ids <= REBUILD_AT_ONCE {
-            self.migrate(usize::MAX, chunks);
+            self.migrate(Step::All, chunks);
         }
     }
 
-    /// Moves up to `limit` ids from the old table to the new one.
-    fn migrate(&mut self, limit: usize, chunks: &VecDeque<Chunk>) {
+    /// Moves ids from the old table to the new one: all of them, or those of the storage
+    /// chunk where the migration stands.
+    fn migrate(&mut self, step: Step, chunks: &VecDeque<Chunk>) {
         let Some(migration) = self.migration.as_mut() else { return };
         let store = IdStore { retired: &self.retired, chunks };
         let (hash_state, table, base) = (&self.hash_state, &mut self.table, self.base);
-        let mut moved = 0;
         let from = migration.next.max(self.floor);
-        migration.next = from;
+        let through = match step {
+            Step::All => migration.end,
+            Step::OneChunk => migration.end.min(store.chunk_end(from).saturating_sub(1)),
+        };
         store.each_from(from, |seq, id| {
-            if seq > migration.end || moved == limit {
+            if seq > through {
                 return false;
             }
-            let hash = hash_state.hash_one(id);
-            migration.old.remove(hash, seq - migration.old_base);
-            table.insert(hash, seq - base);
-            migration.next = seq + 1;
-            moved += 1;
+            table.insert(hash_state.hash_one(id), seq - base);
+            migration.pending -= 1;
             true
         });
-        if migration.next > migration.end || moved < limit {
+        migration.next = through.saturating_add(1);
+        if migration.next > migration.end {
             self.migration = None;
         }
     }
@@ -279,9 +301,7 @@ impl DedupIndex {
 /// Removes `seq` from whichever table indexes it (the old one while it is migrating).
 fn remove(table: &mut IdTable, migration: &mut Option<Migration>, base: u64, hash: u64, seq: u64) {
     match migration {
-        Some(m) if (m.next..=m.end).contains(&seq) => {
-            m.old.remove(hash, seq - m.old_base);
-        }
+        Some(m) if (m.next..=m.end).contains(&seq) => m.pending -= 1,
         _ => {
             if let Some(offset) = seq.checked_sub(base) {
                 table.remove(hash, offset);

@@ -39,6 +39,12 @@ impl RetiredIds {
         }
     }
 
+    /// The end (exclusive) of the chunk holding the first retired seq `>= from`, if any.
+    pub fn chunk_end(&self, from: u64) -> Option<u64> {
+        let index = self.chunks.partition_point(|c| c.end_seq() <= from);
+        self.chunks.get(index).map(Chunk::end_seq)
+    }
+
     /// `(seq, ts)` of the oldest retired id.
     pub fn first(&self) -> Option<(u64, u64)> {
         self.chunks.front().map(|c| (c.first_seq, c.first_ts))
