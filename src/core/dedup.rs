@@ -30,13 +30,12 @@ pub struct DedupIndex {
     migration: Option<Migration>,
 }
 
-/// Replacing a large table happens one storage chunk of ids per insert, never in one long
-/// pause (a
-/// log with millions of ids in its window would otherwise stall the server while its table
-/// is rebuilt), as Redis' own dictionaries rehash incrementally. Stored entries
-/// `next..=end` are still indexed only in `old`; everything else is in the new table.
-/// `old` is only read: ids copied out or expired stay in it, unseen (lookups try the new
-/// table first and ignore seqs below the floor), which spares a probe per id.
+/// Replacing a large table happens one storage chunk of ids per insert, never in one
+/// long pause (a log with millions of ids in its window would otherwise stall the server
+/// while its table is rebuilt), as Redis' own dictionaries rehash incrementally. Stored
+/// entries `next..=end` are still indexed only in `old`; everything else is in the new
+/// table. `old` is only read: ids copied out or expired stay in it, unseen (lookups try
+/// the new table first and ignore seqs below the floor), which spares a probe per id.
 #[derive(Clone)]
 struct Migration {
     old: IdTable,
