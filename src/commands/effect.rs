@@ -86,7 +86,7 @@ impl Command for Effect {
             }
             b"RESTORE-RETIRED" => existing(&mut key)?.push_retired(int(3)?, int(4)?, args.bytes(5))?,
             _ => {
-                let len = u32::try_from(int(6)?).map_err(|_| SeqError::BadEffect("chunk length"))?;
+                let len = u32::try_from(int(6)?).map_err(|_| SeqError::InvalidState("chunk length"))?;
                 let chunk = Chunk::from_parts(int(3)?, int(4)?, int(5)?, len, args.bytes(7).to_vec());
                 existing(&mut key)?.push_chunk(chunk)?;
             }
@@ -104,5 +104,5 @@ impl Command for Effect {
 }
 
 fn existing(key: &mut LogKey) -> Result<&mut SeqLog, CmdError> {
-    key.log_mut()?.ok_or_else(|| SeqError::BadEffect("effect on a missing log").into())
+    key.log_mut()?.ok_or_else(|| SeqError::InvalidState("effect on a missing log").into())
 }

@@ -58,7 +58,7 @@ pub fn save(log: &SeqLog, out: &mut impl Sink) {
 
 pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
     if !(ENCODING_V1..=LATEST_ENCODING).contains(&version) {
-        return Err(SeqError::BadEffect("unknown encoding version (written by a newer redis-seq?)"));
+        return Err(SeqError::InvalidState("unknown encoding version (written by a newer redis-seq?)"));
     }
     let header = LogHeader {
         last: input.get_u64()?,
@@ -76,7 +76,7 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
         let first_seq = input.get_u64()?;
         let skipped_before = input.get_u64()?;
         let first_ts = input.get_u64()?;
-        let len = u32::try_from(input.get_u64()?).map_err(|_| SeqError::BadEffect("chunk length"))?;
+        let len = u32::try_from(input.get_u64()?).map_err(|_| SeqError::InvalidState("chunk length"))?;
         let bytes = input.get_bytes()?;
         log.store_chunk(Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes))?;
     }
@@ -104,10 +104,10 @@ pub fn pack_append(append: &Append, out: &mut [u8; PACKED_APPEND_MAX]) -> usize 
 
 pub fn unpack_append(bytes: &[u8]) -> Result<Append, SeqError> {
     let mut pos = 0;
-    let mut next = || varint::get(bytes, &mut pos).ok_or(SeqError::BadEffect("truncated APPEND effect"));
+    let mut next = || varint::get(bytes, &mut pos).ok_or(SeqError::InvalidState("truncated APPEND effect"));
     let append = Append { seq: next()?, ts: next()?, epoch: next()?, dedup_floor: next()?, keep_from: next()? };
     if pos != bytes.len() {
-        return Err(SeqError::BadEffect("trailing bytes in an APPEND effect"));
+        return Err(SeqError::InvalidState("trailing bytes in an APPEND effect"));
     }
     Ok(append)
 }
@@ -138,13 +138,13 @@ pub mod memory {
         fn get_u64(&mut self) -> Result<u64, SeqError> {
             match self.0.next() {
                 Some(Item::U64(v)) => Ok(*v),
-                _ => Err(SeqError::BadEffect("expected an integer")),
+                _ => Err(SeqError::InvalidState("expected an integer")),
             }
         }
         fn get_bytes(&mut self) -> Result<Vec<u8>, SeqError> {
             match self.0.next() {
                 Some(Item::Bytes(b)) => Ok(b.clone()),
-                _ => Err(SeqError::BadEffect("expected a string")),
+                _ => Err(SeqError::InvalidState("expected a string")),
             }
         }
     }

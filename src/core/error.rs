@@ -9,7 +9,7 @@ pub enum SeqError {
     /// Issuing another seq would overflow 64 bits.
     LogFull,
     /// A replicated or loaded effect that does not fit the log (corrupt AOF or stream).
-    BadEffect(&'static str),
+    InvalidState(&'static str),
 }
 
 impl fmt::Display for SeqError {
@@ -19,7 +19,7 @@ impl fmt::Display for SeqError {
                 write!(f, "seq {seq} is out of range: this log's last seq is {last}")
             }
             SeqError::LogFull => write!(f, "this log has reached the highest seq or ts a signed 64-bit integer can hold"),
-            SeqError::BadEffect(why) => write!(f, "invalid replicated or persisted state: {why}"),
+            SeqError::InvalidState(why) => write!(f, "invalid replicated or persisted state: {why}"),
         }
     }
 }

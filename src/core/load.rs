@@ -9,13 +9,13 @@ use super::{LogHeader, SeqError, SeqLog, MAX_SEQ};
 impl SeqLog {
     pub fn from_header(header: LogHeader) -> Result<SeqLog, SeqError> {
         if header.last > MAX_SEQ || header.last_ts > MAX_SEQ {
-            return Err(SeqError::BadEffect("last seq or ts beyond a 63-bit integer"));
+            return Err(SeqError::InvalidState("last seq or ts beyond a 63-bit integer"));
         }
         if header.skipped > header.last {
-            return Err(SeqError::BadEffect("more skipped seqs than issued"));
+            return Err(SeqError::InvalidState("more skipped seqs than issued"));
         }
         if header.dedup_floor == 0 || header.dedup_floor > header.last + 1 {
-            return Err(SeqError::BadEffect("de-duplication floor out of range"));
+            return Err(SeqError::InvalidState("de-duplication floor out of range"));
         }
         Ok(SeqLog {
             header,
@@ -56,13 +56,13 @@ impl SeqLog {
     pub(super) fn store_retired(&mut self, seq: u64, ts: u64, id: &[u8]) -> Result<(), SeqError> {
         let (highest_seq, highest_ts) = self.highest_stored();
         if !self.chunks.is_empty() {
-            return Err(SeqError::BadEffect("retired id after the entries"));
+            return Err(SeqError::InvalidState("retired id after the entries"));
         }
         if id.is_empty() || seq <= highest_seq || seq < self.dedup.floor() || seq > self.header.last {
-            return Err(SeqError::BadEffect("retired id out of order or range"));
+            return Err(SeqError::InvalidState("retired id out of order or range"));
         }
         if ts < highest_ts || ts > self.header.last_ts {
-            return Err(SeqError::BadEffect("retired id ts out of order"));
+            return Err(SeqError::InvalidState("retired id ts out of order"));
         }
         self.dedup.push_loaded_retired(seq, ts, id);
         Ok(())
@@ -70,23 +70,23 @@ impl SeqLog {
 
     /// `push_chunk` without indexing; returns the chunk's first seq.
     pub(super) fn store_chunk(&mut self, mut chunk: Chunk) -> Result<u64, SeqError> {
-        chunk.validate().map_err(SeqError::BadEffect)?;
+        chunk.validate().map_err(SeqError::InvalidState)?;
         let (highest_seq, highest_ts) = self.highest_stored();
         let end = chunk.first_seq.checked_add(u64::from(chunk.len));
         if chunk.first_seq <= highest_seq || end.is_none_or(|end| end - 1 > self.header.last) {
-            return Err(SeqError::BadEffect("chunk seqs out of order or range"));
+            return Err(SeqError::InvalidState("chunk seqs out of order or range"));
         }
         if chunk.skipped_before > self.header.skipped || chunk.skipped_before >= chunk.first_seq {
-            return Err(SeqError::BadEffect("chunk skipped count out of range"));
+            return Err(SeqError::InvalidState("chunk skipped count out of range"));
         }
         if let Some(previous) = self.chunks.back() {
             let gap = chunk.first_seq - previous.end_seq();
             if chunk.skipped_before != previous.skipped_before + gap {
-                return Err(SeqError::BadEffect("chunk skipped count disagrees with its gap"));
+                return Err(SeqError::InvalidState("chunk skipped count disagrees with its gap"));
             }
         }
         if chunk.first_ts < highest_ts || chunk.last_ts > self.header.last_ts {
-            return Err(SeqError::BadEffect("chunk ts out of order"));
+            return Err(SeqError::InvalidState("chunk ts out of order"));
         }
         chunk.seal();
         let first_seq = chunk.first_seq;
@@ -109,7 +109,7 @@ impl SeqLog {
         let Some(newest) = self.chunks.back() else { return Ok(()) };
         let tail = self.header.last - newest.last_seq();
         if newest.skipped_before.checked_add(tail) != Some(self.header.skipped) {
-            return Err(SeqError::BadEffect("last seq disagrees with the entries and skipped seqs"));
+            return Err(SeqError::InvalidState("last seq disagrees with the entries and skipped seqs"));
         }
         Ok(())
     }

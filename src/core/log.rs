@@ -248,13 +248,13 @@ impl SeqLog {
     pub fn apply_append(&mut self, append: &Append, id: &[u8], payload: &[u8]) -> Result<u64, SeqError> {
         let last = self.header.last;
         if append.seq <= last || append.seq > MAX_SEQ || append.ts > MAX_SEQ {
-            return Err(SeqError::BadEffect("appended seq is not above last, or too large"));
+            return Err(SeqError::InvalidState("appended seq is not above last, or too large"));
         }
         if append.ts < self.header.last_ts {
-            return Err(SeqError::BadEffect("appended ts is older than the log's newest"));
+            return Err(SeqError::InvalidState("appended ts is older than the log's newest"));
         }
         if id.is_empty() {
-            return Err(SeqError::BadEffect("empty client-msg-id"));
+            return Err(SeqError::InvalidState("empty client-msg-id"));
         }
         let floor = append
             .dedup_floor

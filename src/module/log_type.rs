@@ -58,12 +58,12 @@ struct RdbSource(*mut RedisModuleIO);
 
 impl Source for RdbSource {
     fn get_u64(&mut self) -> Result<u64, SeqError> {
-        raw::load_unsigned(self.0).map_err(|_| SeqError::BadEffect("short or corrupt RDB payload"))
+        raw::load_unsigned(self.0).map_err(|_| SeqError::InvalidState("short or corrupt RDB payload"))
     }
     fn get_bytes(&mut self) -> Result<Vec<u8>, SeqError> {
         raw::load_string_buffer(self.0)
             .map(|buffer| buffer.as_ref().to_vec())
-            .map_err(|_| SeqError::BadEffect("short or corrupt RDB payload"))
+            .map_err(|_| SeqError::InvalidState("short or corrupt RDB payload"))
     }
 }
 
