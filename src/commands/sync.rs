@@ -15,7 +15,7 @@ use crate::module::errors::CmdError;
 use crate::module::guard::guard;
 use crate::module::keys::LogKey;
 use crate::module::reply::Reply;
-use crate::module::{context_flags, stats, Command};
+use crate::module::{context_flags, stats, Command, INTERNAL_ERROR};
 
 pub struct Sync;
 
@@ -131,23 +131,31 @@ fn pending_of<'a>(ctx: *mut RedisModuleCtx) -> Option<&'a Pending> {
 
 /// Called when the key was signalled: answers if entries arrived, else keeps waiting.
 extern "C" fn on_key_ready(ctx: *mut RedisModuleCtx, argv: *mut *mut RedisModuleString, argc: c_int) -> c_int {
-    guard("SEQ.SYNC wake-up", raw::REDISMODULE_OK as c_int, || {
+    let answered = guard(c"SEQ.SYNC wake-up", None, || {
         // SAFETY: the blocked command's argv.
         let args = unsafe { Args::from_raw(argv, argc) };
-        let Some(pending) = pending_of(ctx) else { return raw::REDISMODULE_ERR as c_int };
+        let pending = pending_of(ctx)?;
         let key = LogKey::read(ctx, args.raw(1));
         match key.log() {
             Ok(log) if has_news(log, pending) => reply_page(ctx, log, pending),
-            Ok(_) => return raw::REDISMODULE_ERR as c_int,
+            Ok(_) => return Some(false),
             Err(error) => Reply::new(ctx).error(&error.to_string()),
         }
-        raw::REDISMODULE_OK as c_int
-    })
+        Some(true)
+    });
+    match answered {
+        Some(true) => raw::REDISMODULE_OK as c_int,
+        Some(false) => raw::REDISMODULE_ERR as c_int,
+        None => {
+            Reply::new(ctx).error(INTERNAL_ERROR);
+            raw::REDISMODULE_OK as c_int
+        }
+    }
 }
 
 /// The timeout passed with nothing new: `[last, []]`.
 extern "C" fn on_timeout(ctx: *mut RedisModuleCtx, argv: *mut *mut RedisModuleString, argc: c_int) -> c_int {
-    guard("SEQ.SYNC timeout", raw::REDISMODULE_OK as c_int, || {
+    let answered = guard(c"SEQ.SYNC timeout", false, || {
         // SAFETY: the blocked command's argv.
         let args = unsafe { Args::from_raw(argv, argc) };
         let key = LogKey::read(ctx, args.raw(1));
@@ -160,13 +168,17 @@ extern "C" fn on_timeout(ctx: *mut RedisModuleCtx, argv: *mut *mut RedisModuleSt
             }
             Err(error) => reply.error(&error.to_string()),
         }
-        raw::REDISMODULE_OK as c_int
-    })
+        true
+    });
+    if !answered {
+        Reply::new(ctx).error(INTERNAL_ERROR);
+    }
+    raw::REDISMODULE_OK as c_int
 }
 
 /// Runs once per blocked call however it ends: answered, timed out or disconnected.
 unsafe extern "C" fn free_pending(_ctx: *mut RedisModuleCtx, privdata: *mut c_void) {
-    guard("SEQ.SYNC cleanup", (), || {
+    guard(c"SEQ.SYNC cleanup", (), || {
         if !privdata.is_null() {
             drop(Box::from_raw(privdata.cast::<Pending>()));
             stats::client_unblocked();

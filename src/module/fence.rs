@@ -27,7 +27,7 @@ fn promote() -> u64 {
 }
 
 unsafe extern "C" fn on_role_changed(ctx: *mut RedisModuleCtx, _event: RedisModuleEvent, subevent: u64, _data: *mut c_void) {
-    super::guard::guard("role-change event", (), || {
+    super::guard::guard(c"role-change event", (), || {
         if subevent == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_MASTER {
             let epoch = promote();
             super::log_notice_ctx(ctx, &format!("redis-seq: promoted to master, now in epoch {epoch}"));
@@ -46,11 +46,11 @@ pub fn subscribe(ctx: *mut RedisModuleCtx) -> bool {
 
 /// RDB aux field (before the keyspace): the node epoch.
 pub unsafe extern "C" fn aux_save(rdb: *mut RedisModuleIO, _when: i32) {
-    super::guard::guard("aux_save", (), || raw::save_unsigned(rdb, node_epoch()));
+    super::guard::guard(c"aux_save", (), || raw::save_unsigned(rdb, node_epoch()));
 }
 
 pub unsafe extern "C" fn aux_load(rdb: *mut RedisModuleIO, encver: i32, _when: i32) -> i32 {
-    super::guard::guard("aux_load", raw::REDISMODULE_ERR as i32, || {
+    super::guard::guard(c"aux_load", raw::REDISMODULE_ERR as i32, || {
         if encver > crate::core::encoding::LATEST_ENCODING {
             return raw::REDISMODULE_ERR as i32;
         }

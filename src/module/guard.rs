@@ -2,12 +2,13 @@
 //! would abort the whole server and every client's data with it, so it is caught here and
 //! turned into an error reply (commands) or a refused load (type callbacks).
 
+use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::log_warning;
 
 /// Runs `body`; if it panics, logs `what` and the panic message and returns `on_panic`.
-pub fn guard<R>(what: &str, on_panic: R, body: impl FnOnce() -> R) -> R {
+pub fn guard<R>(what: &CStr, on_panic: R, body: impl FnOnce() -> R) -> R {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(result) => result,
         Err(panic) => {
@@ -16,7 +17,7 @@ pub fn guard<R>(what: &str, on_panic: R, body: impl FnOnce() -> R) -> R {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            log_warning(&format!("redis-seq: internal error in {what}: {message}"));
+            log_warning(&format!("redis-seq: internal error in {}: {message}", what.to_string_lossy()));
             on_panic
         }
     }

@@ -68,7 +68,7 @@ impl Source for RdbSource {
 }
 
 unsafe extern "C" fn rdb_load(rdb: *mut RedisModuleIO, encver: c_int) -> *mut c_void {
-    guard("rdb_load", std::ptr::null_mut(), || {
+    guard(c"rdb_load", std::ptr::null_mut(), || {
         match encoding::load(&mut RdbSource(rdb), encver) {
             Ok(log) => {
                 super::fence::observe_epoch(log.epoch());
@@ -84,7 +84,7 @@ unsafe extern "C" fn rdb_load(rdb: *mut RedisModuleIO, encver: c_int) -> *mut c_
 }
 
 unsafe extern "C" fn rdb_save(rdb: *mut RedisModuleIO, value: *mut c_void) {
-    guard("rdb_save", (), || {
+    guard(c"rdb_save", (), || {
         if let Some(log) = value.cast::<SeqLog>().as_ref() {
             encoding::save(log, &mut RdbSink(rdb));
         }
@@ -94,7 +94,7 @@ unsafe extern "C" fn rdb_save(rdb: *mut RedisModuleIO, value: *mut c_void) {
 /// Rebuilds the key with RESTORE-* effects: header, retired ids, chunks (as stored),
 /// cursors. One command per chunk keeps every command small however long the log.
 unsafe extern "C" fn aof_rewrite(aof: *mut RedisModuleIO, key: *mut RedisModuleString, value: *mut c_void) {
-    guard("aof_rewrite", (), || {
+    guard(c"aof_rewrite", (), || {
         let Some(log) = value.cast::<SeqLog>().as_ref() else { return };
         let target = Target::Rewrite(aof);
         effects::restore_header(target, key, &log.header());
@@ -111,7 +111,7 @@ unsafe extern "C" fn aof_rewrite(aof: *mut RedisModuleIO, key: *mut RedisModuleS
 }
 
 unsafe extern "C" fn mem_usage(value: *const c_void) -> usize {
-    guard("mem_usage", 0, || {
+    guard(c"mem_usage", 0, || {
         value.cast::<SeqLog>().as_ref().map_or(0, |log| std::mem::size_of::<SeqLog>() + log.heap_bytes())
     })
 }
@@ -119,7 +119,7 @@ unsafe extern "C" fn mem_usage(value: *const c_void) -> usize {
 /// The digest covers what a client can observe (not how it is laid out in memory), so
 /// master and replica agree whenever their logs answer alike.
 unsafe extern "C" fn digest(md: *mut RedisModuleDigest, value: *mut c_void) {
-    guard("digest", (), || {
+    guard(c"digest", (), || {
         let Some(log) = value.cast::<SeqLog>().as_ref() else { return };
         let add_int = |v: u64| {
             if let Some(f) = raw::RedisModule_DigestAddLongLong {
@@ -163,7 +163,7 @@ unsafe extern "C" fn digest(md: *mut RedisModuleDigest, value: *mut c_void) {
 }
 
 unsafe extern "C" fn free(value: *mut c_void) {
-    guard("free", (), || {
+    guard(c"free", (), || {
         if !value.is_null() {
             drop(Box::from_raw(value.cast::<SeqLog>()));
             stats::log_freed();
@@ -174,13 +174,13 @@ unsafe extern "C" fn free(value: *mut c_void) {
 /// Chunks to free: above `lazyfree-lazy-user-del`'s threshold (64), UNLINK and lazy
 /// frees hand a long log to a background thread instead of blocking the server.
 unsafe extern "C" fn free_effort(_key: *mut RedisModuleString, value: *const c_void) -> usize {
-    guard("free_effort", 1, || {
+    guard(c"free_effort", 1, || {
         value.cast::<SeqLog>().as_ref().map_or(1, |log| log.chunks().len() + log.retired().chunk_count() + 1)
     })
 }
 
 unsafe extern "C" fn copy(_from: *mut RedisModuleString, _to: *mut RedisModuleString, value: *const c_void) -> *mut c_void {
-    guard("copy", std::ptr::null_mut(), || match value.cast::<SeqLog>().as_ref() {
+    guard(c"copy", std::ptr::null_mut(), || match value.cast::<SeqLog>().as_ref() {
         Some(log) => {
             stats::log_created();
             Box::into_raw(Box::new(log.clone())).cast::<c_void>()

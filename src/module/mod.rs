@@ -42,7 +42,7 @@ pub trait Command {
 
 extern "C" fn entry<C: Command>(ctx: *mut RedisModuleCtx, argv: *mut *mut RedisModuleString, argc: c_int) -> c_int {
     let reply = Reply::new(ctx);
-    guard::guard(C::NAME.to_str().unwrap_or("command"), raw::REDISMODULE_OK as c_int, || {
+    let completed = guard::guard(C::NAME, false, || {
         // SAFETY: Redis passes the command's argv, alive for the whole call.
         let args = unsafe { Args::from_raw(argv, argc) };
         match C::run(ctx, &args) {
@@ -50,9 +50,17 @@ extern "C" fn entry<C: Command>(ctx: *mut RedisModuleCtx, argv: *mut *mut RedisM
             Err(CmdError::WrongArity) => reply.wrong_arity(),
             Err(error) => reply.error(&error.to_string()),
         }
-        raw::REDISMODULE_OK as c_int
-    })
+        true
+    });
+    if !completed {
+        // The client still gets an answer; the details are in the server log.
+        reply.error(INTERNAL_ERROR);
+    }
+    raw::REDISMODULE_OK as c_int
 }
+
+/// The reply to a call that hit a bug (a caught panic), logged in full by the guard.
+pub const INTERNAL_ERROR: &str = "ERR internal error in redis-seq (details in the server log)";
 
 fn register<C: Command>(ctx: *mut RedisModuleCtx) -> bool {
     let (first, last, step) = C::KEYS.map_or((0, 0, 0), |k| (k.first, k.last, k.step));
@@ -126,10 +134,16 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
     Status::Ok
 }
 
-/// The current wall clock in ms, as Redis sees it (cached per command in 7.0).
+/// The current wall clock in ms: Redis' time cached for the running command where the
+/// server offers it (7.2+), else a clock read.
 pub fn now_ms() -> u64 {
-    // SAFETY: a plain query.
-    let ms = unsafe { raw::RedisModule_Milliseconds.map_or(0, |f| f()) };
+    // SAFETY: plain queries.
+    let ms = unsafe {
+        match raw::RedisModule_CachedMicroseconds {
+            Some(cached) => cached() / 1000,
+            None => raw::RedisModule_Milliseconds.map_or(0, |f| f()),
+        }
+    };
     u64::try_from(ms).unwrap_or(0)
 }
 

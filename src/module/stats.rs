@@ -43,7 +43,7 @@ pub fn client_unblocked() {
 
 /// The `INFO seq` section; Redis prefixes each field with `seq_`.
 pub extern "C" fn info(ctx: *mut RedisModuleInfoCtx, _for_crash_report: i32) {
-    super::guard::guard("INFO", (), || {
+    super::guard::guard(c"INFO", (), || {
         let _ = raw::add_info_section(ctx, None);
         let fields: [(&str, i64); 6] = [
             ("logs", LOGS.load(Ordering::Relaxed)),
