@@ -29,3 +29,16 @@ pub fn install_panic_hook() {
         log_warning(&format!("redis-seq: panic: {info}"));
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_fallback_value() {
+        assert_eq!(guard(c"test", 7, || 42), 42);
+        assert_eq!(guard(c"test", 7, || -> i32 { panic!("boom") }), 7);
+        let index = std::hint::black_box(3);
+        assert_eq!(guard(c"test", None, || Some([1u8, 2][index])), None, "an out-of-bounds index is caught too");
+    }
+}
