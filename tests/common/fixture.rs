@@ -1,0 +1,129 @@
+//! The RDB fixtures' expected-values format, shared by `tests/fixtures_load.rs` (which
+//! loads the committed fixture) and `examples/make_fixture_v1.rs` (which wrote it).
+//!
+//! One record per line, bytes hex-encoded, `#` starts a comment: `log <key>` opens a log;
+//! then `info <field> <int>` (SEQ.INFO, in order), `entry <seq> <id> <ts> <payload>`,
+//! `cursor <consumer> <cursor>`, `dedup <id> <seq>` (a retry of `id` answers `seq`);
+//! `string <key> <value>` is a plain string key.
+
+use std::path::{Path, PathBuf};
+
+use redis::Connection;
+
+use super::contract::*;
+
+/// `tests/fixtures`, or `$SEQ_FIXTURES_DIR` (to try the generator without touching the
+/// committed fixture).
+pub fn fixtures_dir() -> PathBuf {
+    match std::env::var_os("SEQ_FIXTURES_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
+    }
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct LogExpect {
+    pub key: Vec<u8>,
+    pub info: Vec<(String, i64)>,
+    pub entries: Vec<Entry>,
+    pub cursors: Vec<(Vec<u8>, i64)>,
+    pub dedup: Vec<(Vec<u8>, i64)>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Expect {
+    pub logs: Vec<LogExpect>,
+    pub strings: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+pub fn int(s: &str, line: &str) -> i64 {
+    s.parse().unwrap_or_else(|_| panic!("bad integer {s:?} in line {line:?}"))
+}
+
+pub fn parse_expected(text: &str) -> Expect {
+    let mut exp = Expect::default();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let t: Vec<&str> = line.split(' ').collect();
+        let cur = || "a record before any `log` line";
+        match t.as_slice() {
+            ["log", key] => exp.logs.push(LogExpect { key: bytes_of(key), ..Default::default() }),
+            ["string", key, value] => exp.strings.push((bytes_of(key), bytes_of(value))),
+            ["info", field, v] => exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).info.push((field.to_string(), int(v, line))),
+            ["entry", seq, id, ts, payload] => exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).entries.push((
+                int(seq, line),
+                bytes_of(id),
+                int(ts, line),
+                bytes_of(payload),
+            )),
+            ["cursor", name, c] => exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).cursors.push((bytes_of(name), int(c, line))),
+            ["dedup", id, seq] => exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).dedup.push((bytes_of(id), int(seq, line))),
+            _ => panic!("unknown line in the expected file: {line:?}"),
+        }
+    }
+    exp
+}
+
+/// An empty hex field must still be a token: `-` stands for zero bytes.
+pub fn hx(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        "-".to_string()
+    } else {
+        hex(bytes)
+    }
+}
+
+/// The inverse of `hx`.
+pub fn bytes_of(s: &str) -> Vec<u8> {
+    if s == "-" {
+        Vec::new()
+    } else {
+        unhex(s)
+    }
+}
+
+/// What the expected file records about one log, read from a live server.
+pub fn describe_log(con: &mut Connection, key: &[u8], dedup_ids: &[Vec<u8>]) -> LogExpect {
+    let info = seq_info(con, key).expect("log exists");
+    let pairs = seq_info_pairs(con, key).unwrap();
+    let info_ordered: Vec<(String, i64)> = pairs.iter().map(|(k, _)| (k.clone(), info[k])).collect();
+    let mut dedup = Vec::new();
+    for id in dedup_ids {
+        // Only ids the log knows: a retry must not append here.
+        let es_before = entries(con, key);
+        let seq = alloc(con, key, id, None);
+        assert_eq!(entries(con, key), es_before, "dedup probe of {} appended", show_bytes(id));
+        dedup.push((id.clone(), seq));
+    }
+    LogExpect { key: key.to_vec(), info: info_ordered, entries: entries(con, key), cursors: cursors(con, key), dedup }
+}
+
+pub fn render(exp: &Expect, encver: u64) -> String {
+    let mut out = String::new();
+    out.push_str("# redis-seq RDB fixture, encoding version ");
+    out.push_str(&encver.to_string());
+    out.push_str(": written by `cargo run --release --example make_fixture_v1`.\n");
+    out.push_str("# Bytes are hex (`-` = empty). Do not edit: a released encoding's fixture never changes.\n");
+    for l in &exp.logs {
+        out.push_str(&format!("log {}\n", hx(&l.key)));
+        for (f, v) in &l.info {
+            out.push_str(&format!("info {f} {v}\n"));
+        }
+        for e in &l.entries {
+            out.push_str(&format!("entry {} {} {} {}\n", e.0, hx(&e.1), e.2, hx(&e.3)));
+        }
+        for (c, v) in &l.cursors {
+            out.push_str(&format!("cursor {} {v}\n", hx(c)));
+        }
+        for (id, seq) in &l.dedup {
+            out.push_str(&format!("dedup {} {seq}\n", hx(id)));
+        }
+    }
+    for (k, v) in &exp.strings {
+        out.push_str(&format!("string {} {}\n", hx(k), hx(v)));
+    }
+    out
+}
