@@ -19,22 +19,35 @@ const KEYS: Option<KeyUse> = KeyUse::first_arg(READS);
 const COUNT_ARG: ArgDoc =
     ArgDoc::new(c"count", ArgKind::Integer).token(c"COUNT").optional();
 
-/// The parsed request: bounds in ascending order, and the reply cap.
-struct Request {
-    low: u64,
-    high: u64,
-    count: usize,
+#[derive(Clone, Copy)]
+enum Order {
+    /// `SEQ.RANGE key start end`
+    Ascending,
+    /// `SEQ.REVRANGE key end start`
+    Descending,
 }
 
-fn parse(args: &Args, low_index: usize, high_index: usize) -> Result<Request, CmdError> {
+/// Parses the bounds and COUNT, then replies with the entries in `order`.
+fn reply_range(ctx: *mut RedisModuleCtx, args: &Args, order: Order) -> Result<(), CmdError> {
     if args.len() < 4 {
         return Err(CmdError::WrongArity);
     }
+    let (low_index, high_index) = match order {
+        Order::Ascending => (2, 3),
+        Order::Descending => (3, 2),
+    };
     let low = args.bound(low_index, "start")?;
     let high = args.bound(high_index, "end")?;
     let options = Options::parse(args, 4, &["COUNT"])?;
     let count = options.count.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-    Ok(Request { low, high, count })
+    let key = LogKey::read(ctx, args.raw(1));
+    let reply = Reply::new(ctx);
+    match (key.log()?, order) {
+        (Some(log), Order::Ascending) => reply.entries(log.range(low, high).take(count)),
+        (Some(log), Order::Descending) => reply.entries(log.rev_range(high, low).take(count)),
+        (None, _) => reply.array(0),
+    }
+    Ok(())
 }
 
 impl Command for Range {
@@ -53,14 +66,7 @@ impl Command for Range {
     };
 
     fn run(ctx: *mut RedisModuleCtx, args: &Args) -> Result<(), CmdError> {
-        let request = parse(args, 2, 3)?;
-        let key = LogKey::read(ctx, args.raw(1));
-        let reply = Reply::new(ctx);
-        match key.log()? {
-            Some(log) => reply.entries(log.range(request.low, request.high).take(request.count)),
-            None => reply.array(0),
-        }
-        Ok(())
+        reply_range(ctx, args, Order::Ascending)
     }
 }
 
@@ -80,13 +86,6 @@ impl Command for RevRange {
     };
 
     fn run(ctx: *mut RedisModuleCtx, args: &Args) -> Result<(), CmdError> {
-        let request = parse(args, 3, 2)?;
-        let key = LogKey::read(ctx, args.raw(1));
-        let reply = Reply::new(ctx);
-        match key.log()? {
-            Some(log) => reply.entries(log.rev_range(request.high, request.low).take(request.count)),
-            None => reply.array(0),
-        }
-        Ok(())
+        reply_range(ctx, args, Order::Descending)
     }
 }
