@@ -105,12 +105,9 @@ impl Config {
     fn from_env_and_args() -> Config {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let quick_arg = args.iter().any(|a| a == "--quick");
-        let quick_env = env_str("SEQ_BENCH_QUICK")
-            .map(|v| v != "0" && v != "false")
-            .unwrap_or(false);
+        let quick_env = env_str("SEQ_BENCH_QUICK").map(|v| v != "0" && v != "false").unwrap_or(false);
         let quick = quick_arg || quick_env;
-        let default_module =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/libredis_seq.so");
+        let default_module = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/libredis_seq.so");
         Config {
             quick,
             rounds: env_num("SEQ_BENCH_ROUNDS", if quick { 1 } else { 3 }).max(1),
@@ -124,9 +121,7 @@ impl Config {
             text_payloads: match env_str("SEQ_BENCH_PAYLOAD").as_deref() {
                 None | Some("random") => false,
                 Some("text") => true,
-                Some(other) => die(&format!(
-                    "SEQ_BENCH_PAYLOAD={other:?}: use `random` or `text`"
-                )),
+                Some(other) => die(&format!("SEQ_BENCH_PAYLOAD={other:?}: use `random` or `text`")),
             },
             phases: env_str("SEQ_BENCH_PHASES")
                 .unwrap_or_else(|| "throughput,memory,scale".into())
@@ -134,9 +129,7 @@ impl Config {
                 .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty())
                 .collect(),
-            module: env_str("SEQ_BENCH_MODULE")
-                .map(PathBuf::from)
-                .unwrap_or(default_module),
+            module: env_str("SEQ_BENCH_MODULE").map(PathBuf::from).unwrap_or(default_module),
             redis_server: env_str("REDIS_SERVER").unwrap_or_else(|| "redis-server".into()),
             redis_benchmark: env_str("REDIS_BENCHMARK").unwrap_or_else(|| "redis-benchmark".into()),
         }
@@ -192,8 +185,7 @@ impl ServerGuard {
             .unwrap_or_else(|e| die(&format!("no free loopback port: {e}")));
         let dir = std::env::temp_dir().join(format!("seq-bench-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)
-            .unwrap_or_else(|e| die(&format!("create {}: {e}", dir.display())));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| die(&format!("create {}: {e}", dir.display())));
         let logfile = dir.join("redis.log");
         let child = Command::new(&cfg.redis_server)
             .arg("--port")
@@ -211,11 +203,7 @@ impl ServerGuard {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| die(&format!("cannot start `{}`: {e}", cfg.redis_server)));
-        let mut guard = ServerGuard {
-            child: Some(child),
-            port,
-            dir,
-        };
+        let mut guard = ServerGuard { child: Some(child), port, dir };
         guard.wait_ready();
         guard
     }
@@ -231,9 +219,7 @@ impl ServerGuard {
                 if let Ok(Some(status)) = child.try_wait() {
                     let log = self.log_text();
                     self.cleanup();
-                    die(&format!(
-                        "redis-server exited at start ({status}); its log:\n{log}"
-                    ));
+                    die(&format!("redis-server exited at start ({status}); its log:\n{log}"));
                 }
             }
             if let Ok(mut con) = self.try_connect() {
@@ -244,9 +230,7 @@ impl ServerGuard {
             if Instant::now() > deadline {
                 let log = self.log_text();
                 self.cleanup();
-                die(&format!(
-                    "redis-server did not answer within 20 s; its log:\n{log}"
-                ));
+                die(&format!("redis-server did not answer within 20 s; its log:\n{log}"));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -309,15 +293,14 @@ impl Rng {
     /// Text-like payload: words drawn from a small vocabulary (LZF finds repeats in it).
     fn text(&mut self, len: usize) -> String {
         const WORDS: &[&str] = &[
-            "the", "be", "to", "of", "and", "a", "in", "that", "have", "I", "it", "for", "not",
-            "on", "with", "he", "as", "you", "do", "at", "this", "but", "his", "by", "from",
-            "they", "we", "say", "her", "she", "or", "an", "will", "my", "one", "all", "would",
-            "there", "their", "what", "so", "up", "out", "if", "about", "who", "get", "which",
-            "go", "me", "when", "make", "can", "like", "time", "no", "just", "him", "know", "take",
-            "people", "into", "year", "your", "good", "some", "could", "them", "see", "other",
-            "than", "then", "now", "look", "only", "come", "its", "over", "think", "also", "back",
-            "after", "use", "two", "how", "our", "work", "first", "well", "way", "even", "new",
-            "want", "because", "any", "these", "give", "day", "most", "us", "ok", "lol", "thanks",
+            "the", "be", "to", "of", "and", "a", "in", "that", "have", "I", "it", "for", "not", "on", "with", "he",
+            "as", "you", "do", "at", "this", "but", "his", "by", "from", "they", "we", "say", "her", "she", "or", "an",
+            "will", "my", "one", "all", "would", "there", "their", "what", "so", "up", "out", "if", "about", "who",
+            "get", "which", "go", "me", "when", "make", "can", "like", "time", "no", "just", "him", "know", "take",
+            "people", "into", "year", "your", "good", "some", "could", "them", "see", "other", "than", "then", "now",
+            "look", "only", "come", "its", "over", "think", "also", "back", "after", "use", "two", "how", "our",
+            "work", "first", "well", "way", "even", "new", "want", "because", "any", "these", "give", "day", "most",
+            "us", "ok", "lol", "thanks",
         ];
         let mut s = String::with_capacity(len + 16);
         while s.len() < len {
@@ -367,9 +350,7 @@ fn pipelined(
         for j in i..end {
             p.add_command(make(j));
         }
-        let replies: Vec<Value> = p
-            .query(con)
-            .map_err(|e| format!("at command #{i}..{end}: {e}"))?;
+        let replies: Vec<Value> = p.query(con).map_err(|e| format!("at command #{i}..{end}: {e}"))?;
         for (k, v) in replies.iter().enumerate() {
             if let Value::ServerError(e) = v {
                 return Err(format!("command #{}: {e:?}", i + k as u64));
@@ -389,14 +370,8 @@ fn pipelined(
 }
 
 fn info_map(con: &mut redis::Connection, section: &str) -> BTreeMap<String, String> {
-    let text: String = redis::cmd("INFO")
-        .arg(section)
-        .query(con)
-        .unwrap_or_default();
-    text.lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
+    let text: String = redis::cmd("INFO").arg(section).query(con).unwrap_or_default();
+    text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
 }
 
 fn used_memory(con: &mut redis::Connection) -> (i64, i64) {
@@ -409,10 +384,8 @@ fn used_memory(con: &mut redis::Connection) -> (i64, i64) {
 fn wait_lazyfree(con: &mut redis::Connection) {
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(60) {
-        let pending = info_map(con, "memory")
-            .get("lazyfree_pending_objects")
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(0);
+        let pending =
+            info_map(con, "memory").get("lazyfree_pending_objects").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         if pending == 0 {
             return;
         }
@@ -423,11 +396,7 @@ fn wait_lazyfree(con: &mut redis::Connection) {
 /// Seconds of CPU the server has used (user + sys, all threads).
 fn server_cpu(con: &mut redis::Connection) -> f64 {
     let m = info_map(con, "cpu");
-    let get = |k: &str| {
-        m.get(k)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
+    let get = |k: &str| m.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
     get("used_cpu_user") + get("used_cpu_sys")
 }
 
@@ -512,14 +481,7 @@ fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
     };
     println!("\n{title}");
     println!("{}", line(header.iter().map(|s| s.to_string()).collect()));
-    println!(
-        "{}",
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("-|-")
-    );
+    println!("{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-|-"));
     for r in rows {
         println!("{}", line(r.clone()));
     }
@@ -597,22 +559,14 @@ impl Row {
     /// The run whose rate is the median (for its latency columns).
     fn median_run(&self) -> Option<&RbRun> {
         let m = self.median_rps();
-        self.runs
-            .iter()
-            .min_by(|a, b| (a.rps - m).abs().partial_cmp(&(b.rps - m).abs()).unwrap())
+        self.runs.iter().min_by(|a, b| (a.rps - m).abs().partial_cmp(&(b.rps - m).abs()).unwrap())
     }
 
     /// The command line as printed: the payload shortened.
     fn shown(&self) -> String {
         self.args
             .iter()
-            .map(|a| {
-                if a.len() > 64 {
-                    format!("<{}-byte payload>", a.len())
-                } else {
-                    a.clone()
-                }
-            })
+            .map(|a| if a.len() > 64 { format!("<{}-byte payload>", a.len()) } else { a.clone() })
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -622,13 +576,7 @@ fn run_redis_benchmark(cfg: &Config, port: u16, row: &Row) -> Result<RbRun, Stri
     let out = Command::new(&cfg.redis_benchmark)
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
         .args(["-P", &RB_PIPELINE.to_string(), "-r", &row.r.to_string()])
-        .args([
-            "-n",
-            &row.n.to_string(),
-            "-c",
-            &RB_CLIENTS.to_string(),
-            "--csv",
-        ])
+        .args(["-n", &row.n.to_string(), "-c", &RB_CLIENTS.to_string(), "--csv"])
         .args(&row.args)
         .stdin(Stdio::null())
         .output()
@@ -637,43 +585,21 @@ fn run_redis_benchmark(cfg: &Config, port: u16, row: &Row) -> Result<RbRun, Stri
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() || stderr.contains("Error") || stdout.contains("Error from server") {
         let msg = format!("{}{}", stdout.trim(), stderr.trim());
-        let msg: String = msg
-            .lines()
-            .filter(|l| !l.starts_with("\"test\""))
-            .collect::<Vec<_>>()
-            .join(" ");
-        return Err(format!(
-            "redis-benchmark failed ({}): {}",
-            out.status,
-            msg.chars().take(300).collect::<String>()
-        ));
+        let msg: String = msg.lines().filter(|l| !l.starts_with("\"test\"")).collect::<Vec<_>>().join(" ");
+        return Err(format!("redis-benchmark failed ({}): {}", out.status, msg.chars().take(300).collect::<String>()));
     }
     // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
     let line = stdout
         .lines()
         .rfind(|l| l.starts_with('"') && !l.starts_with("\"test\""))
         .ok_or_else(|| format!("no CSV row in redis-benchmark output: {stdout}"))?;
-    let parts: Vec<f64> = line
-        .rsplitn(8, ',')
-        .take(7)
-        .map(|f| {
-            f.trim()
-                .trim_matches('"')
-                .parse::<f64>()
-                .unwrap_or(f64::NAN)
-        })
-        .collect();
+    let parts: Vec<f64> =
+        line.rsplitn(8, ',').take(7).map(|f| f.trim().trim_matches('"').parse::<f64>().unwrap_or(f64::NAN)).collect();
     // reversed: max, p99, p95, p50, min, avg, rps
     if parts.len() < 7 || parts[6].is_nan() {
         return Err(format!("cannot parse redis-benchmark CSV: {line}"));
     }
-    Ok(RbRun {
-        rps: parts[6],
-        p50_ms: parts[3],
-        p99_ms: parts[1],
-        max_ms: parts[0],
-        server_us: f64::NAN,
-    })
+    Ok(RbRun { rps: parts[6], p50_ms: parts[3], p99_ms: parts[1], max_ms: parts[0], server_us: f64::NAN })
 }
 
 /// Sends the row's command once through the client (with `__rand_int__` replaced the way
@@ -684,30 +610,18 @@ fn probe_row(con: &mut redis::Connection, row: &Row) -> Result<(), String> {
     for a in &row.args[1..] {
         cmd.arg(a.replace("__rand_int__", "000000000007"));
     }
-    cmd.query::<Value>(con)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    cmd.query::<Value>(con).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Runs the rows `rounds` times, interleaved (round k runs every row once, in an order
 /// rotated by k), and keeps every run.
-fn run_rounds(
-    cfg: &Config,
-    server: &ServerGuard,
-    con: &mut redis::Connection,
-    rows: &mut [Row],
-    what: &str,
-) {
+fn run_rounds(cfg: &Config, server: &ServerGuard, con: &mut redis::Connection, rows: &mut [Row], what: &str) {
     for row in rows.iter_mut() {
         if let Some(reset) = &row.reset {
             reset(con);
         }
         if let Err(e) = probe_row(con, row) {
-            log(format!(
-                "  row `{}` disabled: {} -> {e}",
-                row.label,
-                row.shown()
-            ));
+            log(format!("  row `{}` disabled: {} -> {e}", row.label, row.shown()));
             row.error = Some(e);
         }
     }
@@ -753,12 +667,7 @@ fn print_rows(title: &str, rows: &[Row]) {
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let runs = r
-                .runs
-                .iter()
-                .map(|x| fmt_rate(x.rps))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let runs = r.runs.iter().map(|x| fmt_rate(x.rps)).collect::<Vec<_>>().join(" ");
             match (&r.error, r.median_run()) {
                 (Some(e), _) => vec![
                     r.label.clone(),
@@ -792,33 +701,17 @@ fn print_rows(title: &str, rows: &[Row]) {
         .collect();
     print_table(
         title,
-        &[
-            "row",
-            "-n",
-            "rounds (req/s)",
-            "median",
-            "server us/op",
-            "p50 ms",
-            "p99 ms",
-            "max ms",
-            "command",
-        ],
+        &["row", "-n", "rounds (req/s)", "median", "server us/op", "p50 ms", "p99 ms", "max ms", "command"],
         &body,
     );
 }
 
 fn row_rps(rows: &[Row], id: &str) -> f64 {
-    rows.iter()
-        .find(|r| r.id == id)
-        .map(|r| r.median_rps())
-        .unwrap_or(f64::NAN)
+    rows.iter().find(|r| r.id == id).map(|r| r.median_rps()).unwrap_or(f64::NAN)
 }
 
 fn row_us(rows: &[Row], id: &str) -> f64 {
-    rows.iter()
-        .find(|r| r.id == id)
-        .map(|r| r.median_server_us())
-        .unwrap_or(f64::NAN)
+    rows.iter().find(|r| r.id == id).map(|r| r.median_server_us()).unwrap_or(f64::NAN)
 }
 
 /// Server-CPU-per-request comparisons of pairs of rows (alternative / ours: > 1 means ours
@@ -828,24 +721,10 @@ fn print_cpu_pairs(title: &str, rows: &[Row], pairs: &[(&str, &str, &str)]) {
         .iter()
         .map(|(what, ours, alt)| {
             let (a, b) = (row_us(rows, ours), row_us(rows, alt));
-            vec![
-                what.to_string(),
-                format!("{a:.2}"),
-                format!("{b:.2}"),
-                fmt_ratio(b / a),
-            ]
+            vec![what.to_string(), format!("{a:.2}"), format!("{b:.2}"), fmt_ratio(b / a)]
         })
         .collect();
-    print_table(
-        title,
-        &[
-            "comparison",
-            "ours us/op",
-            "alternative us/op",
-            "alternative / ours",
-        ],
-        &body,
-    );
+    print_table(title, &["comparison", "ours us/op", "alternative us/op", "alternative / ours"], &body);
 }
 
 // ------------------------------------------------------------------------------------
@@ -892,42 +771,23 @@ fn scale_not_measured(sum: &mut Summary, log_name: &str, error: &dyn std::fmt::D
 }
 
 impl Summary {
-    fn add(
-        &mut self,
-        metric: &str,
-        value: String,
-        value_num: f64,
-        ratio: f64,
-        vs: &str,
-        target: Target,
-    ) {
-        let ratio_s = if ratio.is_nan() {
-            "-".to_string()
-        } else {
-            format!("{} {vs}", fmt_ratio(ratio))
-        };
+    fn add(&mut self, metric: &str, value: String, value_num: f64, ratio: f64, vs: &str, target: Target) {
+        let ratio_s = if ratio.is_nan() { "-".to_string() } else { format!("{} {vs}", fmt_ratio(ratio)) };
         let (target_s, met) = match target {
             Target::AtLeast(t) => (format!(">= {t:.2}x"), Some(!ratio.is_nan() && ratio >= t)),
             Target::AtMost(t) => (format!("<= {t:.2}x"), Some(!ratio.is_nan() && ratio <= t)),
-            Target::ValueAtMost(t) => (
-                format!("<= {t} ms"),
-                Some(!value_num.is_nan() && value_num <= t),
-            ),
+            Target::ValueAtMost(t) => (format!("<= {t} ms"), Some(!value_num.is_nan() && value_num <= t)),
             Target::Info => ("(info)".to_string(), None),
         };
         let met_s = match met {
             None => "-".to_string(),
             Some(true) => "yes".to_string(),
-            Some(false)
-                if value_num.is_nan()
-                    || (ratio.is_nan() && !matches!(target, Target::ValueAtMost(_))) =>
-            {
+            Some(false) if value_num.is_nan() || (ratio.is_nan() && !matches!(target, Target::ValueAtMost(_))) => {
                 "NOT MEASURED".to_string()
             }
             Some(false) => "NO".to_string(),
         };
-        self.rows
-            .push(vec![metric.to_string(), value, ratio_s, target_s, met_s]);
+        self.rows.push(vec![metric.to_string(), value, ratio_s, target_s, met_s]);
     }
 }
 
@@ -938,21 +798,12 @@ fn key_list(prefix: &str, n: u64) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{{{i:012}}}")).collect()
 }
 
-fn phase_throughput(
-    cfg: &Config,
-    server: &ServerGuard,
-    con: &mut redis::Connection,
-    sha: &str,
-    sum: &mut Summary,
-) {
+fn phase_throughput(cfg: &Config, server: &ServerGuard, con: &mut redis::Connection, sha: &str, sum: &mut Summary) {
     let payload = bench_payload();
     let p = payload.as_str();
 
     // The long logs: the same messages in both layouts (fields as the Lua script writes).
-    log(format!(
-        "prefill: conv:long and stream:long, {} entries each, {PAYLOAD_LEN}-byte payloads",
-        cfg.long_len
-    ));
+    log(format!("prefill: conv:long and stream:long, {} entries each, {PAYLOAD_LEN}-byte payloads", cfg.long_len));
     for k in ["conv:long", "stream:long"] {
         let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(k).query(con);
     }
@@ -984,14 +835,7 @@ fn phase_throughput(
         |i| {
             let (id, pl) = &msgs[i as usize];
             let mut c = redis::cmd("XADD");
-            c.arg("stream:long")
-                .arg("*")
-                .arg("seq")
-                .arg(i + 1)
-                .arg("id")
-                .arg(id)
-                .arg("payload")
-                .arg(pl);
+            c.arg("stream:long").arg("*").arg("seq").arg(i + 1).arg("id").arg(id).arg("payload").arg(pl);
             c
         },
         |i, v| {
@@ -1017,52 +861,24 @@ fn phase_throughput(
 
     let mid = mid_seq.to_string();
     let hot_keys = vec!["conv:{hot}".to_string()];
-    let lua_keys = vec![
-        "ctr:{hot}".to_string(),
-        "ids:{hot}".to_string(),
-        "log:{hot}".to_string(),
-    ];
+    let lua_keys = vec!["ctr:{hot}".to_string(), "ids:{hot}".to_string(), "log:{hot}".to_string()];
     let many_keys = key_list("conv:m", MANY_KEYS);
     let many_id = "id:__rand_int____rand_int__";
     let mut rows = vec![
-        Row::new(
-            "incr",
-            "INCR (floor)",
-            cfg.n(2_000_000),
-            &["INCR", "counter:{hot}"],
-        )
-        .with_reset(|c| unlink(c, &["counter:{hot}".into()])),
+        Row::new("incr", "INCR (floor)", cfg.n(2_000_000), &["INCR", "counter:{hot}"])
+            .with_reset(|c| unlink(c, &["counter:{hot}".into()])),
         Row::new(
             "lua",
             "Lua script (hot conv)",
             cfg.n(400_000),
-            &[
-                "EVALSHA",
-                sha,
-                "3",
-                "ctr:{hot}",
-                "ids:{hot}",
-                "log:{hot}",
-                "id:__rand_int__",
-                p,
-            ],
+            &["EVALSHA", sha, "3", "ctr:{hot}", "ids:{hot}", "log:{hot}", "id:__rand_int__", p],
         )
         .with_reset(move |c| unlink(c, &lua_keys)),
         Row::new(
             "xadd",
             "XADD (hot stream)",
             cfg.n(1_000_000),
-            &[
-                "XADD",
-                "xadd:{hot}",
-                "*",
-                "seq",
-                "1",
-                "id",
-                "id:__rand_int__",
-                "payload",
-                p,
-            ],
+            &["XADD", "xadd:{hot}", "*", "seq", "1", "id", "id:__rand_int__", "payload", p],
         )
         .with_reset(|c| unlink(c, &["xadd:{hot}".into()])),
         Row::new(
@@ -1090,14 +906,7 @@ fn phase_throughput(
             "xrange",
             "XRANGE mid COUNT 100",
             cfg.n(50_000),
-            &[
-                "XRANGE",
-                "stream:long",
-                mid_stream_id.as_str(),
-                "+",
-                "COUNT",
-                "100",
-            ],
+            &["XRANGE", "stream:long", mid_stream_id.as_str(), "+", "COUNT", "100"],
         ),
         Row::new(
             "revrange",
@@ -1111,39 +920,17 @@ fn phase_throughput(
             cfg.n(50_000),
             &["XREVRANGE", "stream:long", "+", "-", "COUNT", "100"],
         ),
-        Row::new(
-            "last",
-            "SEQ.LAST (long log)",
-            cfg.n(2_000_000),
-            &["SEQ.LAST", "conv:long"],
-        ),
+        Row::new("last", "SEQ.LAST (long log)", cfg.n(2_000_000), &["SEQ.LAST", "conv:long"]),
     ];
-    log(format!(
-        "throughput: {} rows x {} rounds, interleaved",
-        rows.len(),
-        cfg.rounds
-    ));
+    log(format!("throughput: {} rows x {} rounds, interleaved", rows.len(), cfg.rounds));
     run_rounds(cfg, server, con, &mut rows, "throughput");
 
     // Sanity: every hot-key SEQ.ALLOC of the last run appended (ids are random in
     // 0..2e9, so a few hundred repeat and are de-duplicated, as in the Lua script).
     let hot_last = query_i64(con, redis::cmd("SEQ.LAST").arg("conv:{hot}")).unwrap_or(-1);
-    let lua_last: i64 = redis::cmd("GET")
-        .arg("ctr:{hot}")
-        .query::<Option<i64>>(con)
-        .ok()
-        .flatten()
-        .unwrap_or(-1);
-    let n_hot = rows
-        .iter()
-        .find(|r| r.id == "alloc_hot")
-        .map(|r| r.n)
-        .unwrap_or(0);
-    let n_lua = rows
-        .iter()
-        .find(|r| r.id == "lua")
-        .map(|r| r.n)
-        .unwrap_or(0);
+    let lua_last: i64 = redis::cmd("GET").arg("ctr:{hot}").query::<Option<i64>>(con).ok().flatten().unwrap_or(-1);
+    let n_hot = rows.iter().find(|r| r.id == "alloc_hot").map(|r| r.n).unwrap_or(0);
+    let n_lua = rows.iter().find(|r| r.id == "lua").map(|r| r.n).unwrap_or(0);
     let range_len = redis::cmd("SEQ.RANGE")
         .arg("conv:long")
         .arg(&mid)
@@ -1179,11 +966,7 @@ fn phase_throughput(
             ("SEQ.ALLOC hot vs INCR", "alloc_hot", "incr"),
             ("SEQ.ALLOC hot vs XADD", "alloc_hot", "xadd"),
             ("SEQ.RANGE vs XRANGE (COUNT 100)", "range", "xrange"),
-            (
-                "SEQ.REVRANGE vs XREVRANGE (COUNT 100)",
-                "revrange",
-                "xrevrange",
-            ),
+            ("SEQ.REVRANGE vs XREVRANGE (COUNT 100)", "revrange", "xrevrange"),
         ],
     );
     println!(
@@ -1201,78 +984,15 @@ fn phase_throughput(
     let rev = row_rps(&rows, "revrange");
     let xrev = row_rps(&rows, "xrevrange");
     let last = row_rps(&rows, "last");
-    sum.add(
-        "INCR, one key (floor)",
-        fmt_rate(incr),
-        incr,
-        f64::NAN,
-        "",
-        Target::Info,
-    );
-    sum.add(
-        "Lua script, hot conversation",
-        fmt_rate(lua),
-        lua,
-        lua / incr,
-        "INCR",
-        Target::Info,
-    );
-    sum.add(
-        "XADD, hot stream",
-        fmt_rate(xadd),
-        xadd,
-        xadd / incr,
-        "INCR",
-        Target::Info,
-    );
-    sum.add(
-        "SEQ.ALLOC hot key vs Lua",
-        fmt_rate(hot),
-        hot,
-        hot / lua,
-        "Lua",
-        Target::AtLeast(4.0),
-    );
-    sum.add(
-        "SEQ.ALLOC hot key vs INCR",
-        fmt_rate(hot),
-        hot,
-        hot / incr,
-        "INCR",
-        Target::AtLeast(0.7),
-    );
-    sum.add(
-        &format!("SEQ.ALLOC over {MANY_KEYS} keys"),
-        fmt_rate(many),
-        many,
-        many / lua,
-        "Lua (hot)",
-        Target::Info,
-    );
-    sum.add(
-        "SEQ.RANGE COUNT 100 vs XRANGE",
-        fmt_rate(range),
-        range,
-        range / xrange,
-        "XRANGE",
-        Target::AtLeast(1.2),
-    );
-    sum.add(
-        "SEQ.REVRANGE COUNT 100 vs XREVRANGE",
-        fmt_rate(rev),
-        rev,
-        rev / xrev,
-        "XREVRANGE",
-        Target::Info,
-    );
-    sum.add(
-        "SEQ.LAST",
-        fmt_rate(last),
-        last,
-        last / incr,
-        "INCR",
-        Target::Info,
-    );
+    sum.add("INCR, one key (floor)", fmt_rate(incr), incr, f64::NAN, "", Target::Info);
+    sum.add("Lua script, hot conversation", fmt_rate(lua), lua, lua / incr, "INCR", Target::Info);
+    sum.add("XADD, hot stream", fmt_rate(xadd), xadd, xadd / incr, "INCR", Target::Info);
+    sum.add("SEQ.ALLOC hot key vs Lua", fmt_rate(hot), hot, hot / lua, "Lua", Target::AtLeast(4.0));
+    sum.add("SEQ.ALLOC hot key vs INCR", fmt_rate(hot), hot, hot / incr, "INCR", Target::AtLeast(0.7));
+    sum.add(&format!("SEQ.ALLOC over {MANY_KEYS} keys"), fmt_rate(many), many, many / lua, "Lua (hot)", Target::Info);
+    sum.add("SEQ.RANGE COUNT 100 vs XRANGE", fmt_rate(range), range, range / xrange, "XRANGE", Target::AtLeast(1.2));
+    sum.add("SEQ.REVRANGE COUNT 100 vs XREVRANGE", fmt_rate(rev), rev, rev / xrev, "XREVRANGE", Target::Info);
+    sum.add("SEQ.LAST", fmt_rate(last), last, last / incr, "INCR", Target::Info);
 
     for k in ["conv:long", "stream:long"] {
         let _: redis::RedisResult<i64> = redis::cmd("UNLINK").arg(k).query(con);
@@ -1323,11 +1043,7 @@ fn mem_run(
         "memory: {} convs x {} msgs, {payload_len}-byte payloads, via {}",
         cfg.convs,
         cfg.msgs,
-        if layout == Layout::Seq {
-            "SEQ.ALLOC"
-        } else {
-            "the Lua script"
-        }
+        if layout == Layout::Seq { "SEQ.ALLOC" } else { "the Lua script" }
     ));
     let fill = pipelined(
         con,
@@ -1336,11 +1052,7 @@ fn mem_run(
             // message-major order: message m of every conversation, then m + 1
             let conv = i % convs;
             let id = rng.msg_id();
-            let pl = if text {
-                rng.text(payload_len)
-            } else {
-                rng.payload(payload_len)
-            };
+            let pl = if text { rng.text(payload_len) } else { rng.payload(payload_len) };
             match layout {
                 Layout::Seq => {
                     let mut c = redis::cmd("SEQ.ALLOC");
@@ -1395,18 +1107,13 @@ fn mem_run(
     // check that every message landed
     let last = last_seq_of_first_conversation(con, layout);
     if last != cfg.msgs as i64 {
-        r.error = Some(format!(
-            "conversation 0 has last = {last}, expected {}",
-            cfg.msgs
-        ));
+        r.error = Some(format!("conversation 0 has last = {last}, expected {}", cfg.msgs));
     }
     match time_reloads(con, cfg.reloads) {
         Ok(ms) => r.reload_ms = ms,
         Err(e) => r.error = Some(format!("DEBUG RELOAD: {e}")),
     }
-    r.rdb_bytes = std::fs::metadata(server.dir.join("dump.rdb"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    r.rdb_bytes = std::fs::metadata(server.dir.join("dump.rdb")).map(|m| m.len()).unwrap_or(0);
     if r.error.is_none() {
         set_rdbcompression(con, false);
         match time_reloads(con, cfg.reloads) {
@@ -1419,9 +1126,7 @@ fn mem_run(
     r.after_reload_per_msg = (m2 - m0) as f64 / total as f64;
     let last2 = last_seq_of_first_conversation(con, layout);
     if last2 != last && r.error.is_none() {
-        r.error = Some(format!(
-            "after DEBUG RELOAD conversation 0 has last = {last2}, before {last}"
-        ));
+        r.error = Some(format!("after DEBUG RELOAD conversation 0 has last = {last2}, before {last}"));
     }
     log(format!(
         "  {:.0} B/msg used_memory, {:.0} B/msg RSS, fill {:.1} s, DEBUG RELOAD {:?} ms, with rdbcompression no {:?} ms",
@@ -1437,28 +1142,15 @@ fn mem_run(
 }
 
 fn set_rdbcompression(con: &mut redis::Connection, on: bool) {
-    let _: redis::RedisResult<()> = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("rdbcompression")
-        .arg(if on { "yes" } else { "no" })
-        .query(con);
+    let _: redis::RedisResult<()> =
+        redis::cmd("CONFIG").arg("SET").arg("rdbcompression").arg(if on { "yes" } else { "no" }).query(con);
 }
 
-fn phase_memory(
-    cfg: &Config,
-    server: &ServerGuard,
-    con: &mut redis::Connection,
-    sha: &str,
-    sum: &mut Summary,
-) {
+fn phase_memory(cfg: &Config, server: &ServerGuard, con: &mut redis::Connection, sha: &str, sum: &mut Summary) {
     let mut table = Vec::new();
     for (k, payload_len) in [PAYLOAD_LEN, 0].into_iter().enumerate() {
         // alternate which layout goes first
-        let order = if k % 2 == 0 {
-            [Layout::Seq, Layout::Lua]
-        } else {
-            [Layout::Lua, Layout::Seq]
-        };
+        let order = if k % 2 == 0 { [Layout::Seq, Layout::Lua] } else { [Layout::Lua, Layout::Seq] };
         let mut seq = MemResult::default();
         let mut lua = MemResult::default();
         for layout in order {
@@ -1477,16 +1169,8 @@ fn phase_memory(
                 format!("{:.1}", r.after_reload_per_msg),
                 r.memory_usage_conv.to_string(),
                 format!("{:.1}", r.fill_s),
-                r.reload_ms
-                    .iter()
-                    .map(|x| format!("{x:.0}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                r.reload_nocomp_ms
-                    .iter()
-                    .map(|x| format!("{x:.0}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                r.reload_ms.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" "),
+                r.reload_nocomp_ms.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" "),
                 format!("{:.1}", r.rdb_bytes as f64 / 1e6),
                 r.error.clone().unwrap_or_default(),
             ]);
@@ -1510,11 +1194,7 @@ fn phase_memory(
             s_b,
             s_b / l_b,
             "Lua layout",
-            if is_main {
-                Target::AtMost(0.6)
-            } else {
-                Target::Info
-            },
+            if is_main { Target::AtMost(0.6) } else { Target::Info },
         );
         sum.add(
             &format!("DEBUG RELOAD, {payload_len} B payload set"),
@@ -1522,11 +1202,7 @@ fn phase_memory(
             s_r,
             s_r / l_r,
             "Lua layout",
-            if is_main {
-                Target::AtMost(0.5)
-            } else {
-                Target::Info
-            },
+            if is_main { Target::AtMost(0.5) } else { Target::Info },
         );
         sum.add(
             &format!("DEBUG RELOAD, {payload_len} B payload set, rdbcompression no"),
@@ -1567,12 +1243,7 @@ fn phase_memory(
 // ------------------------------------------------------------------------------------
 // phase 3: cost independent of the log's length; UNLINK of a big log
 
-fn fill_log(
-    con: &mut redis::Connection,
-    key: &str,
-    n: u64,
-    prefix: char,
-) -> Result<Duration, String> {
+fn fill_log(con: &mut redis::Connection, key: &str, n: u64, prefix: char) -> Result<Duration, String> {
     let key = key.to_string();
     pipelined(
         con,
@@ -1591,9 +1262,7 @@ fn phase_scale(cfg: &Config, server: &ServerGuard, con: &mut redis::Connection, 
     flushall(con);
     let small = cfg.small_len;
     let big = cfg.big_len;
-    log(format!(
-        "scale: filling conv:small ({small}) and conv:big ({big}) with 0-byte payloads"
-    ));
+    log(format!("scale: filling conv:small ({small}) and conv:big ({big}) with 0-byte payloads"));
     if let Err(e) = fill_log(con, "conv:small", small, 's') {
         scale_not_measured(sum, "conv:small", &e);
         return;
@@ -1615,11 +1284,7 @@ fn phase_scale(cfg: &Config, server: &ServerGuard, con: &mut redis::Connection, 
     ));
     sum.add(
         &format!("fill of a {big}-entry log (pipelined SEQ.ALLOC, 0 B payload)"),
-        format!(
-            "{:.1} s, {:.0} B/entry",
-            fill.as_secs_f64(),
-            (m1 - m0) as f64 / big as f64
-        ),
+        format!("{:.1} s, {:.0} B/entry", fill.as_secs_f64(), (m1 - m0) as f64 / big as f64),
         f64::NAN,
         f64::NAN,
         "",
@@ -1649,27 +1314,13 @@ fn phase_scale(cfg: &Config, server: &ServerGuard, con: &mut redis::Connection, 
             "range_small",
             format!("SEQ.RANGE mid page, {small}"),
             cfg.n(100_000),
-            &[
-                "SEQ.RANGE",
-                "conv:small",
-                small_mid.as_str(),
-                "+",
-                "COUNT",
-                "100",
-            ],
+            &["SEQ.RANGE", "conv:small", small_mid.as_str(), "+", "COUNT", "100"],
         ),
         Row::new(
             "range_big",
             format!("SEQ.RANGE mid page, {big}"),
             cfg.n(100_000),
-            &[
-                "SEQ.RANGE",
-                "conv:big",
-                big_mid.as_str(),
-                "+",
-                "COUNT",
-                "100",
-            ],
+            &["SEQ.RANGE", "conv:big", big_mid.as_str(), "+", "COUNT", "100"],
         ),
         Row::new(
             "rev_small",
@@ -1683,18 +1334,8 @@ fn phase_scale(cfg: &Config, server: &ServerGuard, con: &mut redis::Connection, 
             cfg.n(100_000),
             &["SEQ.REVRANGE", "conv:big", "+", "-", "COUNT", "100"],
         ),
-        Row::new(
-            "last_small",
-            format!("SEQ.LAST, {small}"),
-            cfg.n(1_000_000),
-            &["SEQ.LAST", "conv:small"],
-        ),
-        Row::new(
-            "last_big",
-            format!("SEQ.LAST, {big}"),
-            cfg.n(1_000_000),
-            &["SEQ.LAST", "conv:big"],
-        ),
+        Row::new("last_small", format!("SEQ.LAST, {small}"), cfg.n(1_000_000), &["SEQ.LAST", "conv:small"]),
+        Row::new("last_big", format!("SEQ.LAST, {big}"), cfg.n(1_000_000), &["SEQ.LAST", "conv:big"]),
     ];
     run_rounds(cfg, server, con, &mut rows, "scale");
     print_rows(
@@ -1741,22 +1382,13 @@ fn phase_scale(cfg: &Config, server: &ServerGuard, con: &mut redis::Connection, 
     let t = Instant::now();
     let _ = redis::cmd("PING").query::<String>(con);
     let ping_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let pending_after = info_map(con, "memory")
-        .get("lazyfree_pending_objects")
-        .cloned()
-        .unwrap_or_default();
+    let pending_after = info_map(con, "memory").get("lazyfree_pending_objects").cloned().unwrap_or_default();
     let t = Instant::now();
-    let mem_before = before
-        .get("used_memory")
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(0);
+    let mem_before = before.get("used_memory").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     let mut freed_ms = f64::NAN;
     while t.elapsed() < Duration::from_secs(120) {
         let m = info_map(con, "memory");
-        let pending = m
-            .get("lazyfree_pending_objects")
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(0);
+        let pending = m.get("lazyfree_pending_objects").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         if pending == 0 {
             freed_ms = t.elapsed().as_secs_f64() * 1000.0;
             break;
@@ -1798,50 +1430,26 @@ fn main() {
     clock();
 
     // setup: binaries, module, server
-    if Command::new(&cfg.redis_benchmark)
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        die(&format!(
-            "`{}` not found (apt-get install redis-tools / redis-server)",
-            cfg.redis_benchmark
-        ));
+    if Command::new(&cfg.redis_benchmark).arg("--version").output().is_err() {
+        die(&format!("`{}` not found (apt-get install redis-tools / redis-server)", cfg.redis_benchmark));
     }
     let server = ServerGuard::start(&cfg);
     let mut con = match server.try_connect() {
         Ok(c) => c,
         Err(e) => server.fail(&format!("connect to redis-server: {e}")),
     };
-    let version = info_map(&mut con, "server")
-        .get("redis_version")
-        .cloned()
-        .unwrap_or_default();
-    let modules: Value = redis::cmd("MODULE")
-        .arg("LIST")
-        .query(&mut con)
-        .unwrap_or(Value::Nil);
+    let version = info_map(&mut con, "server").get("redis_version").cloned().unwrap_or_default();
+    let modules: Value = redis::cmd("MODULE").arg("LIST").query(&mut con).unwrap_or(Value::Nil);
     if !format!("{modules:?}").contains("seq") {
-        server.fail(&format!(
-            "the module did not load as `seq`: MODULE LIST = {modules:?}"
-        ));
+        server.fail(&format!("the module did not load as `seq`: MODULE LIST = {modules:?}"));
     }
-    match redis::cmd("SEQ.ALLOC")
-        .arg("seq-bench:probe")
-        .arg("probe-1")
-        .arg("x")
-        .query::<i64>(&mut con)
-    {
+    match redis::cmd("SEQ.ALLOC").arg("seq-bench:probe").arg("probe-1").arg("x").query::<i64>(&mut con) {
         Ok(1) => {}
         Ok(n) => server.fail(&format!("SEQ.ALLOC on a new key returned {n}, not 1")),
         Err(e) => server.fail(&format!("the module does not answer SEQ.ALLOC: {e}")),
     }
     let _: redis::RedisResult<i64> = redis::cmd("DEL").arg("seq-bench:probe").query(&mut con);
-    let sha: String = match redis::cmd("SCRIPT")
-        .arg("LOAD")
-        .arg(LUA_SCRIPT)
-        .query(&mut con)
-    {
+    let sha: String = match redis::cmd("SCRIPT").arg("LOAD").arg(LUA_SCRIPT).query(&mut con) {
         Ok(s) => s,
         Err(e) => server.fail(&format!("SCRIPT LOAD: {e}")),
     };
@@ -1898,11 +1506,7 @@ fn main() {
     print_table(
         &format!(
             "SUMMARY ({}; {} round(s); ratios are within this one run)",
-            if cfg.quick {
-                "QUICK smoke run"
-            } else {
-                "full run"
-            },
+            if cfg.quick { "QUICK smoke run" } else { "full run" },
             cfg.rounds
         ),
         &["metric", "value", "ratio vs alternative", "target", "met?"],

@@ -11,6 +11,16 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
+# ./test.sh checks formatting and lints; rustup installs both components with its
+# default profile, a minimal profile lacks them.
+if command -v rustup >/dev/null 2>&1; then
+    for component in rustfmt clippy; do
+        if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+            rustup component add "$component"
+        fi
+    done
+fi
+
 have_libclang() {
     if [ -n "${LIBCLANG_PATH:-}" ] && compgen -G "${LIBCLANG_PATH}/libclang*.so*" >/dev/null; then
         return 0

@@ -48,16 +48,9 @@ fn block_0_is_woken_by_an_alloc_from_another_client() {
     let key = "inbox:{b1}";
     alloc_many(&mut con, key, "m", 2);
 
-    let waiter = spawn_call(
-        &server,
-        args(&["SEQ.SYNC", key, "phone", "AFTER", "2", "BLOCK", "0"]),
-    );
+    let waiter = spawn_call(&server, args(&["SEQ.SYNC", key, "phone", "AFTER", "2", "BLOCK", "0"]));
     wait_blocked(&mut con, 1);
-    assert_eq!(
-        cursors(&mut con, key),
-        vec![("phone".to_string(), 2)],
-        "AFTER is acknowledged before blocking"
-    );
+    assert_eq!(cursors(&mut con, key), vec![("phone".to_string(), 2)], "AFTER is acknowledged before blocking");
 
     let t0 = Instant::now();
     assert_eq!(alloc(&mut con, key, "m3", Some("wake up")), 3);
@@ -70,15 +63,8 @@ fn block_0_is_woken_by_an_alloc_from_another_client() {
     let (last, es) = sync_reply(&reply);
     assert_eq!(last, 3);
     assert_eq!(es, range_all(&mut con, key)[2..].to_vec());
-    assert_eq!(
-        (es[0].seq, es[0].id_str(), es[0].payload.clone()),
-        (3, "m3".to_string(), b"wake up".to_vec())
-    );
-    assert_eq!(
-        cursors(&mut con, key),
-        vec![("phone".to_string(), 2)],
-        "the woken reply acknowledges nothing more"
-    );
+    assert_eq!((es[0].seq, es[0].id_str(), es[0].payload.clone()), (3, "m3".to_string(), b"wake up".to_vec()));
+    assert_eq!(cursors(&mut con, key), vec![("phone".to_string(), 2)], "the woken reply acknowledges nothing more");
     wait_blocked(&mut con, 0);
 }
 
@@ -92,19 +78,9 @@ fn block_times_out_with_last_and_no_entries() {
     let t0 = Instant::now();
     let (last, es) = sync(&mut con, &[key, "phone", "AFTER", "2", "BLOCK", "100"]);
     let waited = t0.elapsed();
-    assert_eq!(
-        (last, es.len()),
-        (2, 0),
-        "a timed-out SEQ.SYNC replies [last, []]"
-    );
-    assert!(
-        waited >= Duration::from_millis(90),
-        "BLOCK 100 returned after only {waited:?}"
-    );
-    assert!(
-        waited < Duration::from_secs(5),
-        "BLOCK 100 returned after {waited:?}"
-    );
+    assert_eq!((last, es.len()), (2, 0), "a timed-out SEQ.SYNC replies [last, []]");
+    assert!(waited >= Duration::from_millis(90), "BLOCK 100 returned after only {waited:?}");
+    assert!(waited < Duration::from_secs(5), "BLOCK 100 returned after {waited:?}");
     assert_eq!(cursors(&mut con, key), vec![("phone".to_string(), 2)]);
 
     // Same on a missing key: [0, []], and nothing is created.
@@ -112,14 +88,8 @@ fn block_times_out_with_last_and_no_entries() {
     let v = call(&mut con, &["SEQ.SYNC", "nokey", "phone", "block", "100"]);
     let waited = t0.elapsed();
     assert_eq!(v, Value::Array(vec![Value::Int(0), Value::Array(vec![])]));
-    assert!(
-        waited >= Duration::from_millis(90),
-        "BLOCK 100 on a missing key returned after only {waited:?}"
-    );
-    assert!(
-        !exists(&mut con, "nokey"),
-        "a timed-out SEQ.SYNC created the key"
-    );
+    assert!(waited >= Duration::from_millis(90), "BLOCK 100 on a missing key returned after only {waited:?}");
+    assert!(!exists(&mut con, "nokey"), "a timed-out SEQ.SYNC created the key");
     wait_blocked(&mut con, 0);
 }
 
@@ -165,10 +135,7 @@ fn ten_clients_blocked_on_one_key_are_all_woken_by_one_append() {
     let waiters: Vec<_> = (0..10)
         .map(|i| {
             let consumer = format!("device-{i}");
-            spawn_call(
-                &server,
-                args(&["SEQ.SYNC", key, &consumer, "AFTER", "3", "BLOCK", "0"]),
-            )
+            spawn_call(&server, args(&["SEQ.SYNC", key, &consumer, "AFTER", "3", "BLOCK", "0"]))
         })
         .collect();
     wait_blocked(&mut con, 10);
@@ -180,10 +147,7 @@ fn ten_clients_blocked_on_one_key_are_all_woken_by_one_append() {
         let (reply, t1) = w.join().expect("waiter thread");
         let reply = reply.unwrap_or_else(|e| panic!("waiter {i}: blocked SEQ.SYNC failed: {e}"));
         assert_eq!(sync_reply(&reply), (4, expected.clone()), "waiter {i}");
-        assert!(
-            t1.saturating_duration_since(t0) < Duration::from_secs(2),
-            "waiter {i} woke late"
-        );
+        assert!(t1.saturating_duration_since(t0) < Duration::from_secs(2), "waiter {i} woke late");
     }
     wait_blocked(&mut con, 0);
     let cs = cursors(&mut con, key);
@@ -198,12 +162,7 @@ fn woken_reply_is_computed_at_wake_time() {
     let key = "conv:{multi}";
     alloc_many(&mut con, key, "m", 2);
 
-    let waiter = spawn_call(
-        &server,
-        args(&[
-            "SEQ.SYNC", key, "phone", "AFTER", "2", "COUNT", "2", "BLOCK", "0",
-        ]),
-    );
+    let waiter = spawn_call(&server, args(&["SEQ.SYNC", key, "phone", "AFTER", "2", "COUNT", "2", "BLOCK", "0"]));
     wait_blocked(&mut con, 1);
     // Three appends in one transaction: the waiter sees them all (up to its COUNT).
     let got: Vec<i64> = redis::pipe()
@@ -223,11 +182,7 @@ fn woken_reply_is_computed_at_wake_time() {
     let (reply, _) = waiter.join().expect("waiter thread");
     let reply = reply.unwrap_or_else(|e| panic!("blocked SEQ.SYNC failed: {e}"));
     let (last, es) = sync_reply(&reply);
-    assert_eq!(
-        (last, seqs(&es)),
-        (5, vec![3, 4]),
-        "reply computed after the whole EXEC, from AFTER 2, COUNT 2"
-    );
+    assert_eq!((last, seqs(&es)), (5, vec![3, 4]), "reply computed after the whole EXEC, from AFTER 2, COUNT 2");
 }
 
 #[test]
@@ -237,10 +192,7 @@ fn only_an_append_to_that_key_wakes_it() {
     let key = "conv:{quiet}";
     alloc_many(&mut con, key, "m", 3);
 
-    let waiter = spawn_call(
-        &server,
-        args(&["SEQ.SYNC", key, "phone", "AFTER", "3", "BLOCK", "0"]),
-    );
+    let waiter = spawn_call(&server, args(&["SEQ.SYNC", key, "phone", "AFTER", "3", "BLOCK", "0"]));
     wait_blocked(&mut con, 1);
     // None of these append to `key`.
     alloc(&mut con, "conv:{other}", "x1", None);
@@ -249,15 +201,8 @@ fn only_an_append_to_that_key_wakes_it() {
     call_int(&mut con, &["SEQ.ACK", key, "laptop", "3"]);
     sync(&mut con, &[key, "laptop"]);
     sleep(Duration::from_millis(300));
-    assert_eq!(
-        blocked_clients(&mut con),
-        1,
-        "the waiter was released without an append to its key"
-    );
-    assert!(
-        !waiter.is_finished(),
-        "the waiter replied without an append to its key"
-    );
+    assert_eq!(blocked_clients(&mut con), 1, "the waiter was released without an append to its key");
+    assert!(!waiter.is_finished(), "the waiter replied without an append to its key");
 
     assert_eq!(alloc(&mut con, key, "m4", None), 4);
     let (reply, _) = waiter.join().expect("waiter thread");
@@ -298,39 +243,21 @@ fn block_inside_multi_or_a_script_does_not_block() {
         .arg(0)
         .query(&mut con)
         .unwrap_or_else(|e| panic!("MULTI/EXEC with SEQ.SYNC BLOCK 0: {}", error_text(&e)));
-    assert!(
-        t0.elapsed() < Duration::from_secs(3),
-        "EXEC blocked for {:?}",
-        t0.elapsed()
-    );
+    assert!(t0.elapsed() < Duration::from_secs(3), "EXEC blocked for {:?}", t0.elapsed());
     assert_eq!(replies.len(), 3);
     assert_eq!(sync_reply(&replies[0]), (2, vec![]));
     assert_eq!(sync_reply(&replies[1]), (0, vec![]));
     assert_eq!(seqs(&sync_reply(&replies[2]).1), vec![2]);
     assert!(!exists(&mut con, "nokey"));
-    assert_eq!(
-        cursors(&mut con, key),
-        vec![("laptop".to_string(), 1), ("phone".to_string(), 2)]
-    );
+    assert_eq!(cursors(&mut con, key), vec![("laptop".to_string(), 1), ("phone".to_string(), 2)]);
 
     let script = "return redis.call('SEQ.SYNC', KEYS[1], ARGV[1], 'AFTER', ARGV[2], 'BLOCK', '0')";
     let t0 = Instant::now();
     let v = call(&mut con, &["EVAL", script, "1", key, "tablet", "2"]);
-    assert!(
-        t0.elapsed() < Duration::from_secs(3),
-        "EVAL blocked for {:?}",
-        t0.elapsed()
-    );
-    assert_eq!(
-        sync_reply(&v),
-        (2, vec![]),
-        "SEQ.SYNC BLOCK inside a script replies as without BLOCK"
-    );
+    assert!(t0.elapsed() < Duration::from_secs(3), "EVAL blocked for {:?}", t0.elapsed());
+    assert_eq!(sync_reply(&v), (2, vec![]), "SEQ.SYNC BLOCK inside a script replies as without BLOCK");
     wait_blocked(&mut con, 0);
-    assert_eq!(
-        call(&mut con, &["PING"]),
-        Value::SimpleString("PONG".into())
-    );
+    assert_eq!(call(&mut con, &["PING"]), Value::SimpleString("PONG".into()));
 }
 
 fn resp(args: &[&str]) -> Vec<u8> {
@@ -343,14 +270,8 @@ fn resp(args: &[&str]) -> Vec<u8> {
 
 fn assert_healthy_after_waiter_left(server: &Server, con: &mut Connection, key: &str) {
     wait_blocked(con, 0);
-    let ok = wait_until(Duration::from_secs(5), || {
-        seq_stat(con, "seq_blocked_clients") == 0
-    });
-    assert!(
-        ok,
-        "INFO seq seq_blocked_clients stays {} after the waiter left",
-        seq_stat(con, "seq_blocked_clients")
-    );
+    let ok = wait_until(Duration::from_secs(5), || seq_stat(con, "seq_blocked_clients") == 0);
+    assert!(ok, "INFO seq seq_blocked_clients stays {} after the waiter left", seq_stat(con, "seq_blocked_clients"));
     // Appending to the key the gone client waited on is safe, and the server still serves.
     let next = call_int(con, &["SEQ.LAST", key]) + 1;
     assert_eq!(alloc(con, key, &format!("after-{next}"), None), next);
@@ -368,9 +289,7 @@ fn spawn_waiter_after_2(
 ) -> (i64, thread::JoinHandle<Result<Value, String>>) {
     let mut blocker = connect_with_timeout(server, 10);
     let id = call_int(&mut blocker, &["CLIENT", "ID"]);
-    let waiter = thread::spawn(move || {
-        try_call(&mut blocker, &["SEQ.SYNC", key, "phone", "AFTER", "2", "BLOCK", "0"])
-    });
+    let waiter = thread::spawn(move || try_call(&mut blocker, &["SEQ.SYNC", key, "phone", "AFTER", "2", "BLOCK", "0"]));
     wait_blocked(con, 1);
     (id, waiter)
 }
@@ -384,10 +303,7 @@ fn a_blocked_client_that_is_killed_leaves_nothing_behind() {
 
     let (id, waiter) = spawn_waiter_after_2(&server, &mut con, key);
     assert_eq!(seq_stat(&mut con, "seq_blocked_clients"), 1);
-    assert_eq!(
-        call_int(&mut con, &["CLIENT", "KILL", "ID", &id.to_string()]),
-        1
-    );
+    assert_eq!(call_int(&mut con, &["CLIENT", "KILL", "ID", &id.to_string()]), 1);
     let r = waiter.join().expect("waiter thread");
     assert!(r.is_err(), "a killed blocked client got a reply: {r:?}");
     assert_healthy_after_waiter_left(&server, &mut con, key);
@@ -428,49 +344,20 @@ fn block_errors() {
     let key = "conv:{berr}";
     alloc_many(&mut con, key, "m", 2);
     let before = snapshot(&mut con, key);
-    assert_err(
-        &mut con,
-        &["SEQ.SYNC", key, "phone", "BLOCK", "-1"],
-        &["negative"],
-    );
-    assert_err(
-        &mut con,
-        &["SEQ.SYNC", key, "phone", "AFTER", "1", "BLOCK", "-100"],
-        &["negative"],
-    );
-    assert_err(
-        &mut con,
-        &["SEQ.SYNC", key, "phone", "BLOCK", "soon"],
-        &["not an integer"],
-    );
-    assert_err(
-        &mut con,
-        &["SEQ.SYNC", key, "phone", "BLOCK", "1.5"],
-        &["not an integer"],
-    );
+    assert_err(&mut con, &["SEQ.SYNC", key, "phone", "BLOCK", "-1"], &["negative"]);
+    assert_err(&mut con, &["SEQ.SYNC", key, "phone", "AFTER", "1", "BLOCK", "-100"], &["negative"]);
+    assert_err(&mut con, &["SEQ.SYNC", key, "phone", "BLOCK", "soon"], &["not an integer"]);
+    assert_err(&mut con, &["SEQ.SYNC", key, "phone", "BLOCK", "1.5"], &["not an integer"]);
     assert_err(&mut con, &["SEQ.SYNC", key, "phone", "BLOCK"], &[]);
-    assert_err(
-        &mut con,
-        &["SEQ.SYNC", "nokey", "phone", "BLOCK", "-1"],
-        &["negative"],
-    );
-    assert_eq!(
-        snapshot(&mut con, key),
-        before,
-        "a refused SEQ.SYNC BLOCK changed the log"
-    );
+    assert_err(&mut con, &["SEQ.SYNC", "nokey", "phone", "BLOCK", "-1"], &["negative"]);
+    assert_eq!(snapshot(&mut con, key), before, "a refused SEQ.SYNC BLOCK changed the log");
     assert!(!exists(&mut con, "nokey"));
     assert_eq!(blocked_clients(&mut con), 0);
 }
 
 #[test]
 fn blocked_syncs_replicate_their_acknowledgements() {
-    let (master, _mdir) = Server::start(&[
-        "--enable-debug-command",
-        "yes",
-        "--repl-diskless-sync-delay",
-        "0",
-    ]);
+    let (master, _mdir) = Server::start(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
     let (replica, _rdir) = Server::start(&["--enable-debug-command", "yes"]);
     let mut m = connect_with_timeout(&master, 10);
     let key = "conv:{rep}";
@@ -478,18 +365,9 @@ fn blocked_syncs_replicate_their_acknowledgements() {
     common::attach_replica(&master, &replica);
 
     // One waiter woken by an append, one that times out, one on a missing key.
-    let woken = spawn_call(
-        &master,
-        args(&["SEQ.SYNC", key, "woken", "AFTER", "3", "BLOCK", "0"]),
-    );
-    let timed = spawn_call(
-        &master,
-        args(&["SEQ.SYNC", key, "timed", "AFTER", "3", "BLOCK", "500"]),
-    );
-    let fresh = spawn_call(
-        &master,
-        args(&["SEQ.SYNC", "conv:{rep-new}", "fresh", "BLOCK", "0"]),
-    );
+    let woken = spawn_call(&master, args(&["SEQ.SYNC", key, "woken", "AFTER", "3", "BLOCK", "0"]));
+    let timed = spawn_call(&master, args(&["SEQ.SYNC", key, "timed", "AFTER", "3", "BLOCK", "500"]));
+    let fresh = spawn_call(&master, args(&["SEQ.SYNC", "conv:{rep-new}", "fresh", "BLOCK", "0"]));
     wait_blocked(&mut m, 3);
     let (r, _) = timed.join().expect("timed waiter");
     assert_eq!(sync_reply(&r.expect("timed-out SEQ.SYNC")), (3, vec![]));
@@ -498,28 +376,18 @@ fn blocked_syncs_replicate_their_acknowledgements() {
     let (r, _) = woken.join().expect("woken waiter");
     assert_eq!(seqs(&sync_reply(&r.expect("woken SEQ.SYNC")).1), vec![4]);
     let (r, _) = fresh.join().expect("fresh waiter");
-    assert_eq!(
-        seqs(&sync_reply(&r.expect("woken SEQ.SYNC on a new key")).1),
-        vec![1]
-    );
+    assert_eq!(seqs(&sync_reply(&r.expect("woken SEQ.SYNC on a new key")).1), vec![1]);
 
     let mut r = connect_with_timeout(&replica, 10);
     wait_replica_caught_up(&mut m, &mut r);
     for k in [key, "conv:{rep-new}"] {
-        assert_eq!(
-            snapshot(&mut r, k),
-            snapshot(&mut m, k),
-            "{k} differs on the replica"
-        );
+        assert_eq!(snapshot(&mut r, k), snapshot(&mut m, k), "{k} differs on the replica");
         let dm = call(&mut m, &["DEBUG", "DIGEST-VALUE", k]);
         let dr = call(&mut r, &["DEBUG", "DIGEST-VALUE", k]);
         assert_eq!(dr, dm, "DEBUG DIGEST-VALUE {k}");
     }
     let cs = cursors(&mut r, key);
-    assert!(
-        cs.contains(&("woken".to_string(), 3)) && cs.contains(&("timed".to_string(), 3)),
-        "replica cursors {cs:?}"
-    );
+    assert!(cs.contains(&("woken".to_string(), 3)) && cs.contains(&("timed".to_string(), 3)), "replica cursors {cs:?}");
 }
 
 #[test]
@@ -529,11 +397,7 @@ fn client_unblock_ends_the_wait_like_a_timeout() {
     let key = "conv:{unblock}";
     alloc_many(&mut con, key, "m", 2);
     let (id, waiter) = spawn_waiter_after_2(&server, &mut con, key);
-    assert_eq!(
-        call_int(&mut con, &["CLIENT", "UNBLOCK", &id.to_string()]),
-        1,
-        "CLIENT UNBLOCK of a SEQ.SYNC waiter"
-    );
+    assert_eq!(call_int(&mut con, &["CLIENT", "UNBLOCK", &id.to_string()]), 1, "CLIENT UNBLOCK of a SEQ.SYNC waiter");
     let r = waiter.join().expect("waiter thread");
     assert_eq!(
         sync_reply(&r.expect("unblocked SEQ.SYNC")),

@@ -50,7 +50,11 @@ fn asking_calls(cluster: &Cluster, i: usize) -> i64 {
 fn cluster_alloc_mlast_and_reshard_under_load() {
     let t0 = Instant::now();
     let cluster = Cluster::start(3, &[]);
-    println!("cluster of 3 up in {:?}: ports {:?}", t0.elapsed(), cluster.nodes.iter().map(|n| n.port).collect::<Vec<_>>());
+    println!(
+        "cluster of 3 up in {:?}: ports {:?}",
+        t0.elapsed(),
+        cluster.nodes.iter().map(|n| n.port).collect::<Vec<_>>()
+    );
     let client = cluster.client();
     let mut con = client.get_connection().expect("cluster connection");
 
@@ -72,7 +76,8 @@ fn cluster_alloc_mlast_and_reshard_under_load() {
     }
     // Retries are de-duplicated on whichever node owns the key.
     for g in (0..CONVS).step_by(7) {
-        let seq: i64 = redis::cmd("SEQ.ALLOC").arg(conv(g)).arg(format!("m{g}-2")).arg("again").query(&mut con).unwrap();
+        let seq: i64 =
+            redis::cmd("SEQ.ALLOC").arg(conv(g)).arg(format!("m{g}-2")).arg("again").query(&mut con).unwrap();
         assert_eq!(seq, 2, "a retried id gets its first seq ({})", conv(g));
     }
     let mut slot_of = HashMap::new();
@@ -106,21 +111,20 @@ fn cluster_alloc_mlast_and_reshard_under_load() {
     // Two conversations on different slots of the same node, and two on different nodes.
     let owner = |g: usize| cluster.owner_of_slot(slot_of[&g]);
     let a = 0usize;
-    let same_node = (1..CONVS).find(|g| owner(*g) == owner(a) && slot_of[g] != slot_of[&a]).expect("two slots on one node");
+    let same_node =
+        (1..CONVS).find(|g| owner(*g) == owner(a) && slot_of[g] != slot_of[&a]).expect("two slots on one node");
     let other_node = (1..CONVS).find(|g| owner(*g) != owner(a)).expect("a key on another node");
     let mut on_owner = cluster.nodes[owner(a)].connect();
     for b in [same_node, other_node] {
-        let mget = expect_err(
-            redis::cmd("MGET").arg(conv(a)).arg(conv(b)).query(&mut on_owner),
-            "MGET across slots",
-        );
+        let mget = expect_err(redis::cmd("MGET").arg(conv(a)).arg(conv(b)).query(&mut on_owner), "MGET across slots");
         let mlast = expect_err(
             redis::cmd("SEQ.MLAST").arg(conv(a)).arg(conv(b)).query(&mut on_owner),
             "SEQ.MLAST across slots",
         );
         assert_eq!(mget.0, "CROSSSLOT", "MGET {} {} on the node of the first: {}", conv(a), conv(b), mget.1);
         assert_eq!(
-            mlast.0, mget.0,
+            mlast.0,
+            mget.0,
             "SEQ.MLAST {} {} must be refused like MGET (MGET: {:?}, SEQ.MLAST: {:?})",
             conv(a),
             conv(b),
@@ -155,10 +159,13 @@ fn cluster_alloc_mlast_and_reshard_under_load() {
     }
     // One slot through hash tags: works, one integer per key, 0 for missing keys.
     let tag = format!("g{a}");
-    let keys = [format!("conv:{{{tag}}}"), format!("inbox:{{{tag}}}"), format!("x:{{{tag}}}"), format!("conv:{{{tag}}}")];
-    let v: Vec<i64> = redis::cmd("SEQ.MLAST").arg(&keys[..]).query(&mut con).expect("SEQ.MLAST on one slot (cluster client)");
+    let keys =
+        [format!("conv:{{{tag}}}"), format!("inbox:{{{tag}}}"), format!("x:{{{tag}}}"), format!("conv:{{{tag}}}")];
+    let v: Vec<i64> =
+        redis::cmd("SEQ.MLAST").arg(&keys[..]).query(&mut con).expect("SEQ.MLAST on one slot (cluster client)");
     assert_eq!(v, vec![PER, 0, 0, PER], "SEQ.MLAST {keys:?}");
-    let v: Vec<i64> = redis::cmd("SEQ.MLAST").arg(&keys[..]).query(&mut on_owner).expect("SEQ.MLAST on one slot (owner)");
+    let v: Vec<i64> =
+        redis::cmd("SEQ.MLAST").arg(&keys[..]).query(&mut on_owner).expect("SEQ.MLAST on one slot (owner)");
     assert_eq!(v, vec![PER, 0, 0, PER], "SEQ.MLAST {keys:?} on the owning node");
     let mget: Vec<Option<String>> = redis::cmd("MGET").arg(&keys[1..3]).query(&mut on_owner).expect("MGET on one slot");
     assert_eq!(mget, vec![None, None], "MGET of missing same-slot keys works (reference)");
@@ -232,7 +239,8 @@ fn cluster_alloc_mlast_and_reshard_under_load() {
                 // Every 10th iteration, retry an earlier id: it must get its first seq.
                 if n % 10 == 9 {
                     let (k, old, first) = got[n / 2].clone();
-                    let r: redis::RedisResult<i64> = redis::cmd("SEQ.ALLOC").arg(&k).arg(&old).arg("retry").query(&mut con);
+                    let r: redis::RedisResult<i64> =
+                        redis::cmd("SEQ.ALLOC").arg(&k).arg(&old).arg("retry").query(&mut con);
                     match r {
                         Ok(s) if s == first => {}
                         Ok(s) => mismatches.push(format!("{k} {old}: first seq {first}, retry during load got {s}")),
@@ -256,14 +264,20 @@ fn cluster_alloc_mlast_and_reshard_under_load() {
     let move_t = Instant::now();
     let keys1 = cluster.move_slot(slot, first_owner, hop1, || thread::sleep(Duration::from_millis(100)));
     let during1 = allocs.load(Ordering::Relaxed) - before1;
-    println!("slot {slot} moved {first_owner} -> {hop1} ({keys1} keys) in {:?}; {during1} allocations during the move", move_t.elapsed());
+    println!(
+        "slot {slot} moved {first_owner} -> {hop1} ({keys1} keys) in {:?}; {during1} allocations during the move",
+        move_t.elapsed()
+    );
     cluster.wait_consistent(Duration::from_secs(20));
     wait_allocs(allocs.load(Ordering::Relaxed) + 300);
     let before2 = allocs.load(Ordering::Relaxed);
     let move_t = Instant::now();
     let keys2 = cluster.move_slot(slot, hop1, hop2, || thread::sleep(Duration::from_millis(100)));
     let during2 = allocs.load(Ordering::Relaxed) - before2;
-    println!("slot {slot} moved {hop1} -> {hop2} ({keys2} keys) in {:?}; {during2} allocations during the move", move_t.elapsed());
+    println!(
+        "slot {slot} moved {hop1} -> {hop2} ({keys2} keys) in {:?}; {during2} allocations during the move",
+        move_t.elapsed()
+    );
     cluster.wait_consistent(Duration::from_secs(20));
     wait_allocs(allocs.load(Ordering::Relaxed) + 300);
     stop.store(true, Ordering::Relaxed);
@@ -285,7 +299,11 @@ fn cluster_alloc_mlast_and_reshard_under_load() {
     assert_eq!(keys2, 2, "both keys of the slot moved on the second hop");
     assert!(mismatches.is_empty(), "ids retried during the load got another seq: {mismatches:?}");
     if !errors.is_empty() {
-        println!("{} transient errors seen by the writers (each id retried): {:?}", errors.len(), &errors[..errors.len().min(10)]);
+        println!(
+            "{} transient errors seen by the writers (each id retried): {:?}",
+            errors.len(),
+            &errors[..errors.len().min(10)]
+        );
     }
     assert!(all.len() == allocs.load(Ordering::Relaxed));
 
@@ -350,7 +368,8 @@ fn cluster_failover_moves_the_epoch() {
     let client = cluster.client();
     let mut con = client.get_connection().expect("cluster connection");
     // Logs on node 0 (the one with the replica).
-    let keys: Vec<String> = (0..200).map(conv).filter(|k| cluster.owner_of_slot(cluster.keyslot(k)) == 0).take(5).collect();
+    let keys: Vec<String> =
+        (0..200).map(conv).filter(|k| cluster.owner_of_slot(cluster.keyslot(k)) == 0).take(5).collect();
     assert_eq!(keys.len(), 5);
     for k in &keys {
         for i in 1..=10 {
@@ -365,7 +384,8 @@ fn cluster_failover_moves_the_epoch() {
     let mut r = replica.connect();
     let _: () = redis::cmd("CLUSTER").arg("FAILOVER").query(&mut r).expect("CLUSTER FAILOVER");
     assert!(
-        wait_until(Duration::from_secs(30), || info(&mut r, "replication").get("role").map(String::as_str) == Some("master")),
+        wait_until(Duration::from_secs(30), || info(&mut r, "replication").get("role").map(String::as_str)
+            == Some("master")),
         "the cluster replica was not promoted; log:\n{}",
         tail(&replica.log(), 30)
     );

@@ -625,7 +625,9 @@ fn getkeys(con: &mut redis::Connection, args: &[&str]) -> Vec<String> {
 fn command_info_and_getkeys_show_flags_and_key_positions() {
     let (server, _dir) = start_seq(&[]);
     let mut con = server.connect();
-    let cases: [(&str, &[&str], &[&str], (i64, i64, i64)); 6] = [
+    // name, flags it must have, flags it must not have, (first, last, step)
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [&'a str], (i64, i64, i64));
+    let cases: [Case; 6] = [
         ("seq.alloc", &["write", "denyoom"], &["readonly"], (1, 1, 1)),
         ("seq.range", &["readonly"], &["write"], (1, 1, 1)),
         ("seq.revrange", &["readonly"], &["write"], (1, 1, 1)),

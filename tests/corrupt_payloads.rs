@@ -428,7 +428,12 @@ fn check_accepted(server: &Server, con: &mut Connection, key: &[u8], label: &str
 }
 
 /// RESTOREs each labelled body; panics on a crash or hang, returns every other problem.
-fn try_bodies(server: &Server, con: &mut Connection, version: [u8; 2], bodies: &[(String, Vec<u8>)]) -> (usize, Vec<String>) {
+fn try_bodies(
+    server: &Server,
+    con: &mut Connection,
+    version: [u8; 2],
+    bodies: &[(String, Vec<u8>)],
+) -> (usize, Vec<String>) {
     let mut accepted = 0;
     let mut problems = Vec::new();
     for (label, body) in bodies {
@@ -513,7 +518,8 @@ fn the_test_crc64_is_redis_crc64() {
 fn a_resealed_unchanged_payload_restores_identically() {
     let (_server, _dir, mut con) = server();
     let dump = alloc_only_log(&mut con);
-    let _: String = redis::cmd("RESTORE").arg("copy").arg(0).arg(seal(&dump.body, dump.version)).query(&mut con).unwrap();
+    let _: String =
+        redis::cmd("RESTORE").arg("copy").arg(0).arg(seal(&dump.body, dump.version)).query(&mut con).unwrap();
     assert_eq!(log_state(&mut con, b"copy"), log_state(&mut con, b"src"));
     let fields = parse_fields(&dump.body);
     assert!(fields.len() >= 3, "the module stream has {} fields", fields.len());
@@ -547,7 +553,8 @@ fn newer_or_unknown_encoding_versions_are_refused() {
         let mut body = dump.body[..1].to_vec();
         body.extend(write_len((id & !1023) | v));
         body.extend_from_slice(&dump.body[header_end..]);
-        let r: redis::RedisResult<Value> = redis::cmd("RESTORE").arg("newer").arg(0).arg(seal(&body, dump.version)).query(&mut con);
+        let r: redis::RedisResult<Value> =
+            redis::cmd("RESTORE").arg("newer").arg(0).arg(seal(&body, dump.version)).query(&mut con);
         assert!(answers_ping(&server), "the server died on encoding version {v}; log:\n{}", server.log());
         match r {
             Ok(v2) => panic!("RESTORE of encoding version {v} (module's is {encver}) was accepted: {v2:?}"),
@@ -562,8 +569,9 @@ fn newer_or_unknown_encoding_versions_are_refused() {
 fn truncated_payloads_are_refused() {
     let (server, _dir, mut con) = server();
     let dump = alloc_only_log(&mut con);
-    let bodies: Vec<(String, Vec<u8>)> =
-        (0..dump.body.len()).map(|n| (format!("first {n} of {} bytes", dump.body.len()), dump.body[..n].to_vec())).collect();
+    let bodies: Vec<(String, Vec<u8>)> = (0..dump.body.len())
+        .map(|n| (format!("first {n} of {} bytes", dump.body.len()), dump.body[..n].to_vec()))
+        .collect();
     let (accepted, problems) = try_bodies(&server, &mut con, dump.version, &bodies);
     assert_eq!(accepted, 0, "a truncated payload was accepted");
     report("truncations", bodies.len(), accepted, &problems);

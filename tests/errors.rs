@@ -26,11 +26,7 @@ fn wrongtype(con: &mut Connection, args: &[&[u8]]) {
     let before = db_state(con);
     let cmd = cmd_bytes(args);
     let e = expect_err(con, &cmd);
-    assert!(
-        e.starts_with("WRONGTYPE "),
-        "{}: expected WRONGTYPE, got {e:?}",
-        show_cmd(&cmd)
-    );
+    assert!(e.starts_with("WRONGTYPE "), "{}: expected WRONGTYPE, got {e:?}", show_cmd(&cmd));
     assert_same_db(&before, &db_state(con), &format!("after the refused {}", show_cmd(&cmd)));
 }
 
@@ -186,7 +182,8 @@ fn too_long_ids_and_payloads_follow_the_configs() {
     // A retry of a known id with a too-long payload is still refused as a whole or answered
     // with the first seq, but never changes the log.
     let before = db_state(&mut con);
-    let r: redis::RedisResult<redis::Value> = redis::cmd("SEQ.ALLOC").arg(KEY).arg("abc").arg(&[1u8; 17][..]).query(&mut con);
+    let r: redis::RedisResult<redis::Value> =
+        redis::cmd("SEQ.ALLOC").arg(KEY).arg("abc").arg(&[1u8; 17][..]).query(&mut con);
     match r {
         Ok(redis::Value::Int(4)) => {}
         Ok(v) => panic!("retry with a too-long payload replied {v:?}"),

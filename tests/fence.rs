@@ -59,10 +59,12 @@ fn promote(con: &mut redis::Connection) {
 fn cut_replication(master: &Server, replica: &Server) {
     signal(replica.pid().expect("replica pid"), "STOP");
     let mut m = master.connect();
-    let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("replica").query(&mut m).expect("CLIENT KILL TYPE replica");
+    let killed: i64 =
+        redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("replica").query(&mut m).expect("CLIENT KILL TYPE replica");
     assert_eq!(killed, 1, "the master should have dropped exactly one replica link");
     assert!(
-        wait_until(Duration::from_secs(5), || info(&mut m, "replication").get("connected_slaves").map(String::as_str) == Some("0")),
+        wait_until(Duration::from_secs(5), || info(&mut m, "replication").get("connected_slaves").map(String::as_str)
+            == Some("0")),
         "the master still lists a replica"
     );
 }
@@ -144,13 +146,21 @@ fn fence_skips_gap_after_promotion_and_epoch_grows() {
     // A de-duplicated retry changes nothing: no skip, the log keeps its epoch.
     assert_eq!(alloc(&mut r, C, &format!("pre-{C}-3")), 3, "retry of an id the replica has");
     let ci = seq_info(&mut r, C);
-    assert_eq!((field(&ci, "last"), field(&ci, "epoch"), field(&ci, "skipped-seqs")), (10, 0, 0), "{C} after a dedup hit: {ci:?}");
+    assert_eq!(
+        (field(&ci, "last"), field(&ci, "epoch"), field(&ci, "skipped-seqs")),
+        (10, 0, 0),
+        "{C} after a dedup hit: {ci:?}"
+    );
 
     // First ALLOC per log after the promotion skips exactly GAP seqs.
     let mut promoted_gave: HashMap<&str, Vec<i64>> = HashMap::new();
     for key in [A, B] {
         let first = alloc(&mut r, key, &format!("post-{key}-0"));
-        assert_eq!(first, f.last_before[key] + GAP + 1, "{key}: first allocation after the promotion = last_R + gap + 1");
+        assert_eq!(
+            first,
+            f.last_before[key] + GAP + 1,
+            "{key}: first allocation after the promotion = last_R + gap + 1"
+        );
         promoted_gave.entry(key).or_default().push(first);
         // The ids the dead master acknowledged, retried by their clients: new to this node.
         for (id, _) in &f.dead_master_gave[key] {
@@ -188,7 +198,11 @@ fn fence_skips_gap_after_promotion_and_epoch_grows() {
     // Logs untouched since the promotion keep their epoch until written.
     for key in [C, D] {
         let i = seq_info(&mut r, key);
-        assert_eq!((field(&i, "epoch"), field(&i, "skipped-seqs"), field(&i, "last")), (0, 0, 10), "{key} untouched: {i:?}");
+        assert_eq!(
+            (field(&i, "epoch"), field(&i, "skipped-seqs"), field(&i, "last")),
+            (0, 0, 10),
+            "{key} untouched: {i:?}"
+        );
     }
     assert_eq!(alloc(&mut r, C, "post-c-1"), 10 + GAP + 1, "{C}: first new id after the promotion skips too");
     let ci = seq_info(&mut r, C);
@@ -233,9 +247,17 @@ fn fence_skips_gap_after_promotion_and_epoch_grows() {
         assert_eq!(seq_info(&mut c2, key), infos[key], "{key}: SEQ.INFO after DEBUG RELOAD");
     }
     let a_last = last(&mut c2, A);
-    assert_eq!(alloc(&mut c2, A, "after-reload-a"), a_last + 1, "{A}: written in epoch 2 already: no skip after DEBUG RELOAD");
+    assert_eq!(
+        alloc(&mut c2, A, "after-reload-a"),
+        a_last + 1,
+        "{A}: written in epoch 2 already: no skip after DEBUG RELOAD"
+    );
     let b_last = last(&mut c2, B);
-    assert_eq!(alloc(&mut c2, B, "after-reload-b"), b_last + GAP + 1, "{B}: epoch 1 log, first write in epoch 2 after DEBUG RELOAD skips");
+    assert_eq!(
+        alloc(&mut c2, B, "after-reload-b"),
+        b_last + GAP + 1,
+        "{B}: epoch 1 log, first write in epoch 2 after DEBUG RELOAD skips"
+    );
 
     // --- and a restart ------------------------------------------------------------------
     let _: () = redis::cmd("SAVE").query(&mut c2).expect("SAVE");
@@ -297,5 +319,8 @@ fn no_fence_with_gap_zero() {
         assert_eq!((field(&i, "epoch"), field(&i, "skipped-seqs")), (0, 0), "{key}: {i:?}");
         assert_eq!(alloc(&mut r, key, "post"), 11);
     }
-    println!("gap 0: no skip; the promoted node re-issued seqs 11.. that the dead master had given to other messages; {:?}", t0.elapsed());
+    println!(
+        "gap 0: no skip; the promoted node re-issued seqs 11.. that the dead master had given to other messages; {:?}",
+        t0.elapsed()
+    );
 }

@@ -57,7 +57,13 @@ fn loads_the_encoding_v1_fixture() {
     let before = db_state(&mut con);
     for l in &exp.logs {
         for (id, seq) in &l.dedup {
-            assert_eq!(alloc(&mut con, &l.key, id, Some(b"retry")), *seq, "{}: retry of {}", show_bytes(&l.key), show_bytes(id));
+            assert_eq!(
+                alloc(&mut con, &l.key, id, Some(b"retry")),
+                *seq,
+                "{}: retry of {}",
+                show_bytes(&l.key),
+                show_bytes(id)
+            );
         }
     }
     assert_same_db(&before, &db_state(&mut con), "retries on the loaded fixture");

@@ -61,7 +61,8 @@ fn unlink_frees_a_long_log_in_the_background_and_a_short_one_at_once() {
     assert_eq!(lazyfreed(&mut con), before, "a 10-entry log should be freed on the spot");
 
     assert_eq!(call_int(&mut con, &["UNLINK", "conv:{long}"]), 1);
-    let freed_in_background = common::wait_until(std::time::Duration::from_secs(10), || lazyfreed(&mut con) == before + 1);
+    let freed_in_background =
+        common::wait_until(std::time::Duration::from_secs(10), || lazyfreed(&mut con) == before + 1);
     assert!(freed_in_background, "UNLINK of a 200,000-entry log was not freed by the lazyfree thread");
     assert_eq!(call_int(&mut con, &["EXISTS", "conv:{long}"]), 0);
     assert_eq!(call_int(&mut con, &["SEQ.LAST", "conv:{long}"]), 0);

@@ -90,7 +90,12 @@ fn verify(con: &mut Connection, before: &DbState, acks: &Acks, what: &str) {
     for (key, state) in &before.logs {
         let last_before = state.info.iter().find(|(k, _)| k == "last").map(|(_, v)| v.clone());
         let Some(Value::Int(l)) = last_before else { panic!("no last in {:?}", state.info) };
-        assert_eq!(alloc(con, key, b"new after the round trip", None), l + 1, "{what}: next seq of {}", show_bytes(key));
+        assert_eq!(
+            alloc(con, key, b"new after the round trip", None),
+            l + 1,
+            "{what}: next seq of {}",
+            show_bytes(key)
+        );
     }
 }
 
@@ -351,7 +356,9 @@ fn migrate_moves_an_identical_log() {
 #[test]
 fn sigkill_under_appendfsync_always_keeps_every_acknowledged_seq() {
     let (mut server, _dir) = start_seq(&["--appendonly", "yes", "--appendfsync", "always"]);
-    let acked: Arc<Mutex<Vec<(Vec<u8>, Vec<u8>, Vec<u8>, i64)>>> = Arc::default();
+    // (key, client-msg-id, payload, seq) of every acknowledged allocation
+    type Acked = Vec<(Vec<u8>, Vec<u8>, Vec<u8>, i64)>;
+    let acked: Arc<Mutex<Acked>> = Arc::default();
     let threads: Vec<_> = (0..2)
         .map(|t| {
             let url = server.url();

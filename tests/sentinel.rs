@@ -173,7 +173,13 @@ fn failover_under_load(gap: i64) {
         "sentinels did not discover each other and the replica in 30 s\n{}",
         sentinels.logs()
     );
-    println!("gap {gap}: master :{}, replica :{}, sentinels {:?}, ready in {:?}", master.port, replica.port, sentinels.ports(), t0.elapsed());
+    println!(
+        "gap {gap}: master :{}, replica :{}, sentinels {:?}, ready in {:?}",
+        master.port,
+        replica.port,
+        sentinels.ports(),
+        t0.elapsed()
+    );
 
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(AtomicUsize::new(0));
@@ -198,7 +204,8 @@ fn failover_under_load(gap: i64) {
     // never reach it; then SIGKILL the master and let the replica run again.
     signal(replica.pid().unwrap(), "STOP");
     let mut m = master.connect();
-    let _: i64 = redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("replica").query(&mut m).expect("CLIENT KILL TYPE replica");
+    let _: i64 =
+        redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("replica").query(&mut m).expect("CLIENT KILL TYPE replica");
     let acked_before = acked.load(Ordering::Relaxed);
     assert!(acked_before > 0, "no acknowledged allocation before the kill");
     thread::sleep(Duration::from_millis(700));
@@ -272,7 +279,10 @@ fn failover_under_load(gap: i64) {
             total_skipped += skipped;
         }
         assert_eq!(info["length"], es.len() as i64, "{key}: SEQ.INFO length {info:?}");
-        assert!(info.get("epoch").copied().unwrap_or(0) >= 1, "{key}: written after the promotion, SEQ.INFO epoch should be >= 1: {info:?}");
+        assert!(
+            info.get("epoch").copied().unwrap_or(0) >= 1,
+            "{key}: written after the promotion, SEQ.INFO epoch should be >= 1: {info:?}"
+        );
         // The new replica holds the same state.
         let d1: redis::Value = redis::cmd("DEBUG").arg("DIGEST-VALUE").arg(&key).query(&mut con).unwrap();
         let d2: redis::Value = redis::cmd("DEBUG").arg("DIGEST-VALUE").arg(&key).query(&mut con2).unwrap();
@@ -287,10 +297,22 @@ fn failover_under_load(gap: i64) {
     let mut lost = Vec::new();
     for a in &acked_all {
         if by_log[&a.log].get(&a.seq) != Some(&a.id) {
-            lost.push(format!("{} {} acked with seq {} (by :{}), final log holds {:?}", a.log, a.id, a.seq, a.port, by_log[&a.log].get(&a.seq)));
+            lost.push(format!(
+                "{} {} acked with seq {} (by :{}), final log holds {:?}",
+                a.log,
+                a.id,
+                a.seq,
+                a.port,
+                by_log[&a.log].get(&a.seq)
+            ));
         }
     }
-    assert!(lost.is_empty(), "{} acknowledged messages are not in the final log as acknowledged: {:?}", lost.len(), &lost[..lost.len().min(10)]);
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged messages are not in the final log as acknowledged: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
     // An acknowledged id retried now gets its acknowledged seq (de-duplication survived).
     for a in acked_all.iter().step_by(17) {
         let s: i64 = redis::cmd("SEQ.ALLOC").arg(&a.log).arg(&a.id).arg("late").query(&mut con).unwrap();
@@ -304,10 +326,8 @@ fn failover_under_load(gap: i64) {
     let reissued: Vec<_> = given.iter().filter(|(_, ids)| ids.len() > 1).collect();
     // Unacknowledged allocations lost with the old master.
     let old_port = master.port;
-    let lost_unacked = observed
-        .iter()
-        .filter(|o| o.port == old_port && by_log[&o.log].get(&o.seq) != Some(&o.id))
-        .count();
+    let lost_unacked =
+        observed.iter().filter(|o| o.port == old_port && by_log[&o.log].get(&o.seq) != Some(&o.id)).count();
     assert!(
         lost_unacked > 0,
         "the scenario should make the old master die holding unreplicated allocations (the fire-and-forget client's); none were lost"

@@ -5,7 +5,6 @@ use std::ffi::CStr;
 
 use redis_module::raw::{self, RedisModuleCtx};
 
-use crate::core::AllocPlan;
 use crate::module::args::Args;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, INSERTS};
 use crate::module::effects::{self, Target};
@@ -13,6 +12,7 @@ use crate::module::errors::CmdError;
 use crate::module::keys::LogKey;
 use crate::module::reply::Reply;
 use crate::module::{config, fence, now_ms, stats, Command};
+use seq_core::AllocPlan;
 
 pub struct Alloc;
 

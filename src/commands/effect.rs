@@ -13,14 +13,14 @@ use std::ffi::CStr;
 use redis_module::raw::{self, RedisModuleCtx};
 
 use super::alloc::announce_append;
-use crate::core::encoding;
-use crate::core::{Chunk, LogHeader, SeqError, SeqLog};
 use crate::module::args::Args;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, INSERTS};
 use crate::module::errors::CmdError;
 use crate::module::keys::LogKey;
 use crate::module::reply::Reply;
 use crate::module::{context_flags, fence, stats, Command};
+use seq_core::encoding;
+use seq_core::{Chunk, LogHeader, SeqError, SeqLog};
 
 pub struct Effect;
 
@@ -29,7 +29,8 @@ impl Command for Effect {
     const FLAGS: &'static CStr = c"write";
     const KEYS: Option<KeyUse> = KeyUse::first_arg(INSERTS);
     const DOCS: Docs = Docs {
-        summary: c"Internal: applies a write's resolved effect on a replica or during AOF loading; refused from clients",
+        summary:
+            c"Internal: applies a write's resolved effect on a replica or during AOF loading; refused from clients",
         complexity: c"O(1) amortized, O(M) for a restored chunk of M entries",
         args: &[
             ArgDoc::new(c"key", ArgKind::Key),
@@ -79,7 +80,13 @@ impl Command for Effect {
                 existing(&mut key)?.forget(args.bytes(3));
             }
             b"RESTORE-HEADER" => {
-                let header = LogHeader { last: int(3)?, skipped: int(4)?, epoch: int(5)?, last_ts: int(6)?, dedup_floor: int(7)? };
+                let header = LogHeader {
+                    last: int(3)?,
+                    skipped: int(4)?,
+                    epoch: int(5)?,
+                    last_ts: int(6)?,
+                    dedup_floor: int(7)?,
+                };
                 let log = SeqLog::from_header(header)?;
                 fence::observe_epoch(header.epoch.max(int(8)?));
                 key.set(log)?;

@@ -16,8 +16,7 @@ pub struct Range;
 pub struct RevRange;
 
 const KEYS: Option<KeyUse> = KeyUse::first_arg(READS);
-const COUNT_ARG: ArgDoc =
-    ArgDoc::new(c"count", ArgKind::Integer).token(c"COUNT").optional();
+const COUNT_ARG: ArgDoc = ArgDoc::new(c"count", ArgKind::Integer).token(c"COUNT").optional();
 
 #[derive(Clone, Copy)]
 enum Order {

@@ -8,7 +8,6 @@ use std::os::raw::{c_int, c_void};
 use redis_module::raw::{self, RedisModuleCtx, RedisModuleString};
 
 use super::ack::acknowledge;
-use crate::core::SeqLog;
 use crate::module::args::{Args, Options};
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, ACCESS_UPDATES};
 use crate::module::errors::CmdError;
@@ -16,6 +15,7 @@ use crate::module::guard::guard;
 use crate::module::keys::LogKey;
 use crate::module::reply::Reply;
 use crate::module::{context_flags, stats, Command, INTERNAL_ERROR};
+use seq_core::SeqLog;
 
 pub struct Sync;
 
@@ -123,10 +123,7 @@ fn block(ctx: *mut RedisModuleCtx, key_name: *mut RedisModuleString, timeout_ms:
 
 fn pending_of<'a>(ctx: *mut RedisModuleCtx) -> Option<&'a Pending> {
     // SAFETY: the private data of this blocked client is the `Pending` boxed in `block`.
-    unsafe {
-        raw::RedisModule_GetBlockedClientPrivateData
-            .and_then(|get| get(ctx).cast::<Pending>().as_ref())
-    }
+    unsafe { raw::RedisModule_GetBlockedClientPrivateData.and_then(|get| get(ctx).cast::<Pending>().as_ref()) }
 }
 
 /// Called when the key was signalled: answers if entries arrived, else keeps waiting.

@@ -4,7 +4,6 @@ use std::ffi::CStr;
 
 use redis_module::raw::RedisModuleCtx;
 
-use crate::core::TrimBy;
 use crate::module::args::Args;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, UPDATES};
 use crate::module::effects::{self, Target};
@@ -12,6 +11,7 @@ use crate::module::errors::CmdError;
 use crate::module::keys::LogKey;
 use crate::module::reply::Reply;
 use crate::module::{stats, Command};
+use seq_core::TrimBy;
 
 pub struct Trim;
 

@@ -75,7 +75,11 @@ pub const INSERTS: u32 = raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_
 pub const ACCESS_UPDATES: u32 = UPDATES | raw::REDISMODULE_CMD_KEY_ACCESS;
 
 /// Builds the C argument array (null-terminated) for `docs`; Redis copies what it keeps.
-fn c_args(docs: &[ArgDoc], key_spec: c_int, storage: &mut Vec<Vec<RedisModuleCommandArg>>) -> *mut RedisModuleCommandArg {
+fn c_args(
+    docs: &[ArgDoc],
+    key_spec: c_int,
+    storage: &mut Vec<Vec<RedisModuleCommandArg>>,
+) -> *mut RedisModuleCommandArg {
     if docs.is_empty() {
         return null_mut();
     }

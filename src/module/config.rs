@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use redis_module::configuration::{register_i64_configuration, ConfigurationFlags};
 use redis_module::Context;
 
-use crate::core::AllocPolicy;
+use seq_core::AllocPolicy;
 
 pub static MAX_PAYLOAD_BYTES: AtomicI64 = AtomicI64::new(1_048_576);
 pub static MAX_CLIENT_MSG_ID_BYTES: AtomicI64 = AtomicI64::new(256);

@@ -6,8 +6,8 @@ use std::os::raw::{c_char, c_longlong};
 
 use redis_module::raw::{self, RedisModuleCtx, RedisModuleIO, RedisModuleString};
 
-use crate::core::encoding;
-use crate::core::{Append, LogHeader};
+use seq_core::encoding;
+use seq_core::{Append, LogHeader};
 
 pub const EFFECT_COMMAND: &std::ffi::CStr = c"SEQ.EFFECT";
 
@@ -49,7 +49,13 @@ macro_rules! emit {
 
 /// `APPEND <packed numbers> id payload`: the id and payload go out as the client's own
 /// argument strings (shared, not copied).
-pub fn append(target: Target, key: *mut RedisModuleString, a: &Append, id: *mut RedisModuleString, payload: Option<*mut RedisModuleString>) {
+pub fn append(
+    target: Target,
+    key: *mut RedisModuleString,
+    a: &Append,
+    id: *mut RedisModuleString,
+    payload: Option<*mut RedisModuleString>,
+) {
     let mut packed = [0u8; encoding::PACKED_APPEND_MAX];
     let packed_len = encoding::pack_append(a, &mut packed);
     let (ptr, len) = buf(&packed[..packed_len]);
@@ -74,9 +80,18 @@ pub fn forget(target: Target, key: *mut RedisModuleString, consumer: &[u8]) {
 }
 
 pub fn restore_header(target: Target, key: *mut RedisModuleString, h: &LogHeader) {
-    emit!(target, c"scllllll", key, c"RESTORE-HEADER".as_ptr(),
-        ll(h.last), ll(h.skipped), ll(h.epoch), ll(h.last_ts), ll(h.dedup_floor),
-        ll(super::fence::node_epoch()));
+    emit!(
+        target,
+        c"scllllll",
+        key,
+        c"RESTORE-HEADER".as_ptr(),
+        ll(h.last),
+        ll(h.skipped),
+        ll(h.epoch),
+        ll(h.last_ts),
+        ll(h.dedup_floor),
+        ll(super::fence::node_epoch())
+    );
 }
 
 pub fn restore_retired(target: Target, key: *mut RedisModuleString, seq: u64, ts: u64, id: &[u8]) {
@@ -84,8 +99,26 @@ pub fn restore_retired(target: Target, key: *mut RedisModuleString, seq: u64, ts
     emit!(target, c"scllb", key, c"RESTORE-RETIRED".as_ptr(), ll(seq), ll(ts), ptr, len);
 }
 
-pub fn restore_chunk(target: Target, key: *mut RedisModuleString, first_seq: u64, skipped_before: u64, first_ts: u64, len: u32, bytes: &[u8]) {
+pub fn restore_chunk(
+    target: Target,
+    key: *mut RedisModuleString,
+    first_seq: u64,
+    skipped_before: u64,
+    first_ts: u64,
+    len: u32,
+    bytes: &[u8],
+) {
     let (ptr, blen) = buf(bytes);
-    emit!(target, c"scllllb", key, c"RESTORE-CHUNK".as_ptr(),
-        ll(first_seq), ll(skipped_before), ll(first_ts), ll(u64::from(len)), ptr, blen);
+    emit!(
+        target,
+        c"scllllb",
+        key,
+        c"RESTORE-CHUNK".as_ptr(),
+        ll(first_seq),
+        ll(skipped_before),
+        ll(first_ts),
+        ll(u64::from(len)),
+        ptr,
+        blen
+    );
 }

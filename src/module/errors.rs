@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::core::SeqError;
+use seq_core::SeqError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CmdError {

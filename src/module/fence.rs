@@ -26,7 +26,12 @@ fn promote() -> u64 {
     NODE_EPOCH.fetch_add(1, Ordering::Relaxed) + 1
 }
 
-unsafe extern "C" fn on_role_changed(ctx: *mut RedisModuleCtx, _event: RedisModuleEvent, subevent: u64, _data: *mut c_void) {
+unsafe extern "C" fn on_role_changed(
+    ctx: *mut RedisModuleCtx,
+    _event: RedisModuleEvent,
+    subevent: u64,
+    _data: *mut c_void,
+) {
     super::guard::guard(c"role-change event", (), || {
         if subevent == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_MASTER {
             let epoch = promote();
@@ -51,7 +56,7 @@ pub unsafe extern "C" fn aux_save(rdb: *mut RedisModuleIO, _when: i32) {
 
 pub unsafe extern "C" fn aux_load(rdb: *mut RedisModuleIO, encver: i32, _when: i32) -> i32 {
     super::guard::guard(c"aux_load", raw::REDISMODULE_ERR as i32, || {
-        if encver > crate::core::encoding::LATEST_ENCODING {
+        if encver > seq_core::encoding::LATEST_ENCODING {
             return raw::REDISMODULE_ERR as i32;
         }
         match raw::load_unsigned(rdb) {

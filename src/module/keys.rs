@@ -7,7 +7,7 @@ use redis_module::raw::{self, RedisModuleCtx, RedisModuleKey, RedisModuleString}
 
 use super::errors::CmdError;
 use super::log_type::SEQ_LOG_TYPE;
-use crate::core::SeqLog;
+use seq_core::SeqLog;
 
 pub struct LogKey {
     key: *mut RedisModuleKey,
@@ -25,9 +25,8 @@ impl LogKey {
     fn open(ctx: *mut RedisModuleCtx, name: *mut RedisModuleString, mode: u32) -> LogKey {
         // SAFETY: ctx and name come from the running command.
         let key = unsafe {
-            raw::RedisModule_OpenKey.map_or(std::ptr::null_mut(), |open| {
-                open(ctx, name, mode as c_int).cast::<RedisModuleKey>()
-            })
+            raw::RedisModule_OpenKey
+                .map_or(std::ptr::null_mut(), |open| open(ctx, name, mode as c_int).cast::<RedisModuleKey>())
         };
         LogKey { key }
     }
@@ -79,9 +78,8 @@ impl LogKey {
         // the type's free callback).
         let status = unsafe {
             let ours = *SEQ_LOG_TYPE.raw_type.borrow();
-            raw::RedisModule_ModuleTypeSetValue.map_or(raw::REDISMODULE_ERR as c_int, |f| {
-                f(self.key, ours, value.cast())
-            })
+            raw::RedisModule_ModuleTypeSetValue
+                .map_or(raw::REDISMODULE_ERR as c_int, |f| f(self.key, ours, value.cast()))
         };
         if status != raw::REDISMODULE_OK as c_int {
             // SAFETY: Redis did not take the value.

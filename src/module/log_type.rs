@@ -10,8 +10,8 @@ use redis_module::raw::{self, RedisModuleDigest, RedisModuleIO, RedisModuleStrin
 use super::effects::{self, Target};
 use super::guard::guard;
 use super::stats;
-use crate::core::encoding::{self, Sink, Source, LATEST_ENCODING};
-use crate::core::{SeqError, SeqLog};
+use seq_core::encoding::{self, Sink, Source, LATEST_ENCODING};
+use seq_core::{SeqError, SeqLog};
 
 pub static SEQ_LOG_TYPE: RedisType = RedisType::new(
     "seqlog-rs",
@@ -68,17 +68,15 @@ impl Source for RdbSource {
 }
 
 unsafe extern "C" fn rdb_load(rdb: *mut RedisModuleIO, encver: c_int) -> *mut c_void {
-    guard(c"rdb_load", std::ptr::null_mut(), || {
-        match encoding::load(&mut RdbSource(rdb), encver) {
-            Ok(log) => {
-                super::fence::observe_epoch(log.epoch());
-                stats::log_created();
-                Box::into_raw(Box::new(log)).cast::<c_void>()
-            }
-            Err(error) => {
-                super::log_io_error(rdb, &format!("redis-seq: refusing to load a log: {error}"));
-                std::ptr::null_mut()
-            }
+    guard(c"rdb_load", std::ptr::null_mut(), || match encoding::load(&mut RdbSource(rdb), encver) {
+        Ok(log) => {
+            super::fence::observe_epoch(log.epoch());
+            stats::log_created();
+            Box::into_raw(Box::new(log)).cast::<c_void>()
+        }
+        Err(error) => {
+            super::log_io_error(rdb, &format!("redis-seq: refusing to load a log: {error}"));
+            std::ptr::null_mut()
         }
     })
 }
@@ -102,7 +100,15 @@ unsafe extern "C" fn aof_rewrite(aof: *mut RedisModuleIO, key: *mut RedisModuleS
             effects::restore_retired(target, key, retired.seq, retired.ts, retired.id);
         }
         for chunk in log.chunks() {
-            effects::restore_chunk(target, key, chunk.first_seq, chunk.skipped_before, chunk.first_ts, chunk.len, chunk.live_bytes());
+            effects::restore_chunk(
+                target,
+                key,
+                chunk.first_seq,
+                chunk.skipped_before,
+                chunk.first_ts,
+                chunk.len,
+                chunk.live_bytes(),
+            );
         }
         for (consumer, cursor) in log.cursors().iter() {
             effects::ack(target, key, consumer, cursor);
@@ -179,7 +185,11 @@ unsafe extern "C" fn free_effort(_key: *mut RedisModuleString, value: *const c_v
     })
 }
 
-unsafe extern "C" fn copy(_from: *mut RedisModuleString, _to: *mut RedisModuleString, value: *const c_void) -> *mut c_void {
+unsafe extern "C" fn copy(
+    _from: *mut RedisModuleString,
+    _to: *mut RedisModuleString,
+    value: *const c_void,
+) -> *mut c_void {
     guard(c"copy", std::ptr::null_mut(), || match value.cast::<SeqLog>().as_ref() {
         Some(log) => {
             stats::log_created();

@@ -111,9 +111,8 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
     }
     config::register(ctx);
     // SAFETY: OnLoad context; applies `seq.*` values from redis.conf and the command line.
-    let configs_loaded = unsafe {
-        raw::RedisModule_LoadConfigs.is_some_and(|load| load(raw_ctx) == raw::REDISMODULE_OK as c_int)
-    };
+    let configs_loaded =
+        unsafe { raw::RedisModule_LoadConfigs.is_some_and(|load| load(raw_ctx) == raw::REDISMODULE_OK as c_int) };
     if !configs_loaded {
         ctx.log_warning("redis-seq: invalid seq.* config value (see the lines above)");
         return Status::Err;

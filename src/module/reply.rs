@@ -5,7 +5,7 @@ use std::os::raw::{c_char, c_long};
 
 use redis_module::raw::{self, RedisModuleCtx};
 
-use crate::core::Entry;
+use seq_core::Entry;
 
 #[derive(Clone, Copy)]
 pub struct Reply {
@@ -25,9 +25,7 @@ impl Reply {
 
     pub fn bulk(self, bytes: &[u8]) {
         unsafe {
-            call(raw::RedisModule_ReplyWithStringBuffer, |f| {
-                f(self.ctx, bytes.as_ptr().cast::<c_char>(), bytes.len())
-            })
+            call(raw::RedisModule_ReplyWithStringBuffer, |f| f(self.ctx, bytes.as_ptr().cast::<c_char>(), bytes.len()))
         };
     }
 
@@ -69,9 +67,7 @@ impl Reply {
     /// An array of entries whose count is known only once they are written.
     pub fn entries<'a>(self, entries: impl Iterator<Item = Entry<'a>>) {
         unsafe {
-            call(raw::RedisModule_ReplyWithArray, |f| {
-                f(self.ctx, raw::REDISMODULE_POSTPONED_ARRAY_LEN as c_long)
-            })
+            call(raw::RedisModule_ReplyWithArray, |f| f(self.ctx, raw::REDISMODULE_POSTPONED_ARRAY_LEN as c_long))
         };
         let mut written: c_long = 0;
         for entry in entries {

@@ -15,17 +15,8 @@ use super::Server;
 pub const DEBUG_ON: [&str; 2] = ["--enable-debug-command", "yes"];
 
 /// The `SEQ.INFO` fields in the order `docs/contract-notes.md` fixes.
-pub const INFO_FIELDS: [&str; 9] = [
-    "last",
-    "first",
-    "length",
-    "dedup-entries",
-    "consumers",
-    "first-ts",
-    "last-ts",
-    "epoch",
-    "skipped-seqs",
-];
+pub const INFO_FIELDS: [&str; 9] =
+    ["last", "first", "length", "dedup-entries", "consumers", "first-ts", "last-ts", "epoch", "skipped-seqs"];
 
 /// One entry as the contract shapes it: `[seq, client-msg-id, ts-ms, payload]`.
 pub type Entry = (i64, Vec<u8>, i64, Vec<u8>);
@@ -368,8 +359,7 @@ pub fn answers_ping(server: &Server) -> bool {
 /// A field of `INFO <section>` as text.
 pub fn info_field(con: &mut Connection, section: &str, field: &str) -> Option<String> {
     let info: String = redis::cmd("INFO").arg(section).query(con).expect("INFO");
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
 }
 
 /// A command from byte-string arguments (the first is the command name).

@@ -52,15 +52,21 @@ pub fn parse_expected(text: &str) -> Expect {
         match t.as_slice() {
             ["log", key] => exp.logs.push(LogExpect { key: bytes_of(key), ..Default::default() }),
             ["string", key, value] => exp.strings.push((bytes_of(key), bytes_of(value))),
-            ["info", field, v] => exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).info.push((field.to_string(), int(v, line))),
-            ["entry", seq, id, ts, payload] => exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).entries.push((
-                int(seq, line),
-                bytes_of(id),
-                int(ts, line),
-                bytes_of(payload),
-            )),
-            ["cursor", name, c] => exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).cursors.push((bytes_of(name), int(c, line))),
-            ["dedup", id, seq] => exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).dedup.push((bytes_of(id), int(seq, line))),
+            ["info", field, v] => {
+                exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).info.push((field.to_string(), int(v, line)))
+            }
+            ["entry", seq, id, ts, payload] => exp
+                .logs
+                .last_mut()
+                .unwrap_or_else(|| panic!("{}", cur()))
+                .entries
+                .push((int(seq, line), bytes_of(id), int(ts, line), bytes_of(payload))),
+            ["cursor", name, c] => {
+                exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).cursors.push((bytes_of(name), int(c, line)))
+            }
+            ["dedup", id, seq] => {
+                exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).dedup.push((bytes_of(id), int(seq, line)))
+            }
             _ => panic!("unknown line in the expected file: {line:?}"),
         }
     }

@@ -26,10 +26,7 @@ pub fn module_path() -> PathBuf {
 
 /// A port nobody listens on right now (the OS picks it; we release it for redis-server).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free loopback port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free loopback port")
 }
 
 /// A fresh scratch directory under the target dir, unique per call, removed on drop.
@@ -39,9 +36,8 @@ impl ScratchDir {
     pub fn new(label: &str) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("target/it")
-            .join(format!("{label}-{}-{n}", std::process::id()));
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/it").join(format!("{label}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create scratch dir");
         ScratchDir(dir)
@@ -204,11 +200,7 @@ pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
 /// Makes `replica` a replica of `master` and waits until the link is up and in sync.
 pub fn attach_replica(master: &Server, replica: &Server) {
     let mut con = replica.connect();
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("127.0.0.1")
-        .arg(master.port)
-        .query(&mut con)
-        .expect("REPLICAOF");
+    let _: () = redis::cmd("REPLICAOF").arg("127.0.0.1").arg(master.port).query(&mut con).expect("REPLICAOF");
     let linked = wait_until(Duration::from_secs(30), || {
         let info: String = redis::cmd("INFO").arg("replication").query(&mut con).unwrap_or_default();
         info.contains("master_link_status:up")

@@ -24,11 +24,7 @@ pub fn cmd_of(args: &[&str]) -> redis::Cmd {
 /// Runs a command and returns its raw reply; panics (naming the command) on an error reply.
 pub fn call(con: &mut Connection, args: &[&str]) -> Value {
     match cmd_of(args).query::<Value>(con) {
-        Ok(Value::ServerError(e)) => panic!(
-            "{args:?} replied with an error: {} {:?}",
-            e.code(),
-            e.details()
-        ),
+        Ok(Value::ServerError(e)) => panic!("{args:?} replied with an error: {} {:?}", e.code(), e.details()),
         Ok(v) => v,
         Err(e) => panic!("{args:?} failed: {}", error_text(&e)),
     }
@@ -55,16 +51,10 @@ pub fn call_err(con: &mut Connection, args: &[&str]) -> String {
 /// `needles` (case-insensitive); returns the text.
 pub fn assert_err(con: &mut Connection, args: &[&str], needles: &[&str]) -> String {
     let e = call_err(con, args);
-    assert!(
-        e.starts_with("ERR "),
-        "{args:?}: expected an `ERR ...` reply, got {e:?}"
-    );
+    assert!(e.starts_with("ERR "), "{args:?}: expected an `ERR ...` reply, got {e:?}");
     let lower = e.to_lowercase();
     for n in needles {
-        assert!(
-            lower.contains(&n.to_lowercase()),
-            "{args:?}: error {e:?} does not mention {n:?}"
-        );
+        assert!(lower.contains(&n.to_lowercase()), "{args:?}: error {e:?} does not mention {n:?}");
     }
     e
 }
@@ -119,10 +109,8 @@ pub fn array(v: &Value) -> &[Value] {
 /// the test instead of hanging it.
 pub fn connect_with_timeout(server: &super::Server, secs: u64) -> Connection {
     let con = server.connect();
-    con.set_read_timeout(Some(Duration::from_secs(secs)))
-        .expect("set_read_timeout");
-    con.set_write_timeout(Some(Duration::from_secs(secs)))
-        .expect("set_write_timeout");
+    con.set_read_timeout(Some(Duration::from_secs(secs))).expect("set_read_timeout");
+    con.set_write_timeout(Some(Duration::from_secs(secs))).expect("set_write_timeout");
     con
 }
 
@@ -152,11 +140,7 @@ fn bytes(v: &Value, what: &str) -> Vec<u8> {
 /// Parses one entry, insisting on the 4-element shape.
 pub fn entry(v: &Value) -> Entry {
     let items = array(v);
-    assert_eq!(
-        items.len(),
-        4,
-        "an entry is [seq, client-msg-id, ts, payload], got {v:?}"
-    );
+    assert_eq!(items.len(), 4, "an entry is [seq, client-msg-id, ts, payload], got {v:?}");
     Entry {
         seq: int(&items[0]),
         id: bytes(&items[1], "client-msg-id"),
@@ -192,23 +176,15 @@ pub fn alloc(con: &mut Connection, key: &str, id: &str, payload: Option<&str>) -
 pub fn alloc_many(con: &mut Connection, key: &str, prefix: &str, n: usize) -> Vec<i64> {
     let mut pipe = redis::pipe();
     for i in 1..=n {
-        pipe.cmd("SEQ.ALLOC")
-            .arg(key)
-            .arg(format!("{prefix}{i}"))
-            .arg(format!("payload-{prefix}{i}"));
+        pipe.cmd("SEQ.ALLOC").arg(key).arg(format!("{prefix}{i}")).arg(format!("payload-{prefix}{i}"));
     }
-    pipe.query::<Vec<i64>>(con)
-        .unwrap_or_else(|e| panic!("pipelined SEQ.ALLOC: {}", error_text(&e)))
+    pipe.query::<Vec<i64>>(con).unwrap_or_else(|e| panic!("pipelined SEQ.ALLOC: {}", error_text(&e)))
 }
 
 /// A `SEQ.SYNC` reply: `[last, [entries]]`.
 pub fn sync_reply(v: &Value) -> (i64, Vec<Entry>) {
     let items = array(v);
-    assert_eq!(
-        items.len(),
-        2,
-        "SEQ.SYNC replies [last, [entries]], got {v:?}"
-    );
+    assert_eq!(items.len(), 2, "SEQ.SYNC replies [last, [entries]], got {v:?}");
     (int(&items[0]), entries(&items[1]))
 }
 
@@ -225,16 +201,8 @@ pub fn field_map(v: &Value) -> Option<BTreeMap<String, Value>> {
         Value::Nil => None,
         Value::Map(pairs) => Some(pairs.iter().map(|(k, v)| (text(k), v.clone())).collect()),
         Value::Array(items) => {
-            assert!(
-                items.len() % 2 == 0,
-                "field/value array of odd length: {v:?}"
-            );
-            Some(
-                items
-                    .chunks(2)
-                    .map(|kv| (text(&kv[0]), kv[1].clone()))
-                    .collect(),
-            )
+            assert!(items.len() % 2 == 0, "field/value array of odd length: {v:?}");
+            Some(items.chunks(2).map(|kv| (text(&kv[0]), kv[1].clone())).collect())
         }
         other => panic!("expected a field/value reply, got {other:?}"),
     }
@@ -247,8 +215,7 @@ pub fn info(con: &mut Connection, key: &str) -> Option<BTreeMap<String, Value>> 
 
 /// `SEQ.INFO key` for a key that must exist.
 pub fn info_of(con: &mut Connection, key: &str) -> BTreeMap<String, Value> {
-    info(con, key)
-        .unwrap_or_else(|| panic!("SEQ.INFO {key} replied nil for a key that should exist"))
+    info(con, key).unwrap_or_else(|| panic!("SEQ.INFO {key} replied nil for a key that should exist"))
 }
 
 /// An integer field of a SEQ.INFO map.
@@ -263,14 +230,8 @@ pub fn field(map: &BTreeMap<String, Value>, name: &str) -> i64 {
 pub fn cursors(con: &mut Connection, key: &str) -> Vec<(String, i64)> {
     let v = call(con, &["SEQ.CURSORS", key]);
     let items = array(&v);
-    assert!(
-        items.len().is_multiple_of(2),
-        "SEQ.CURSORS is a flat consumer, cursor, ... array; got {v:?}"
-    );
-    let mut pairs: Vec<(String, i64)> = items
-        .chunks(2)
-        .map(|kv| (text(&kv[0]), int(&kv[1])))
-        .collect();
+    assert!(items.len().is_multiple_of(2), "SEQ.CURSORS is a flat consumer, cursor, ... array; got {v:?}");
+    let mut pairs: Vec<(String, i64)> = items.chunks(2).map(|kv| (text(&kv[0]), int(&kv[1]))).collect();
     pairs.sort();
     pairs
 }
@@ -292,9 +253,7 @@ pub fn seq_stats(con: &mut Connection) -> BTreeMap<String, i64> {
     info_section(con, "seq")
         .into_iter()
         .map(|(k, v)| {
-            let n = v
-                .parse::<i64>()
-                .unwrap_or_else(|_| panic!("INFO seq field {k} is not an integer: {v:?}"));
+            let n = v.parse::<i64>().unwrap_or_else(|_| panic!("INFO seq field {k} is not an integer: {v:?}"));
             (k, n)
         })
         .collect()
@@ -303,9 +262,7 @@ pub fn seq_stats(con: &mut Connection) -> BTreeMap<String, i64> {
 /// One field of `INFO seq`.
 pub fn seq_stat(con: &mut Connection, name: &str) -> i64 {
     let stats = seq_stats(con);
-    *stats
-        .get(name)
-        .unwrap_or_else(|| panic!("INFO seq has no {name}: {stats:?}"))
+    *stats.get(name).unwrap_or_else(|| panic!("INFO seq has no {name}: {stats:?}"))
 }
 
 /// `blocked_clients` from `INFO clients` (Redis's own count of blocked clients).
@@ -330,16 +287,8 @@ pub fn snapshot(con: &mut Connection, key: &str) -> Snapshot {
     let info = info(con, key);
     let entries = range_all(con, key);
     let cursors = cursors(con, key);
-    let unread = cursors
-        .iter()
-        .map(|(c, _)| (c.clone(), call_int(con, &["SEQ.UNREAD", key, c])))
-        .collect();
-    Snapshot {
-        info,
-        entries,
-        cursors,
-        unread,
-    }
+    let unread = cursors.iter().map(|(c, _)| (c.clone(), call_int(con, &["SEQ.UNREAD", key, c]))).collect();
+    Snapshot { info, entries, cursors, unread }
 }
 
 /// Whether a key exists.
@@ -358,10 +307,8 @@ pub fn wait_replica_caught_up(master: &mut Connection, replica: &mut Connection)
         .expect("master_repl_offset on the master");
     let mut seen = -1;
     let ok = super::wait_until(Duration::from_secs(20), || {
-        seen = info_section(replica, "replication")
-            .get("master_repl_offset")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(-1);
+        seen =
+            info_section(replica, "replication").get("master_repl_offset").and_then(|v| v.parse().ok()).unwrap_or(-1);
         seen >= target
     });
     assert!(ok, "replica stuck at offset {seen}, master at {target}");

@@ -10,11 +10,7 @@ use std::time::{Duration, Instant};
 
 /// Sends a signal (`"STOP"`, `"CONT"`, `"KILL"`, ...) to one process by PID.
 pub fn signal(pid: u32, sig: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("run kill");
+    let status = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().expect("run kill");
     assert!(status.success(), "kill -{sig} {pid} failed");
 }
 
@@ -121,14 +117,9 @@ impl Cluster {
         for node in &nodes {
             cmd.arg(format!("127.0.0.1:{}", node.port));
         }
-        cmd.args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdin(Stdio::null());
+        cmd.args(["--cluster-replicas", "0", "--cluster-yes"]).stdin(Stdio::null());
         let out = run_with_timeout(cmd, Duration::from_secs(60));
-        assert!(
-            out.0,
-            "redis-cli --cluster create failed:\n{}\n{}",
-            out.1, out.2
-        );
+        assert!(out.0, "redis-cli --cluster create failed:\n{}\n{}", out.1, out.2);
         let cluster = Cluster { nodes, ids, dir };
         cluster.wait_consistent(Duration::from_secs(30));
         cluster
@@ -330,8 +321,7 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> (bool, String, S
     let dir = ScratchDir::new("cmd");
     let out_path = dir.0.join("stdout");
     let err_path = dir.0.join("stderr");
-    cmd.stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap());
+    cmd.stdout(std::fs::File::create(&out_path).unwrap()).stderr(std::fs::File::create(&err_path).unwrap());
     let mut child = cmd.spawn().expect("spawn command");
     let deadline = Instant::now() + timeout;
     let status = loop {
@@ -372,12 +362,7 @@ pub struct SentinelSettings {
 
 impl Default for SentinelSettings {
     fn default() -> Self {
-        SentinelSettings {
-            master_name: "mymaster".into(),
-            quorum: 2,
-            down_after_ms: 1000,
-            failover_timeout_ms: 5000,
-        }
+        SentinelSettings { master_name: "mymaster".into(), quorum: 2, down_after_ms: 1000, failover_timeout_ms: 5000 }
     }
 }
 
@@ -447,8 +432,7 @@ impl Sentinel {
     /// `SENTINEL master <name>` as field -> value.
     pub fn master_state(&self, name: &str) -> HashMap<String, String> {
         let Ok(mut con) = self.connect() else { return HashMap::new() };
-        let v: redis::RedisResult<Vec<String>> =
-            redis::cmd("SENTINEL").arg("MASTER").arg(name).query(&mut con);
+        let v: redis::RedisResult<Vec<String>> = redis::cmd("SENTINEL").arg("MASTER").arg(name).query(&mut con);
         let mut out = HashMap::new();
         if let Ok(items) = v {
             for pair in items.chunks(2) {
@@ -463,11 +447,8 @@ impl Sentinel {
     /// `SENTINEL get-master-addr-by-name <name>`.
     pub fn master_addr(&self, name: &str) -> Option<(String, u16)> {
         let mut con = self.connect().ok()?;
-        let v: Option<(String, u16)> = redis::cmd("SENTINEL")
-            .arg("GET-MASTER-ADDR-BY-NAME")
-            .arg(name)
-            .query(&mut con)
-            .ok()?;
+        let v: Option<(String, u16)> =
+            redis::cmd("SENTINEL").arg("GET-MASTER-ADDR-BY-NAME").arg(name).query(&mut con).ok()?;
         v
     }
 
@@ -524,11 +505,7 @@ impl Sentinels {
     pub fn wait_master_port(&self, port: u16, timeout: Duration) -> bool {
         let name = self.settings.master_name.clone();
         wait_until(timeout, || {
-            let agree = self
-                .sentinels
-                .iter()
-                .filter(|s| s.master_addr(&name).map(|(_, p)| p) == Some(port))
-                .count();
+            let agree = self.sentinels.iter().filter(|s| s.master_addr(&name).map(|(_, p)| p) == Some(port)).count();
             agree * 2 > self.sentinels.len()
         })
     }
@@ -564,10 +541,8 @@ impl SentinelClient {
     pub fn master_addr(&self) -> Option<(String, u16)> {
         for port in &self.sentinel_ports {
             let Ok(mut con) = connect_port(*port, Duration::from_millis(500)) else { continue };
-            let r: redis::RedisResult<Option<(String, u16)>> = redis::cmd("SENTINEL")
-                .arg("GET-MASTER-ADDR-BY-NAME")
-                .arg(&self.master_name)
-                .query(&mut con);
+            let r: redis::RedisResult<Option<(String, u16)>> =
+                redis::cmd("SENTINEL").arg("GET-MASTER-ADDR-BY-NAME").arg(&self.master_name).query(&mut con);
             if let Ok(Some(addr)) = r {
                 return Some(addr);
             }
@@ -598,7 +573,8 @@ impl SentinelClient {
 
 /// The arguments every cluster node of these tests starts with, then `extra`.
 fn cluster_node_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"];
+    let mut args =
+        vec!["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"];
     args.extend_from_slice(extra);
     args
 }

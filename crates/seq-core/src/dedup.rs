@@ -293,9 +293,7 @@ impl DedupIndex {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.table.heap_bytes()
-            + self.migration.as_ref().map_or(0, |m| m.old.heap_bytes())
-            + self.retired.heap_bytes()
+        self.table.heap_bytes() + self.migration.as_ref().map_or(0, |m| m.old.heap_bytes()) + self.retired.heap_bytes()
     }
 }
 

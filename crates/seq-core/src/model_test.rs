@@ -51,10 +51,7 @@ impl Model {
     /// window of the ts the id got.
     fn seen(&self, id: &[u8]) -> Option<u64> {
         let window_start = self.last_ts.saturating_sub(self.window_ms);
-        self.issued
-            .iter()
-            .find(|(_, ts, i)| i == id && *ts >= window_start)
-            .map(|(seq, _, _)| *seq)
+        self.issued.iter().find(|(_, ts, i)| i == id && *ts >= window_start).map(|(seq, _, _)| *seq)
     }
 
     fn alloc(&mut self, id: &[u8], now: u64, payload: &[u8], policy: &AllocPolicy) -> u64 {
@@ -103,7 +100,11 @@ impl Model {
     }
 }
 
-fn observe(log: &SeqLog) -> (u64, u64, u64, u64, u64, Vec<(u64, Vec<u8>, u64, Vec<u8>)>) {
+/// (seq, id, ts, payload) of each retained entry.
+type OwnedEntries = Vec<(u64, Vec<u8>, u64, Vec<u8>)>;
+
+/// (last, first, len, skipped, epoch, entries): what a reader can observe of a log.
+fn observe(log: &SeqLog) -> (u64, u64, u64, u64, u64, OwnedEntries) {
     let entries = log.range(0, u64::MAX).map(|e| (e.seq, e.id.to_vec(), e.ts, e.payload.to_vec())).collect();
     (log.last(), log.first(), log.len(), log.skipped(), log.epoch(), entries)
 }
@@ -115,15 +116,18 @@ fn check(log: &SeqLog, model: &Model, ids: &[Vec<u8>]) -> Result<(), TestCaseErr
     prop_assert_eq!(epoch, model.epoch);
     prop_assert_eq!(len, model.entries.len() as u64);
     prop_assert_eq!(first, model.entries.keys().next().copied().unwrap_or(model.last + 1));
-    let expected: Vec<_> =
-        model.entries.iter().map(|(s, (i, t, p))| (*s, i.clone(), *t, p.clone())).collect();
+    let expected: Vec<_> = model.entries.iter().map(|(s, (i, t, p))| (*s, i.clone(), *t, p.clone())).collect();
     prop_assert_eq!(&entries, &expected);
     let reversed: Vec<u64> = log.rev_range(u64::MAX, 0).map(|e| e.seq).collect();
     prop_assert_eq!(reversed, expected.iter().rev().map(|e| e.0).collect::<Vec<_>>());
     for (probe_start, probe_end) in [(0, 3), (model.last / 2, model.last), (5, 2)] {
         let got: Vec<u64> = log.range(probe_start, probe_end).map(|e| e.seq).collect();
-        let want: Vec<u64> = model.entries.range(probe_start..=probe_end.max(probe_start)).map(|(s, _)| *s)
-            .filter(|s| *s <= probe_end).collect();
+        let want: Vec<u64> = model
+            .entries
+            .range(probe_start..=probe_end.max(probe_start))
+            .map(|(s, _)| *s)
+            .filter(|s| *s <= probe_end)
+            .collect();
         prop_assert_eq!(got, want);
     }
     for id in ids {
@@ -165,9 +169,15 @@ fn run(ops: Vec<Op>, base_policy: AllocPolicy) -> Result<(), TestCaseError> {
                 };
                 prop_assert_eq!(got, want);
             }
-            Op::TrimMaxLen(n) => prop_assert_eq!(log.trim_before(log.plan_trim(TrimBy::MaxLen(n))), model.trim(TrimBy::MaxLen(n))),
-            Op::TrimMinSeq(s) => prop_assert_eq!(log.trim_before(log.plan_trim(TrimBy::MinSeq(s))), model.trim(TrimBy::MinSeq(s))),
-            Op::TrimMaxAge(ms) => prop_assert_eq!(log.trim_before(log.plan_trim(TrimBy::MaxAge(ms))), model.trim(TrimBy::MaxAge(ms))),
+            Op::TrimMaxLen(n) => {
+                prop_assert_eq!(log.trim_before(log.plan_trim(TrimBy::MaxLen(n))), model.trim(TrimBy::MaxLen(n)))
+            }
+            Op::TrimMinSeq(s) => {
+                prop_assert_eq!(log.trim_before(log.plan_trim(TrimBy::MinSeq(s))), model.trim(TrimBy::MinSeq(s)))
+            }
+            Op::TrimMaxAge(ms) => {
+                prop_assert_eq!(log.trim_before(log.plan_trim(TrimBy::MaxAge(ms))), model.trim(TrimBy::MaxAge(ms)))
+            }
             Op::Ack { consumer, seq } => {
                 let name = [b'c', consumer];
                 let got = log.ack(&name, seq).map(|(cursor, _)| cursor);

@@ -17,11 +17,7 @@ impl SeqLog {
         if header.dedup_floor == 0 || header.dedup_floor > header.last + 1 {
             return Err(SeqError::InvalidState("de-duplication floor out of range"));
         }
-        Ok(SeqLog {
-            header,
-            dedup: DedupIndex::with_floor(header.dedup_floor),
-            ..SeqLog::default()
-        })
+        Ok(SeqLog { header, dedup: DedupIndex::with_floor(header.dedup_floor), ..SeqLog::default() })
     }
 
     /// The highest seq stored so far (retained or retired), 0 if none.

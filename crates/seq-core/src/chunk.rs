@@ -53,11 +53,7 @@ fn grown_capacity(capacity: usize, needed: usize) -> usize {
 
 /// The encoded size of one entry.
 pub fn entry_size(ts_delta: u64, id: &[u8], payload: &[u8]) -> usize {
-    varint::len(ts_delta)
-        + varint::len(id.len() as u64)
-        + id.len()
-        + varint::len(payload.len() as u64)
-        + payload.len()
+    varint::len(ts_delta) + varint::len(id.len() as u64) + id.len() + varint::len(payload.len() as u64) + payload.len()
 }
 
 impl Chunk {

@@ -24,9 +24,10 @@ impl RetiredIds {
 
     /// Appends the id of the trimmed entry `seq` (seqs ascending, ts never decreasing).
     pub fn push(&mut self, seq: u64, ts: u64, id: &[u8]) {
-        let fits = self.chunks.back().is_some_and(|c| {
-            c.end_seq() == seq && c.has_room(chunk::entry_size(ts - c.last_ts, id, &[]))
-        });
+        let fits = self
+            .chunks
+            .back()
+            .is_some_and(|c| c.end_seq() == seq && c.has_room(chunk::entry_size(ts - c.last_ts, id, &[])));
         if !fits {
             if let Some(full) = self.chunks.back_mut() {
                 full.seal();

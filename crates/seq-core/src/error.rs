@@ -18,7 +18,9 @@ impl fmt::Display for SeqError {
             SeqError::SeqOutOfRange { seq, last } => {
                 write!(f, "seq {seq} is out of range: this log's last seq is {last}")
             }
-            SeqError::LogFull => write!(f, "this log has reached the highest seq or ts a signed 64-bit integer can hold"),
+            SeqError::LogFull => {
+                write!(f, "this log has reached the highest seq or ts a signed 64-bit integer can hold")
+            }
             SeqError::InvalidState(why) => write!(f, "invalid replicated or persisted state: {why}"),
         }
     }

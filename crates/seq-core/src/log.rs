@@ -256,10 +256,7 @@ impl SeqLog {
         if id.is_empty() {
             return Err(SeqError::InvalidState("empty client-msg-id"));
         }
-        let floor = append
-            .dedup_floor
-            .min(append.seq)
-            .max(DedupIndex::lowest_floor_for(append.seq));
+        let floor = append.dedup_floor.min(append.seq).max(DedupIndex::lowest_floor_for(append.seq));
         self.dedup.advance_floor(floor, &self.chunks);
 
         let open_chunk_fits = self.chunks.back().is_some_and(|c| {
