@@ -35,9 +35,12 @@ const POOL_MAX: usize = 4096;
 /// Fuzzes `target` from `corpus_dir`; on a failure, writes the input under `failures_dir`
 /// and panics with how to replay it. `SEQ_FUZZ_REPLAY=file` runs that one input instead.
 pub fn fuzz(target: &Target, corpus_dir: &Path, failures_dir: &Path) {
-    let mut run = Run::new(target, failures_dir);
+    let seed = env_u64("SEQ_FUZZ_SEED").unwrap_or_else(clock_seed);
+    let mut run = Run::new(target, failures_dir, seed);
     if let Some(path) = std::env::var_os("SEQ_FUZZ_REPLAY") {
-        let input = fs::read(&path).unwrap_or_else(|e| panic!("SEQ_FUZZ_REPLAY: {}: {e}", Path::new(&path).display()));
+        let input = fs::read(&path).unwrap_or_else(|e| {
+            panic!("SEQ_FUZZ_REPLAY: {}: {e} (relative to crates/seq-fuzz)", Path::new(&path).display())
+        });
         println!("seq-fuzz {}: replaying {} ({} bytes)", target.name, Path::new(&path).display(), input.len());
         println!("outcome: {}", run.one(&input));
         return;
@@ -45,15 +48,14 @@ pub fn fuzz(target: &Target, corpus_dir: &Path, failures_dir: &Path) {
     let corpus = load_corpus(target, corpus_dir);
     assert!(!corpus.is_empty(), "seq-fuzz {}: the corpus {} is empty", target.name, corpus_dir.display());
     let seconds = env_u64("SEQ_FUZZ_SECONDS").unwrap_or(target.default_seconds);
-    let seed = env_u64("SEQ_FUZZ_SEED").unwrap_or_else(clock_seed);
     println!(
         "seq-fuzz {}: {} corpus inputs, {seconds} s, seed {seed} (SEQ_FUZZ_SEED={seed} reproduces the run)",
         target.name,
         corpus.len()
     );
-    run.seed = seed;
     for input in &corpus {
-        run.one(input);
+        let outcome = run.one(input);
+        run.first_time(&outcome);
     }
     let mut pool = corpus;
     let mut rng = Rng::new(seed);
@@ -87,7 +89,7 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn new<'a>(target: &'a Target, failures_dir: &'a Path) -> Run<'a> {
+    fn new<'a>(target: &'a Target, failures_dir: &'a Path, seed: u64) -> Run<'a> {
         let dump_path = failures_dir.join(format!("{}-refused-allocation.bin", target.name));
         fs::create_dir_all(failures_dir).unwrap_or_else(|e| panic!("{}: {e}", failures_dir.display()));
         let dump = File::create(&dump_path).unwrap_or_else(|e| panic!("{}: {e}", dump_path.display()));
@@ -98,7 +100,7 @@ impl Run<'_> {
             target,
             failures_dir,
             dump_path,
-            seed: 0,
+            seed,
             keep_going,
             failures: Vec::new(),
             executions: 0,
@@ -110,6 +112,14 @@ impl Run<'_> {
     /// Runs one input; returns its outcome label, or fails the test.
     fn one(&mut self, input: &[u8]) -> String {
         self.executions += 1;
+        match self.verdict(input) {
+            Ok(outcome) => outcome,
+            Err(why) => self.fail(input, &why),
+        }
+    }
+
+    /// The check's verdict on one input, a panic and a budget overrun counted as failures.
+    fn verdict(&mut self, input: &[u8]) -> Result<String, String> {
         let budget = (self.target.budget)(input.len());
         let baseline = alloc_meter::arm(input, budget);
         let result = panic::catch_unwind(AssertUnwindSafe(|| (self.target.check)(input)));
@@ -122,15 +132,36 @@ impl Run<'_> {
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
-                self.fail(input, &format!("panicked: {message}"))
+                Err(format!("panicked: {message}"))
             }
-            Ok(Err(why)) => self.fail(input, &why),
-            Ok(Ok(_)) if peak > budget => self.fail(
-                input,
-                &format!("allocated {peak} bytes at once for a {}-byte input (budget {budget})", input.len()),
-            ),
-            Ok(Ok(outcome)) => outcome,
+            Ok(Ok(_)) if peak > budget => {
+                Err(format!("allocated {peak} bytes at once for a {}-byte input (budget {budget})", input.len()))
+            }
+            Ok(verdict) => verdict,
         }
+    }
+
+    /// A smaller input failing the same way: spans removed, longest first, while the
+    /// failure's kind stays (at most `MINIMIZE_TRIES` runs).
+    fn minimize(&mut self, input: &[u8], kind: &str) -> Vec<u8> {
+        const MINIMIZE_TRIES: usize = 20_000;
+        let mut smallest = input.to_vec();
+        let mut span = smallest.len() / 2;
+        let mut tries = 0;
+        while span > 0 && tries < MINIMIZE_TRIES {
+            let mut at = 0;
+            while at + span <= smallest.len() && tries < MINIMIZE_TRIES {
+                tries += 1;
+                let mut candidate = smallest.clone();
+                candidate.drain(at..at + span);
+                match self.verdict(&candidate) {
+                    Err(why) if fold_digits(&why) == kind => smallest = candidate,
+                    _ => at += span,
+                }
+            }
+            span /= 2;
+        }
+        smallest
     }
 
     /// Counts an outcome (digits folded, so "seq 7 out of range" and "seq 9 ..." are one).
@@ -148,21 +179,23 @@ impl Run<'_> {
             self.failures.push(kind);
             return format!("FAILED: {why}");
         }
-        let mut hasher = DefaultHasher::new();
-        input.hash(&mut hasher);
-        let path = self.failures_dir.join(format!("{}-{:016x}.bin", self.target.name, hasher.finish()));
-        let written =
-            fs::write(&path, input).map_or_else(|e| format!("could not be written ({e})"), |()| "written".into());
-        let report = format!(
-            "seq-fuzz {}: {why}\n  the {}-byte input is {written} to {}\n  replay: SEQ_FUZZ_REPLAY={} cargo test --release -p seq-fuzz --test {}\n  run: seed {}, execution {}",
-            self.target.name,
-            input.len(),
-            path.display(),
-            path.display(),
-            self.target.name,
-            self.seed,
-            self.executions
-        );
+        let minimized = self.minimize(input, &kind);
+        let mut report = format!("seq-fuzz {}: {why}", self.target.name);
+        for (what, bytes) in [("input", input), ("minimized input", &minimized[..])] {
+            let mut hasher = DefaultHasher::new();
+            bytes.hash(&mut hasher);
+            let path = self.failures_dir.join(format!("{}-{:016x}.bin", self.target.name, hasher.finish()));
+            let written =
+                fs::write(&path, bytes).map_or_else(|e| format!("could not be written ({e})"), |()| "written".into());
+            report += &format!(
+                "\n  the {}-byte {what} is {written} to {}\n    replay: SEQ_FUZZ_REPLAY={} cargo test --release -p seq-fuzz --test {}",
+                bytes.len(),
+                path.display(),
+                path.display(),
+                self.target.name
+            );
+        }
+        report += &format!("\n  run: seed {}, execution {}", self.seed, self.executions);
         if !self.keep_going {
             panic!("{report}");
         }
@@ -249,4 +282,15 @@ fn env_u64(name: &str) -> Option<u64> {
 fn clock_seed() -> u64 {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     nanos ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_differing_in_numbers_only_are_one() {
+        assert_eq!(fold_digits("seq 17 is out of range: last is 3"), "seq N is out of range: last is N");
+        assert_eq!(fold_digits("no digits"), "no digits");
+    }
 }

@@ -118,3 +118,26 @@ fn write_integer(input: &mut [u8], rng: &mut Rng, new: impl FnOnce(u64, u64) -> 
     let value = new(*rng.pick(&INTERESTING).unwrap_or(&0), u64::from_le_bytes(old));
     field.copy_from_slice(&value.to_le_bytes()[..width]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mutants_are_reproducible_from_the_seed_and_bounded() {
+        let base: Vec<u8> = (0..=255).collect();
+        let others = vec![vec![0xaa; MAX_INPUT], Vec::new()];
+        let run = |seed| {
+            let mut rng = Rng::new(seed);
+            (0..2000).map(|_| mutate(&base, &others, &mut rng)).collect::<Vec<_>>()
+        };
+        let mutants = run(7);
+        assert_eq!(mutants, run(7));
+        assert!(mutants.iter().all(|m| m.len() <= MAX_INPUT));
+        assert!(mutants.iter().filter(|m| **m != base).count() > 1900, "almost every mutant differs");
+        let mut empty_rng = Rng::new(1);
+        for _ in 0..1000 {
+            mutate(&[], &[], &mut empty_rng);
+        }
+    }
+}

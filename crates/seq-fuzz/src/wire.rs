@@ -53,3 +53,27 @@ pub fn decode(input: &[u8]) -> Result<(SeqLog, usize), SeqError> {
     let log = encoding::load(&mut reader, i32::from(version))?;
     Ok((log, reader.0.len()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seq_core::AllocPlan;
+
+    #[test]
+    fn a_log_round_trips_and_every_truncation_is_refused() {
+        let mut log = SeqLog::new();
+        for (i, id) in [&b"a"[..], b"b", b"c"].iter().enumerate() {
+            let Ok(AllocPlan::Append(append)) = log.plan_alloc(id, 1000 + i as u64, &Default::default()) else {
+                panic!("plan an append");
+            };
+            log.apply_append(&append, id, b"payload").expect("append");
+        }
+        log.ack(b"reader", 2).expect("ack");
+        let bytes = encode(&log);
+        let (decoded, unread) = decode(&bytes).expect("decode");
+        assert_eq!((encode(&decoded), unread), (bytes.clone(), 0));
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err(), "a {cut}-byte prefix is refused");
+        }
+    }
+}
