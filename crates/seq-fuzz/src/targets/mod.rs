@@ -1,0 +1,4 @@
+//! The fuzz targets, one module each: a corpus generator, a check and a budget.
+
+pub mod append_effect;
+pub mod decoder;
