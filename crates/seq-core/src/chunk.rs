@@ -170,8 +170,12 @@ impl Chunk {
             if index > 0 {
                 ts = ts.checked_add(delta).ok_or("chunk ts overflow")?;
             }
-            for _ in 0..2 {
+            for field in ["id", "payload"] {
                 let field_len = varint::get(&self.bytes, &mut pos).ok_or("truncated chunk")?;
+                // An ALLOC never stores an empty client-msg-id: a chunk with one is damaged.
+                if field == "id" && field_len == 0 {
+                    return Err("empty client-msg-id in a chunk");
+                }
                 let end = usize::try_from(field_len)
                     .ok()
                     .and_then(|n| pos.checked_add(n))
