@@ -18,7 +18,7 @@ pub struct Arg<'a> {
 impl<'a> Arg<'a> {
     /// # Safety
     /// `raw` must be NULL or a Redis string alive for `'a`.
-    pub unsafe fn from_raw(raw: *mut RedisModuleString) -> Arg<'a> {
+    unsafe fn from_raw(raw: *mut RedisModuleString) -> Arg<'a> {
         Arg { raw, bytes: string_bytes(raw) }
     }
 

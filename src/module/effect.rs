@@ -167,7 +167,7 @@ fn existing<'k>(key: &'k mut LogKey<'_>) -> Result<&'k mut SeqLog, CmdError> {
 }
 
 impl<'a> Effect<'a> {
-    pub fn op(&self) -> Op {
+    fn op(&self) -> Op {
         match self {
             Effect::Append { .. } => Op::Append,
             Effect::Trim { .. } => Op::Trim,
@@ -371,5 +371,19 @@ impl<'a> Effect<'a> {
     /// Writes the effect into the AOF being rewritten (from the type's rewrite callback).
     pub(super) fn rewrite(&self, aof: *mut RedisModuleIO, key: *mut RedisModuleString) {
         self.emit(Target::Rewrite(aof), key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Op;
+
+    #[test]
+    fn every_op_is_found_by_its_own_name_only() {
+        for &op in Op::ALL {
+            assert_eq!(Op::named(op.name().to_bytes()), Some(op));
+        }
+        assert_eq!(Op::named(b"append"), None, "names are case-sensitive on the wire");
+        assert_eq!(Op::named(b"ALLOC"), None);
     }
 }
