@@ -28,7 +28,7 @@ impl Command for Ack {
 
     fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
         let seq = args.u64(3, "seq")?;
-        let mut key = ctx.write_key(args.arg(1));
+        let mut key = ctx.write_key(args.key(1));
         let cursor = acknowledge(ctx, &mut key, args.bytes(2), seq)?;
         ctx.reply().int(cursor);
         Ok(())

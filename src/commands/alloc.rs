@@ -37,7 +37,7 @@ impl Command for Alloc {
         let payload = (args.len() == 4).then(|| args.arg(3));
         check_sizes(id.bytes(), payload.map_or(&[][..], |p| p.bytes()))?;
 
-        let mut key = ctx.write_key(args.arg(1));
+        let mut key = ctx.write_key(args.key(1));
         let plan = key.log_or_create()?.plan_alloc(id.bytes(), ctx.now_ms(), &config::alloc_policy())?;
         let seq = match plan {
             AllocPlan::Duplicate(seq) => {

@@ -34,7 +34,7 @@ impl Command for Effect {
             return Err(CmdError::EffectFromClient);
         }
         let effect = ResolvedEffect::decode(args)?;
-        let mut key = ctx.write_key(args.arg(1));
+        let mut key = ctx.write_key(args.key(1));
         effect.replay(ctx, &mut key)?;
         ctx.reply().int(1);
         Ok(())

@@ -23,7 +23,7 @@ impl Command for Forget {
     };
 
     fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
-        let mut key = ctx.write_key(args.arg(1));
+        let mut key = ctx.write_key(args.key(1));
         let removed = match key.log()? {
             Some(_) => Effect::Forget { consumer: args.bytes(2) }.commit(ctx, &mut key)?,
             None => 0,

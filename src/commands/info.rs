@@ -22,7 +22,7 @@ impl Command for Info {
     };
 
     fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
-        let key = ctx.read_key(args.arg(1));
+        let key = ctx.read_key(args.key(1));
         let reply = ctx.reply();
         let Some(log) = key.log()? else {
             reply.null();

@@ -12,7 +12,7 @@ pub struct Last;
 pub struct MLast;
 
 fn last_of(ctx: &Ctx, args: &Args, index: usize) -> Result<u64, CmdError> {
-    let key = ctx.read_key(args.arg(index));
+    let key = ctx.read_key(args.key(index));
     Ok(key.log()?.map_or(0, |log| log.last()))
 }
 

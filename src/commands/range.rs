@@ -33,7 +33,7 @@ fn reply_range(ctx: &Ctx, args: &Args, order: Order) -> Result<(), CmdError> {
     let high = args.bound(high_index, "end")?;
     let options = Options::parse(args, 4, &["COUNT"])?;
     let count = options.count.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-    let key = ctx.read_key(args.arg(1));
+    let key = ctx.read_key(args.key(1));
     let reply = ctx.reply();
     match (key.log()?, order) {
         (Some(log), Order::Ascending) => reply.entries(log.range(low, high).take(count)),

@@ -43,7 +43,7 @@ impl Command for Sync {
     fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
         let options = Options::parse(args, 3, &["AFTER", "COUNT", "BLOCK"])?;
         let consumer = args.bytes(2);
-        let mut key = ctx.write_key(args.arg(1));
+        let mut key = ctx.write_key(args.key(1));
         let position = match options.after {
             Some(after) => {
                 acknowledge(ctx, &mut key, consumer, after)?;
@@ -56,7 +56,7 @@ impl Command for Sync {
         match options.block_ms {
             Some(timeout_ms) if ctx.may_block() && !has_news(log, &pending) => {
                 drop(key);
-                if let Err(pending) = ctx.block_on_key(args.arg(1), timeout_ms, pending) {
+                if let Err(pending) = ctx.block_on_key(args.key(1), timeout_ms, pending) {
                     reply_page(ctx, None, &pending);
                 }
             }
@@ -90,7 +90,7 @@ fn reply_page(ctx: &Ctx, log: Option<&SeqLog>, pending: &Pending) {
 impl Waiter for Pending {
     /// Answers if entries arrived, else keeps waiting.
     fn on_ready(&self, ctx: &Ctx, args: &Args) -> Result<bool, CmdError> {
-        let key = ctx.read_key(args.arg(1));
+        let key = ctx.read_key(args.key(1));
         let log = key.log()?;
         if !has_news(log, self) {
             return Ok(false);
@@ -101,7 +101,7 @@ impl Waiter for Pending {
 
     /// Nothing new before the timeout: `[last, []]`.
     fn on_timeout(&self, ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
-        let key = ctx.read_key(args.arg(1));
+        let key = ctx.read_key(args.key(1));
         let last = key.log()?.map_or(0, SeqLog::last);
         let reply = ctx.reply();
         reply.array(2);

@@ -40,7 +40,7 @@ impl Command for Trim {
         } else {
             return Err(CmdError::unknown_trim_strategy(args.bytes(2)));
         };
-        let mut key = ctx.write_key(args.arg(1));
+        let mut key = ctx.write_key(args.key(1));
         let removed = match key.log()? {
             Some(log) => Effect::Trim { keep_from: log.plan_trim(by) }.commit(ctx, &mut key)?,
             None => 0,

@@ -22,7 +22,7 @@ impl Command for Unread {
     };
 
     fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
-        let key = ctx.read_key(args.arg(1));
+        let key = ctx.read_key(args.key(1));
         let unread = key.log()?.map_or(0, |log| log.unread(args.bytes(2)));
         ctx.reply().int(unread);
         Ok(())

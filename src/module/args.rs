@@ -31,6 +31,20 @@ impl<'a> Arg<'a> {
     }
 }
 
+/// A key argument, only ever handed on to Redis (OpenKey, notifications, signals), so
+/// its bytes are not looked up.
+#[derive(Clone, Copy)]
+pub struct KeyName<'a> {
+    raw: *mut RedisModuleString,
+    _string: PhantomData<&'a RedisModuleString>,
+}
+
+impl KeyName<'_> {
+    pub(super) fn raw(self) -> *mut RedisModuleString {
+        self.raw
+    }
+}
+
 pub struct Args<'a> {
     argv: &'a [*mut RedisModuleString],
     _strings: PhantomData<&'a RedisModuleString>,
@@ -55,6 +69,11 @@ impl<'a> Args<'a> {
         let raw = self.argv.get(index).copied().unwrap_or(std::ptr::null_mut());
         // SAFETY: argv's strings live for `'a` (see `from_raw`).
         unsafe { Arg::from_raw(raw) }
+    }
+
+    /// Argument `index` as a key name.
+    pub fn key(&self, index: usize) -> KeyName<'a> {
+        KeyName { raw: self.argv.get(index).copied().unwrap_or(std::ptr::null_mut()), _string: PhantomData }
     }
 
     /// The bytes of argument `index`.

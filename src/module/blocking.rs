@@ -6,7 +6,7 @@ use std::os::raw::{c_int, c_void};
 
 use redis_module::raw::{self, RedisModuleCtx, RedisModuleString};
 
-use super::args::{Arg, Args};
+use super::args::{Args, KeyName};
 use super::context::Ctx;
 use super::errors::CmdError;
 use super::guard::guard;
@@ -23,7 +23,7 @@ pub trait Waiter: Sized + 'static {
 impl Ctx {
     /// Blocks the client until `key` is signalled or `timeout_ms` passes (0: no timeout);
     /// hands `waiter` back if Redis did not block the client.
-    pub fn block_on_key<W: Waiter>(&self, key: Arg<'_>, timeout_ms: u64, waiter: W) -> Result<(), W> {
+    pub fn block_on_key<W: Waiter>(&self, key: KeyName<'_>, timeout_ms: u64, waiter: W) -> Result<(), W> {
         let mut keys = [key.raw()];
         let privdata = Box::into_raw(Box::new(waiter)).cast::<c_void>();
         // SAFETY: Redis keeps `privdata` until it calls `free_waiter` exactly once, and

@@ -10,7 +10,7 @@ use std::ffi::CStr;
 
 use redis_module::raw::{self, RedisModuleCtx};
 
-use super::args::Arg;
+use super::args::KeyName;
 use super::keys::LogKey;
 use super::reply::Reply;
 
@@ -34,11 +34,11 @@ impl Ctx {
         Reply::new(self.raw)
     }
 
-    pub fn read_key<'a>(&self, name: Arg<'a>) -> LogKey<'a> {
+    pub fn read_key<'a>(&self, name: KeyName<'a>) -> LogKey<'a> {
         LogKey::open(self.raw, name, raw::REDISMODULE_READ)
     }
 
-    pub fn write_key<'a>(&self, name: Arg<'a>) -> LogKey<'a> {
+    pub fn write_key<'a>(&self, name: KeyName<'a>) -> LogKey<'a> {
         LogKey::open(self.raw, name, raw::REDISMODULE_READ | raw::REDISMODULE_WRITE)
     }
 
@@ -49,7 +49,7 @@ impl Ctx {
     }
 
     /// A keyspace event of the module class (`notify-keyspace-events` with `d`).
-    pub(super) fn notify(&self, event: &CStr, key: Arg<'_>) {
+    pub(super) fn notify(&self, event: &CStr, key: KeyName<'_>) {
         // SAFETY: the running command's context and one of its arguments.
         unsafe {
             api!(RedisModule_NotifyKeyspaceEvent)(self.raw, raw::REDISMODULE_NOTIFY_MODULE, event.as_ptr(), key.raw())
@@ -57,7 +57,7 @@ impl Ctx {
     }
 
     /// Wakes the clients blocked on `key` (they re-check after this command).
-    pub(super) fn signal_ready(&self, key: Arg<'_>) {
+    pub(super) fn signal_ready(&self, key: KeyName<'_>) {
         // SAFETY: the running command's context and one of its arguments.
         unsafe { api!(RedisModule_SignalKeyAsReady)(self.raw, key.raw()) };
     }

@@ -18,7 +18,7 @@ use std::os::raw::{c_char, c_longlong};
 
 use redis_module::raw::{RedisModuleIO, RedisModuleString};
 
-use super::args::{parse_u64, Arg, Args};
+use super::args::{parse_u64, Arg, Args, KeyName};
 use super::context::Ctx;
 use super::errors::CmdError;
 use super::keys::LogKey;
@@ -284,6 +284,9 @@ impl<'a> Effect<'a> {
     }
 
     /// Changes the log and keeps the node's books (fence epoch, INFO counters).
+    // Inlined (with `commit`) into SEQ.ALLOC: measured, it keeps the hot path at the
+    // instruction count it had before this type existed.
+    #[inline]
     fn apply(&self, key: &mut LogKey<'_>) -> Result<Outcome, CmdError> {
         match *self {
             Effect::Append { append, id, payload } => {
@@ -331,7 +334,7 @@ impl<'a> Effect<'a> {
     }
 
     /// Tells subscribers and blocked readers about the change.
-    fn announce(&self, ctx: &Ctx, key: Arg<'_>) {
+    fn announce(&self, ctx: &Ctx, key: KeyName<'_>) {
         match self {
             // Subscribers get `seq.alloc` (module class); SEQ.SYNC BLOCK waiters wake up.
             Effect::Append { .. } => {
@@ -350,6 +353,7 @@ impl<'a> Effect<'a> {
     /// The master's path: applies the effect a command decided, sends it to replicas and
     /// the AOF if it changed the log, and returns the command's result. (An ACK that
     /// changed the log set the cursor to exactly the one it carries.)
+    #[inline]
     pub fn commit(&self, ctx: &Ctx, key: &mut LogKey<'_>) -> Result<u64, CmdError> {
         let outcome = self.apply(key)?;
         if outcome.changed {

@@ -6,14 +6,14 @@ use std::os::raw::c_int;
 
 use redis_module::raw::{self, RedisModuleCtx, RedisModuleKey, RedisModuleString};
 
-use super::args::Arg;
+use super::args::KeyName;
 use super::errors::CmdError;
 use super::log_type::SEQ_LOG_TYPE;
 use seq_core::SeqLog;
 
 pub struct LogKey<'a> {
     key: *mut RedisModuleKey,
-    name: Arg<'a>,
+    name: KeyName<'a>,
     /// The value once found, so repeated lookups in one call (plan, then apply) cost no
     /// further calls into Redis. Only `set` changes the value while the key is open.
     found: Cell<*mut SeqLog>,
@@ -21,14 +21,14 @@ pub struct LogKey<'a> {
 
 impl<'a> LogKey<'a> {
     /// `ctx` must be the live context of the running call (see `Ctx::read_key`).
-    pub(super) fn open(ctx: *mut RedisModuleCtx, name: Arg<'a>, mode: u32) -> LogKey<'a> {
+    pub(super) fn open(ctx: *mut RedisModuleCtx, name: KeyName<'a>, mode: u32) -> LogKey<'a> {
         // SAFETY: ctx and name come from the running command.
         let key = unsafe { api!(RedisModule_OpenKey)(ctx, name.raw(), mode as c_int) }.cast::<RedisModuleKey>();
         LogKey { key, name, found: Cell::new(std::ptr::null_mut()) }
     }
 
     /// The key's name, as the client sent it.
-    pub fn name(&self) -> Arg<'a> {
+    pub fn name(&self) -> KeyName<'a> {
         self.name
     }
 
