@@ -2,7 +2,8 @@
 //! each write, as one internal command, `SEQ.EFFECT key <op> <operands>`. This file owns
 //! every op: its operands, its encoding, its decoding and the step that applies it, which
 //! the master (after a command decided the effect) and a replica or the AOF loader (on
-//! receiving it) share. Adding an op is one variant here; the compiler asks for the rest.
+//! receiving it) share. Adding an op is a line in `ops!` and a variant of `Effect`, both
+//! here; the compiler then asks for every match that must handle it.
 //!
 //! Ops: `APPEND packed id payload` (packed: seq, ts, epoch, dedup floor and retention trim
 //! point as five varints, see `seq_core::encoding::pack_append`), `TRIM keep-from`,
