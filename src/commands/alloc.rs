@@ -3,15 +3,13 @@
 
 use std::ffi::CStr;
 
-use redis_module::raw::{self, RedisModuleCtx};
-
 use crate::module::args::Args;
+use crate::module::command::Command;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, INSERTS};
-use crate::module::effects::{self, Target};
+use crate::module::context::Ctx;
+use crate::module::effect::Effect;
 use crate::module::errors::CmdError;
-use crate::module::keys::LogKey;
-use crate::module::reply::Reply;
-use crate::module::{config, fence, now_ms, stats, Command};
+use crate::module::{config, stats};
 use seq_core::AllocPlan;
 
 pub struct Alloc;
@@ -19,6 +17,7 @@ pub struct Alloc;
 impl Command for Alloc {
     const NAME: &'static CStr = c"SEQ.ALLOC";
     const FLAGS: &'static CStr = c"write deny-oom";
+    const ARITY: i32 = -3;
     const KEYS: Option<KeyUse> = KeyUse::first_arg(INSERTS);
     const DOCS: Docs = Docs {
         summary: c"Issues the next seq of a log and stores the message with it, atomically; a retried client-msg-id gets its first seq back",
@@ -30,68 +29,39 @@ impl Command for Alloc {
         ],
     };
 
-    fn run(ctx: *mut RedisModuleCtx, args: &Args) -> Result<(), CmdError> {
-        if !(3..=4).contains(&args.len()) {
+    fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
+        if args.len() > 4 {
             return Err(CmdError::WrongArity);
         }
-        let key = args.raw(1);
-        let id = args.bytes(2);
-        let payload = if args.len() == 4 { args.bytes(3) } else { &[] };
-        check_sizes(id, payload)?;
+        let id = args.arg(2);
+        let payload = (args.len() == 4).then(|| args.arg(3));
+        check_sizes(id.bytes(), payload.map_or(&[][..], |p| p.bytes()))?;
 
-        let mut log_key = LogKey::write(ctx, key);
-        let log = log_key.log_or_create()?;
-        let append = match log.plan_alloc(id, now_ms(), &config::alloc_policy())? {
+        let mut key = ctx.write_key(args.key(1));
+        let plan = key.log_or_create()?.plan_alloc(id.bytes(), ctx.now_ms(), &config::alloc_policy())?;
+        let seq = match plan {
             AllocPlan::Duplicate(seq) => {
                 stats::dedup_hit();
-                Reply::new(ctx).int(seq);
-                return Ok(());
+                seq
             }
-            AllocPlan::Append(append) => append,
+            AllocPlan::Append(append) => Effect::Append { append, id, payload }.commit(ctx, &mut key)?,
         };
-        let trimmed = log.apply_append(&append, id, payload)?;
-        fence::observe_epoch(append.epoch);
-        stats::allocated();
-        stats::trimmed(trimmed);
-        let payload_arg = (args.len() == 4).then(|| args.raw(3));
-        effects::append(Target::Replicas(ctx), key, &append, args.raw(2), payload_arg);
-        announce_append(ctx, key);
-        Reply::new(ctx).int(append.seq);
+        ctx.reply().int(seq);
         Ok(())
     }
 }
 
 fn check_sizes(id: &[u8], payload: &[u8]) -> Result<(), CmdError> {
     if id.is_empty() {
-        return Err(CmdError::Invalid("client-msg-id must not be empty".into()));
+        return Err(CmdError::EmptyClientMsgId);
     }
     let max_id = config::max_client_msg_id_bytes();
     if id.len() > max_id {
-        return Err(CmdError::Invalid(format!(
-            "client-msg-id is {} bytes, longer than seq.max-client-msg-id-bytes ({max_id})",
-            id.len()
-        )));
+        return Err(CmdError::too_long("client-msg-id", id.len(), "seq.max-client-msg-id-bytes", max_id));
     }
     let max_payload = config::max_payload_bytes();
     if payload.len() > max_payload {
-        return Err(CmdError::Invalid(format!(
-            "payload is {} bytes, longer than seq.max-payload-bytes ({max_payload})",
-            payload.len()
-        )));
+        return Err(CmdError::too_long("payload", payload.len(), "seq.max-payload-bytes", max_payload));
     }
     Ok(())
-}
-
-/// Tells subscribers (`seq.alloc`, module class) and clients blocked in SEQ.SYNC on the
-/// key that an entry was appended.
-pub fn announce_append(ctx: *mut RedisModuleCtx, key: *mut raw::RedisModuleString) {
-    // SAFETY: ctx and key belong to the running command.
-    unsafe {
-        if let Some(notify) = raw::RedisModule_NotifyKeyspaceEvent {
-            notify(ctx, raw::REDISMODULE_NOTIFY_MODULE, c"seq.alloc".as_ptr(), key);
-        }
-        if let Some(signal) = raw::RedisModule_SignalKeyAsReady {
-            signal(ctx, key);
-        }
-    }
 }

@@ -2,21 +2,19 @@
 
 use std::ffi::CStr;
 
-use redis_module::raw::RedisModuleCtx;
-
 use crate::module::args::Args;
+use crate::module::command::Command;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, UPDATES};
-use crate::module::effects::{self, Target};
+use crate::module::context::Ctx;
+use crate::module::effect::Effect;
 use crate::module::errors::CmdError;
-use crate::module::keys::LogKey;
-use crate::module::reply::Reply;
-use crate::module::Command;
 
 pub struct Forget;
 
 impl Command for Forget {
     const NAME: &'static CStr = c"SEQ.FORGET";
     const FLAGS: &'static CStr = c"write";
+    const ARITY: i32 = 3;
     const KEYS: Option<KeyUse> = KeyUse::first_arg(UPDATES);
     const DOCS: Docs = Docs {
         summary: c"Removes a consumer's cursor; replies 1 if there was one, else 0",
@@ -24,16 +22,13 @@ impl Command for Forget {
         args: &[ArgDoc::new(c"key", ArgKind::Key), ArgDoc::new(c"consumer", ArgKind::String)],
     };
 
-    fn run(ctx: *mut RedisModuleCtx, args: &Args) -> Result<(), CmdError> {
-        if args.len() != 3 {
-            return Err(CmdError::WrongArity);
-        }
-        let mut key = LogKey::write(ctx, args.raw(1));
-        let removed = key.log_mut()?.is_some_and(|log| log.forget(args.bytes(2)));
-        if removed {
-            effects::forget(Target::Replicas(ctx), args.raw(1), args.bytes(2));
-        }
-        Reply::new(ctx).int(u64::from(removed));
+    fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
+        let mut key = ctx.write_key(args.key(1));
+        let removed = match key.log()? {
+            Some(_) => Effect::Forget { consumer: args.bytes(2) }.commit(ctx, &mut key)?,
+            None => 0,
+        };
+        ctx.reply().int(removed);
         Ok(())
     }
 }

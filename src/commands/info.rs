@@ -2,20 +2,18 @@
 
 use std::ffi::CStr;
 
-use redis_module::raw::RedisModuleCtx;
-
 use crate::module::args::Args;
+use crate::module::command::Command;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, READS};
+use crate::module::context::Ctx;
 use crate::module::errors::CmdError;
-use crate::module::keys::LogKey;
-use crate::module::reply::Reply;
-use crate::module::Command;
 
 pub struct Info;
 
 impl Command for Info {
     const NAME: &'static CStr = c"SEQ.INFO";
     const FLAGS: &'static CStr = c"readonly";
+    const ARITY: i32 = 2;
     const KEYS: Option<KeyUse> = KeyUse::first_arg(READS);
     const DOCS: Docs = Docs {
         summary: c"Returns a log's last and first seq, length, de-duplication entries, consumers, timestamps, epoch and skipped seqs",
@@ -23,12 +21,9 @@ impl Command for Info {
         args: &[ArgDoc::new(c"key", ArgKind::Key)],
     };
 
-    fn run(ctx: *mut RedisModuleCtx, args: &Args) -> Result<(), CmdError> {
-        if args.len() != 2 {
-            return Err(CmdError::WrongArity);
-        }
-        let key = LogKey::read(ctx, args.raw(1));
-        let reply = Reply::new(ctx);
+    fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
+        let key = ctx.read_key(args.key(1));
+        let reply = ctx.reply();
         let Some(log) = key.log()? else {
             reply.null();
             return Ok(());

@@ -1,4 +1,5 @@
-//! One file per command. Each is a `module::Command`: its flags, keys, docs and body.
+//! One file per command. Each is a `module::command::Command`: its flags, arity, keys, docs
+//! and body, which checks arguments and calls the core through `module::context::Ctx`.
 
 pub mod ack;
 pub mod alloc;

@@ -3,14 +3,11 @@
 
 use std::ffi::CStr;
 
-use redis_module::raw::RedisModuleCtx;
-
 use crate::module::args::{Args, Options};
+use crate::module::command::Command;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, READS};
+use crate::module::context::Ctx;
 use crate::module::errors::CmdError;
-use crate::module::keys::LogKey;
-use crate::module::reply::Reply;
-use crate::module::Command;
 
 pub struct Range;
 pub struct RevRange;
@@ -27,10 +24,7 @@ enum Order {
 }
 
 /// Parses the bounds and COUNT, then replies with the entries in `order`.
-fn reply_range(ctx: *mut RedisModuleCtx, args: &Args, order: Order) -> Result<(), CmdError> {
-    if args.len() < 4 {
-        return Err(CmdError::WrongArity);
-    }
+fn reply_range(ctx: &Ctx, args: &Args, order: Order) -> Result<(), CmdError> {
     let (low_index, high_index) = match order {
         Order::Ascending => (2, 3),
         Order::Descending => (3, 2),
@@ -39,8 +33,8 @@ fn reply_range(ctx: *mut RedisModuleCtx, args: &Args, order: Order) -> Result<()
     let high = args.bound(high_index, "end")?;
     let options = Options::parse(args, 4, &["COUNT"])?;
     let count = options.count.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-    let key = LogKey::read(ctx, args.raw(1));
-    let reply = Reply::new(ctx);
+    let key = ctx.read_key(args.key(1));
+    let reply = ctx.reply();
     match (key.log()?, order) {
         (Some(log), Order::Ascending) => reply.entries(log.range(low, high).take(count)),
         (Some(log), Order::Descending) => reply.entries(log.rev_range(high, low).take(count)),
@@ -52,6 +46,7 @@ fn reply_range(ctx: *mut RedisModuleCtx, args: &Args, order: Order) -> Result<()
 impl Command for Range {
     const NAME: &'static CStr = c"SEQ.RANGE";
     const FLAGS: &'static CStr = c"readonly";
+    const ARITY: i32 = -4;
     const KEYS: Option<KeyUse> = KEYS;
     const DOCS: Docs = Docs {
         summary: c"Returns the entries with seqs between start and end, ascending",
@@ -64,7 +59,7 @@ impl Command for Range {
         ],
     };
 
-    fn run(ctx: *mut RedisModuleCtx, args: &Args) -> Result<(), CmdError> {
+    fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
         reply_range(ctx, args, Order::Ascending)
     }
 }
@@ -72,6 +67,7 @@ impl Command for Range {
 impl Command for RevRange {
     const NAME: &'static CStr = c"SEQ.REVRANGE";
     const FLAGS: &'static CStr = c"readonly";
+    const ARITY: i32 = -4;
     const KEYS: Option<KeyUse> = KEYS;
     const DOCS: Docs = Docs {
         summary: c"Returns the entries with seqs between end and start, descending",
@@ -84,7 +80,7 @@ impl Command for RevRange {
         ],
     };
 
-    fn run(ctx: *mut RedisModuleCtx, args: &Args) -> Result<(), CmdError> {
+    fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
         reply_range(ctx, args, Order::Descending)
     }
 }

@@ -3,18 +3,14 @@
 //! the client waits (Redis' blocking-on-keys API, as XREAD BLOCK) for an append to the key.
 
 use std::ffi::CStr;
-use std::os::raw::{c_int, c_void};
 
-use redis_module::raw::{self, RedisModuleCtx, RedisModuleString};
-
-use super::ack::acknowledge;
+use crate::module::acknowledge::acknowledge;
 use crate::module::args::{Args, Options};
+use crate::module::blocking::Waiter;
+use crate::module::command::Command;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, ACCESS_UPDATES};
+use crate::module::context::Ctx;
 use crate::module::errors::CmdError;
-use crate::module::guard::guard;
-use crate::module::keys::LogKey;
-use crate::module::reply::Reply;
-use crate::module::{context_flags, stats, Command, INTERNAL_ERROR};
 use seq_core::SeqLog;
 
 pub struct Sync;
@@ -30,6 +26,7 @@ struct Pending {
 impl Command for Sync {
     const NAME: &'static CStr = c"SEQ.SYNC";
     const FLAGS: &'static CStr = c"write";
+    const ARITY: i32 = -3;
     const KEYS: Option<KeyUse> = KeyUse::first_arg(ACCESS_UPDATES);
     const DOCS: Docs = Docs {
         summary: c"Acknowledges AFTER seq for a consumer, then returns last and the next entries after it (after the stored cursor without AFTER); BLOCK waits for an append",
@@ -43,27 +40,25 @@ impl Command for Sync {
         ],
     };
 
-    fn run(ctx: *mut RedisModuleCtx, args: &Args) -> Result<(), CmdError> {
-        if args.len() < 3 {
-            return Err(CmdError::WrongArity);
-        }
+    fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
         let options = Options::parse(args, 3, &["AFTER", "COUNT", "BLOCK"])?;
-        let (key_name, consumer) = (args.raw(1), args.bytes(2));
-        let mut key = LogKey::write(ctx, key_name);
+        let consumer = args.bytes(2);
+        let mut key = ctx.write_key(args.key(1));
         let position = match options.after {
             Some(after) => {
-                acknowledge(ctx, &mut key, key_name, consumer, after)?;
+                acknowledge(ctx, &mut key, consumer, after)?;
                 after
             }
             None => key.log()?.and_then(|log| log.cursor(consumer)).unwrap_or(0),
         };
         let pending = Pending { position, count: options.count.unwrap_or(DEFAULT_COUNT) };
         let log = key.log()?;
-        let may_block = context_flags(ctx) & raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING == 0;
         match options.block_ms {
-            Some(timeout_ms) if may_block && !has_news(log, &pending) => {
+            Some(timeout_ms) if ctx.may_block() && !has_news(log, &pending) => {
                 drop(key);
-                block(ctx, key_name, timeout_ms, pending);
+                if let Err(pending) = ctx.block_on_key(args.key(1), timeout_ms, pending) {
+                    reply_page(ctx, None, &pending);
+                }
             }
             _ => reply_page(ctx, log, &pending),
         }
@@ -76,8 +71,8 @@ fn has_news(log: Option<&SeqLog>, pending: &Pending) -> bool {
 }
 
 /// `[last, [entries after position, at most count]]`.
-fn reply_page(ctx: *mut RedisModuleCtx, log: Option<&SeqLog>, pending: &Pending) {
-    let reply = Reply::new(ctx);
+fn reply_page(ctx: &Ctx, log: Option<&SeqLog>, pending: &Pending) {
+    let reply = ctx.reply();
     reply.array(2);
     match log {
         Some(log) => {
@@ -92,93 +87,26 @@ fn reply_page(ctx: *mut RedisModuleCtx, log: Option<&SeqLog>, pending: &Pending)
     }
 }
 
-fn block(ctx: *mut RedisModuleCtx, key_name: *mut RedisModuleString, timeout_ms: u64, pending: Pending) {
-    let mut keys = [key_name];
-    let privdata = Box::into_raw(Box::new(pending)).cast::<c_void>();
-    // SAFETY: Redis keeps `privdata` until it calls `free_pending` exactly once, and
-    // copies the key list.
-    let blocked = unsafe {
-        raw::RedisModule_BlockClientOnKeys.map(|block_on_keys| {
-            block_on_keys(
-                ctx,
-                Some(on_key_ready),
-                Some(on_timeout),
-                Some(free_pending),
-                i64::try_from(timeout_ms).unwrap_or(i64::MAX),
-                keys.as_mut_ptr(),
-                1,
-                privdata,
-            )
-        })
-    };
-    match blocked {
-        Some(client) if !client.is_null() => stats::client_blocked(),
-        _ => {
-            // SAFETY: Redis did not take privdata.
-            let pending = unsafe { Box::from_raw(privdata.cast::<Pending>()) };
-            reply_page(ctx, None, &pending);
+impl Waiter for Pending {
+    /// Answers if entries arrived, else keeps waiting.
+    fn on_ready(&self, ctx: &Ctx, args: &Args) -> Result<bool, CmdError> {
+        let key = ctx.read_key(args.key(1));
+        let log = key.log()?;
+        if !has_news(log, self) {
+            return Ok(false);
         }
+        reply_page(ctx, log, self);
+        Ok(true)
     }
-}
 
-fn pending_of<'a>(ctx: *mut RedisModuleCtx) -> Option<&'a Pending> {
-    // SAFETY: the private data of this blocked client is the `Pending` boxed in `block`.
-    unsafe { raw::RedisModule_GetBlockedClientPrivateData.and_then(|get| get(ctx).cast::<Pending>().as_ref()) }
-}
-
-/// Called when the key was signalled: answers if entries arrived, else keeps waiting.
-extern "C" fn on_key_ready(ctx: *mut RedisModuleCtx, argv: *mut *mut RedisModuleString, argc: c_int) -> c_int {
-    let answered = guard(c"SEQ.SYNC wake-up", None, || {
-        // SAFETY: the blocked command's argv.
-        let args = unsafe { Args::from_raw(argv, argc) };
-        let pending = pending_of(ctx)?;
-        let key = LogKey::read(ctx, args.raw(1));
-        match key.log() {
-            Ok(log) if has_news(log, pending) => reply_page(ctx, log, pending),
-            Ok(_) => return Some(false),
-            Err(error) => Reply::new(ctx).error(&error.to_string()),
-        }
-        Some(true)
-    });
-    match answered {
-        Some(true) => raw::REDISMODULE_OK as c_int,
-        Some(false) => raw::REDISMODULE_ERR as c_int,
-        None => {
-            Reply::new(ctx).error(INTERNAL_ERROR);
-            raw::REDISMODULE_OK as c_int
-        }
+    /// Nothing new before the timeout: `[last, []]`.
+    fn on_timeout(&self, ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
+        let key = ctx.read_key(args.key(1));
+        let last = key.log()?.map_or(0, SeqLog::last);
+        let reply = ctx.reply();
+        reply.array(2);
+        reply.int(last);
+        reply.array(0);
+        Ok(())
     }
-}
-
-/// The timeout passed with nothing new: `[last, []]`.
-extern "C" fn on_timeout(ctx: *mut RedisModuleCtx, argv: *mut *mut RedisModuleString, argc: c_int) -> c_int {
-    let answered = guard(c"SEQ.SYNC timeout", false, || {
-        // SAFETY: the blocked command's argv.
-        let args = unsafe { Args::from_raw(argv, argc) };
-        let key = LogKey::read(ctx, args.raw(1));
-        let reply = Reply::new(ctx);
-        match key.log() {
-            Ok(log) => {
-                reply.array(2);
-                reply.int(log.map_or(0, SeqLog::last));
-                reply.array(0);
-            }
-            Err(error) => reply.error(&error.to_string()),
-        }
-        true
-    });
-    if !answered {
-        Reply::new(ctx).error(INTERNAL_ERROR);
-    }
-    raw::REDISMODULE_OK as c_int
-}
-
-/// Runs once per blocked call however it ends: answered, timed out or disconnected.
-unsafe extern "C" fn free_pending(_ctx: *mut RedisModuleCtx, privdata: *mut c_void) {
-    guard(c"SEQ.SYNC cleanup", (), || {
-        if !privdata.is_null() {
-            drop(Box::from_raw(privdata.cast::<Pending>()));
-            stats::client_unblocked();
-        }
-    });
 }

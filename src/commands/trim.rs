@@ -2,15 +2,12 @@
 
 use std::ffi::CStr;
 
-use redis_module::raw::RedisModuleCtx;
-
 use crate::module::args::Args;
+use crate::module::command::Command;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, UPDATES};
-use crate::module::effects::{self, Target};
+use crate::module::context::Ctx;
+use crate::module::effect::Effect;
 use crate::module::errors::CmdError;
-use crate::module::keys::LogKey;
-use crate::module::reply::Reply;
-use crate::module::{stats, Command};
 use seq_core::TrimBy;
 
 pub struct Trim;
@@ -18,6 +15,7 @@ pub struct Trim;
 impl Command for Trim {
     const NAME: &'static CStr = c"SEQ.TRIM";
     const FLAGS: &'static CStr = c"write";
+    const ARITY: i32 = 4;
     const KEYS: Option<KeyUse> = KeyUse::first_arg(UPDATES);
     const DOCS: Docs = Docs {
         summary: c"Removes a log's oldest entries: keep the newest n, drop seqs below one, or drop entries older than ms before the newest; last never changes",
@@ -32,10 +30,7 @@ impl Command for Trim {
         ],
     };
 
-    fn run(ctx: *mut RedisModuleCtx, args: &Args) -> Result<(), CmdError> {
-        if args.len() != 4 {
-            return Err(CmdError::WrongArity);
-        }
+    fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
         let by = if args.is(2, "MAXLEN") {
             TrimBy::MaxLen(args.u64(3, "MAXLEN")?)
         } else if args.is(2, "MINSEQ") {
@@ -43,25 +38,14 @@ impl Command for Trim {
         } else if args.is(2, "MAXAGE") {
             TrimBy::MaxAge(args.u64(3, "MAXAGE")?)
         } else {
-            return Err(CmdError::Invalid(format!(
-                "unknown option '{}' (expected MAXLEN, MINSEQ or MAXAGE)",
-                String::from_utf8_lossy(args.bytes(2))
-            )));
+            return Err(CmdError::unknown_trim_strategy(args.bytes(2)));
         };
-        let mut key = LogKey::write(ctx, args.raw(1));
-        let removed = match key.log_mut()? {
-            Some(log) => {
-                let keep_from = log.plan_trim(by);
-                let removed = log.trim_before(keep_from);
-                if removed > 0 {
-                    stats::trimmed(removed);
-                    effects::trim(Target::Replicas(ctx), args.raw(1), keep_from);
-                }
-                removed
-            }
+        let mut key = ctx.write_key(args.key(1));
+        let removed = match key.log()? {
+            Some(log) => Effect::Trim { keep_from: log.plan_trim(by) }.commit(ctx, &mut key)?,
             None => 0,
         };
-        Reply::new(ctx).int(removed);
+        ctx.reply().int(removed);
         Ok(())
     }
 }

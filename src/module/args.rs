@@ -1,13 +1,53 @@
 //! Command arguments, read in place (no copies) from Redis' argv.
 
+use std::marker::PhantomData;
 use std::os::raw::c_int;
 
-use redis_module::raw::{self, RedisModuleString};
+use redis_module::raw::RedisModuleString;
 
 use super::errors::CmdError;
 
+/// One argument: the client's own Redis string (handed on as is to keys, replication and
+/// signalling) and its bytes, looked up once.
+#[derive(Clone, Copy)]
+pub struct Arg<'a> {
+    raw: *mut RedisModuleString,
+    bytes: &'a [u8],
+}
+
+impl<'a> Arg<'a> {
+    /// # Safety
+    /// `raw` must be NULL or a Redis string alive for `'a`.
+    unsafe fn from_raw(raw: *mut RedisModuleString) -> Arg<'a> {
+        Arg { raw, bytes: string_bytes(raw) }
+    }
+
+    pub fn bytes(self) -> &'a [u8] {
+        self.bytes
+    }
+
+    pub(super) fn raw(self) -> *mut RedisModuleString {
+        self.raw
+    }
+}
+
+/// A key argument, only ever handed on to Redis (OpenKey, notifications, signals), so
+/// its bytes are not looked up.
+#[derive(Clone, Copy)]
+pub struct KeyName<'a> {
+    raw: *mut RedisModuleString,
+    _string: PhantomData<&'a RedisModuleString>,
+}
+
+impl KeyName<'_> {
+    pub(super) fn raw(self) -> *mut RedisModuleString {
+        self.raw
+    }
+}
+
 pub struct Args<'a> {
     argv: &'a [*mut RedisModuleString],
+    _strings: PhantomData<&'a RedisModuleString>,
 }
 
 impl<'a> Args<'a> {
@@ -17,30 +57,37 @@ impl<'a> Args<'a> {
     pub unsafe fn from_raw(argv: *mut *mut RedisModuleString, argc: c_int) -> Args<'a> {
         let len = usize::try_from(argc).unwrap_or(0);
         let argv = if argv.is_null() || len == 0 { &[][..] } else { std::slice::from_raw_parts(argv, len) };
-        Args { argv }
+        Args { argv, _strings: PhantomData }
     }
 
     pub fn len(&self) -> usize {
         self.argv.len()
     }
 
-    /// The Redis string at `index` (for keys: OpenKey, replication, signalling).
-    pub fn raw(&self, index: usize) -> *mut RedisModuleString {
-        self.argv.get(index).copied().unwrap_or(std::ptr::null_mut())
+    /// Argument `index` (empty when out of range; Redis checks each command's arity).
+    pub fn arg(&self, index: usize) -> Arg<'a> {
+        let raw = self.argv.get(index).copied().unwrap_or(std::ptr::null_mut());
+        // SAFETY: argv's strings live for `'a` (see `from_raw`).
+        unsafe { Arg::from_raw(raw) }
     }
 
-    /// The bytes of argument `index` (empty when out of range; callers check arity first).
+    /// Argument `index` as a key name.
+    pub fn key(&self, index: usize) -> KeyName<'a> {
+        KeyName { raw: self.argv.get(index).copied().unwrap_or(std::ptr::null_mut()), _string: PhantomData }
+    }
+
+    /// The bytes of argument `index`.
     pub fn bytes(&self, index: usize) -> &'a [u8] {
-        string_bytes(self.raw(index))
+        self.arg(index).bytes
     }
 
     /// A non-negative integer argument named `what` in errors.
-    pub fn u64(&self, index: usize, what: &str) -> Result<u64, CmdError> {
+    pub fn u64(&self, index: usize, what: &'static str) -> Result<u64, CmdError> {
         parse_u64(self.bytes(index), what)
     }
 
     /// A range bound: an integer >= 0, or `-` (lowest) / `+` (highest).
-    pub fn bound(&self, index: usize, what: &str) -> Result<u64, CmdError> {
+    pub fn bound(&self, index: usize, what: &'static str) -> Result<u64, CmdError> {
         match self.bytes(index) {
             b"-" => Ok(0),
             b"+" => Ok(u64::MAX),
@@ -55,38 +102,39 @@ impl<'a> Args<'a> {
 }
 
 /// The bytes of a Redis string, borrowed.
-pub fn string_bytes<'a>(s: *const RedisModuleString) -> &'a [u8] {
+///
+/// # Safety
+/// `s` must be NULL or a Redis string alive for `'a`.
+unsafe fn string_bytes<'a>(s: *const RedisModuleString) -> &'a [u8] {
     if s.is_null() {
         return &[];
     }
     let mut len = 0;
     // SAFETY: `s` is a live Redis string; StringPtrLen returns its buffer and length.
-    unsafe {
-        let Some(ptr_len) = raw::RedisModule_StringPtrLen else { return &[] };
-        let ptr = ptr_len(s, &mut len);
-        if ptr.is_null() {
-            return &[];
-        }
-        std::slice::from_raw_parts(ptr.cast::<u8>(), len)
+    let ptr = unsafe { api!(RedisModule_StringPtrLen)(s, &mut len) };
+    if ptr.is_null() {
+        return &[];
     }
+    // SAFETY: the buffer holds `len` bytes and lives as long as the string.
+    unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) }
 }
 
 /// Parses a decimal integer >= 0 that fits a signed 64-bit integer, as Redis does.
-pub fn parse_u64(text: &[u8], what: &str) -> Result<u64, CmdError> {
+pub fn parse_u64(text: &[u8], what: &'static str) -> Result<u64, CmdError> {
     let (negative, digits) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         Some((b'+', rest)) => (false, rest),
         _ => (false, text),
     };
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(CmdError::NotAnInteger(what.to_string()));
+        return Err(CmdError::NotAnInteger(what));
     }
     let value = digits.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
     if value > i64::MAX as u64 {
-        return Err(CmdError::NotAnInteger(what.to_string()));
+        return Err(CmdError::NotAnInteger(what));
     }
     if negative && value != 0 {
-        return Err(CmdError::Negative(what.to_string()));
+        return Err(CmdError::Negative(what));
     }
     Ok(value)
 }
@@ -118,24 +166,20 @@ pub struct Options {
 impl Options {
     /// Parses `args[from..]` as options among `allowed` (upper-case names); the last of a
     /// repeated option wins.
-    pub fn parse(args: &Args, from: usize, allowed: &[&str]) -> Result<Options, CmdError> {
+    pub fn parse(args: &Args, from: usize, allowed: &'static [&'static str]) -> Result<Options, CmdError> {
         let mut options = Options::default();
         let mut index = from;
         while index < args.len() {
             let name = args.bytes(index);
             let Some(&option) = allowed.iter().find(|o| name.eq_ignore_ascii_case(o.as_bytes())) else {
-                return Err(CmdError::Invalid(format!(
-                    "unknown option '{}' (expected one of: {})",
-                    String::from_utf8_lossy(name),
-                    allowed.join(", ")
-                )));
+                return Err(CmdError::unknown_option(name, allowed));
             };
             if index + 1 >= args.len() {
-                return Err(CmdError::Invalid(format!("{option} needs a value")));
+                return Err(CmdError::MissingValue(option));
             }
             let value = args.u64(index + 1, option)?;
             match option {
-                "COUNT" if value == 0 => return Err(CmdError::Invalid("COUNT must be at least 1".into())),
+                "COUNT" if value == 0 => return Err(CmdError::ZeroCount),
                 "COUNT" => options.count = Some(value),
                 "AFTER" => options.after = Some(value),
                 _ => options.block_ms = Some(value),

@@ -119,15 +119,18 @@ fn c_args(
     ptr
 }
 
-/// Registers `docs` and `keys` for the command `name` (already created).
-pub fn set_command_info(ctx: *mut raw::RedisModuleCtx, name: &CStr, docs: &Docs, keys: Option<KeyUse>) -> bool {
+/// Registers `arity`, `docs` and `keys` for the command `name` (already created).
+pub fn set_command_info(
+    ctx: *mut raw::RedisModuleCtx,
+    name: &CStr,
+    arity: i32,
+    docs: &Docs,
+    keys: Option<KeyUse>,
+) -> bool {
     // SAFETY: every pointer handed to Redis points into `storage`, `key_specs` or static
     // strings, all alive until SetCommandInfo returns (Redis copies what it keeps).
     unsafe {
-        let (Some(get_command), Some(set_info)) = (raw::RedisModule_GetCommand, raw::RedisModule_SetCommandInfo) else {
-            return false;
-        };
-        let command = get_command(ctx, name.as_ptr());
+        let command = api!(RedisModule_GetCommand)(ctx, name.as_ptr());
         if command.is_null() {
             return false;
         }
@@ -160,10 +163,10 @@ pub fn set_command_info(ctx: *mut raw::RedisModuleCtx, name: &CStr, docs: &Docs,
             since: c"0.1.0".as_ptr(),
             history: null_mut(),
             tips: null(),
-            arity: 0,
+            arity,
             key_specs: if key_specs.is_empty() { null_mut() } else { key_specs.as_mut_ptr() },
             args,
         };
-        set_info(command, &info) == raw::REDISMODULE_OK as c_int
+        api!(RedisModule_SetCommandInfo)(command, &info) == raw::REDISMODULE_OK as c_int
     }
 }

@@ -1,5 +1,7 @@
-//! Every refusal a command can reply with. Each message names the problem so a user can
-//! act on it; none is sent after any change was made.
+//! Every refusal a command can reply with, as a value: each names the problem so a user
+//! can act on it, and none is sent after any change was made. `Internal` is not a
+//! refusal but a failure of the server or the module; its detail goes to the server log
+//! and the client gets `INTERNAL_ERROR`.
 
 use std::fmt;
 
@@ -10,10 +12,51 @@ pub enum CmdError {
     /// Answered with Redis' own "wrong number of arguments" reply.
     WrongArity,
     WrongType,
-    NotAnInteger(String),
-    Negative(String),
-    Invalid(String),
+    /// The named argument is not a decimal integer in 0..=i64::MAX.
+    NotAnInteger(&'static str),
+    Negative(&'static str),
+    UnknownOption {
+        given: Vec<u8>,
+        one_of: &'static [&'static str],
+    },
+    UnknownTrimStrategy(Vec<u8>),
+    MissingValue(&'static str),
+    ZeroCount,
+    EmptyClientMsgId,
+    /// An argument longer than the config that bounds it.
+    TooLong {
+        what: &'static str,
+        len: usize,
+        config: &'static str,
+        max: usize,
+    },
+    /// SEQ.EFFECT called by an ordinary client.
+    EffectFromClient,
+    UnknownEffect(Vec<u8>),
     Core(SeqError),
+    /// The server refused what the module asked (e.g. storing a value in a key).
+    Internal(&'static str),
+}
+
+/// The reply to an internal failure or a caught panic, logged in full.
+pub const INTERNAL_ERROR: &str = "ERR internal error in redis-seq (details in the server log)";
+
+impl CmdError {
+    pub fn unknown_option(given: &[u8], one_of: &'static [&'static str]) -> CmdError {
+        CmdError::UnknownOption { given: given.to_vec(), one_of }
+    }
+
+    pub fn unknown_trim_strategy(given: &[u8]) -> CmdError {
+        CmdError::UnknownTrimStrategy(given.to_vec())
+    }
+
+    pub fn unknown_effect(given: &[u8]) -> CmdError {
+        CmdError::UnknownEffect(given.to_vec())
+    }
+
+    pub fn too_long(what: &'static str, len: usize, config: &'static str, max: usize) -> CmdError {
+        CmdError::TooLong { what, len, config, max }
+    }
 }
 
 impl From<SeqError> for CmdError {
@@ -26,15 +69,48 @@ impl fmt::Display for CmdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CmdError::WrongArity => write!(f, "ERR wrong number of arguments"),
-            CmdError::WrongType => {
-                write!(f, "WRONGTYPE Operation against a key holding the wrong kind of value")
-            }
-            CmdError::NotAnInteger(what) => {
-                write!(f, "ERR {what} is not an integer or out of range")
-            }
+            CmdError::WrongType => write!(f, "WRONGTYPE Operation against a key holding the wrong kind of value"),
+            CmdError::NotAnInteger(what) => write!(f, "ERR {what} is not an integer or out of range"),
             CmdError::Negative(what) => write!(f, "ERR {what} must not be negative"),
-            CmdError::Invalid(message) => write!(f, "ERR {message}"),
+            CmdError::UnknownOption { given, one_of } => write!(
+                f,
+                "ERR unknown option '{}' (expected one of: {})",
+                String::from_utf8_lossy(given),
+                one_of.join(", ")
+            ),
+            CmdError::UnknownTrimStrategy(given) => {
+                write!(f, "ERR unknown option '{}' (expected MAXLEN, MINSEQ or MAXAGE)", String::from_utf8_lossy(given))
+            }
+            CmdError::MissingValue(option) => write!(f, "ERR {option} needs a value"),
+            CmdError::ZeroCount => write!(f, "ERR COUNT must be at least 1"),
+            CmdError::EmptyClientMsgId => write!(f, "ERR client-msg-id must not be empty"),
+            CmdError::TooLong { what, len, config, max } => {
+                write!(f, "ERR {what} is {len} bytes, longer than {config} ({max})")
+            }
+            CmdError::EffectFromClient => {
+                write!(f, "ERR SEQ.EFFECT is internal to redis-seq (replication and AOF only)")
+            }
+            CmdError::UnknownEffect(op) => write!(f, "ERR unknown SEQ.EFFECT op '{}'", String::from_utf8_lossy(op)),
             CmdError::Core(error) => write!(f, "ERR {error}"),
+            CmdError::Internal(_) => f.write_str(INTERNAL_ERROR),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_the_documented_ones() {
+        assert_eq!(
+            CmdError::unknown_option(b"FOO", &["AFTER", "COUNT"]).to_string(),
+            "ERR unknown option 'FOO' (expected one of: AFTER, COUNT)"
+        );
+        assert_eq!(
+            CmdError::too_long("payload", 9, "seq.max-payload-bytes", 8).to_string(),
+            "ERR payload is 9 bytes, longer than seq.max-payload-bytes (8)"
+        );
+        assert_eq!(CmdError::Internal("detail").to_string(), INTERNAL_ERROR);
     }
 }

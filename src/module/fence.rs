@@ -35,7 +35,7 @@ unsafe extern "C" fn on_role_changed(
     super::guard::guard(c"role-change event", (), || {
         if subevent == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_MASTER {
             let epoch = promote();
-            super::log_notice_ctx(ctx, &format!("redis-seq: promoted to master, now in epoch {epoch}"));
+            super::log::notice_ctx(ctx, &format!("redis-seq: promoted to master, now in epoch {epoch}"));
         }
     });
 }
@@ -43,10 +43,7 @@ unsafe extern "C" fn on_role_changed(
 pub fn subscribe(ctx: *mut RedisModuleCtx) -> bool {
     let event = RedisModuleEvent { id: raw::REDISMODULE_EVENT_REPLICATION_ROLE_CHANGED, dataver: 1 };
     // SAFETY: called from OnLoad with its context.
-    unsafe {
-        raw::RedisModule_SubscribeToServerEvent
-            .is_some_and(|subscribe| subscribe(ctx, event, Some(on_role_changed)) == raw::REDISMODULE_OK as i32)
-    }
+    unsafe { api!(RedisModule_SubscribeToServerEvent)(ctx, event, Some(on_role_changed)) == raw::REDISMODULE_OK as i32 }
 }
 
 /// RDB aux field (before the keyspace): the node epoch.

@@ -5,7 +5,7 @@
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::log_warning;
+use super::log::warning as log_warning;
 
 /// Runs `body`; if it panics, logs `what` and the panic message and returns `on_panic`.
 pub fn guard<R>(what: &CStr, on_panic: R, body: impl FnOnce() -> R) -> R {

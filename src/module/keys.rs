@@ -1,53 +1,58 @@
 //! Opening a key as a sequenced log: the type check (WRONGTYPE), creation on first write,
 //! and closing the key on every path.
 
+use std::cell::Cell;
 use std::os::raw::c_int;
 
 use redis_module::raw::{self, RedisModuleCtx, RedisModuleKey, RedisModuleString};
 
+use super::args::KeyName;
 use super::errors::CmdError;
 use super::log_type::SEQ_LOG_TYPE;
 use seq_core::SeqLog;
 
-pub struct LogKey {
+pub struct LogKey<'a> {
     key: *mut RedisModuleKey,
+    name: KeyName<'a>,
+    /// The value once found, so repeated lookups in one call (plan, then apply) cost no
+    /// further calls into Redis. Only `set` changes the value while the key is open.
+    found: Cell<*mut SeqLog>,
 }
 
-impl LogKey {
-    pub fn read(ctx: *mut RedisModuleCtx, name: *mut RedisModuleString) -> LogKey {
-        LogKey::open(ctx, name, raw::REDISMODULE_READ)
-    }
-
-    pub fn write(ctx: *mut RedisModuleCtx, name: *mut RedisModuleString) -> LogKey {
-        LogKey::open(ctx, name, raw::REDISMODULE_READ | raw::REDISMODULE_WRITE)
-    }
-
-    fn open(ctx: *mut RedisModuleCtx, name: *mut RedisModuleString, mode: u32) -> LogKey {
+impl<'a> LogKey<'a> {
+    /// `ctx` must be the live context of the running call (see `Ctx::read_key`).
+    pub(super) fn open(ctx: *mut RedisModuleCtx, name: KeyName<'a>, mode: u32) -> LogKey<'a> {
         // SAFETY: ctx and name come from the running command.
-        let key = unsafe {
-            raw::RedisModule_OpenKey
-                .map_or(std::ptr::null_mut(), |open| open(ctx, name, mode as c_int).cast::<RedisModuleKey>())
-        };
-        LogKey { key }
+        let key = unsafe { api!(RedisModule_OpenKey)(ctx, name.raw(), mode as c_int) }.cast::<RedisModuleKey>();
+        LogKey { key, name, found: Cell::new(std::ptr::null_mut()) }
+    }
+
+    /// The key's name, as the client sent it.
+    pub fn name(&self) -> KeyName<'a> {
+        self.name
+    }
+
+    pub(super) fn raw_name(&self) -> *mut RedisModuleString {
+        self.name.raw()
     }
 
     fn value_ptr(&self) -> Result<*mut SeqLog, CmdError> {
-        if self.key.is_null() {
-            return Ok(std::ptr::null_mut());
+        if !self.found.get().is_null() || self.key.is_null() {
+            return Ok(self.found.get());
         }
         // SAFETY: `key` is open; these calls only read its type and value pointer.
         unsafe {
-            let key_type = raw::RedisModule_KeyType.map_or(0, |f| f(self.key));
-            if key_type == raw::REDISMODULE_KEYTYPE_EMPTY as c_int {
+            if api!(RedisModule_KeyType)(self.key) == raw::REDISMODULE_KEYTYPE_EMPTY as c_int {
                 return Ok(std::ptr::null_mut());
             }
             let ours = *SEQ_LOG_TYPE.raw_type.borrow();
-            let module_type = raw::RedisModule_ModuleTypeGetType.map_or(std::ptr::null_mut(), |f| f(self.key));
+            let module_type = api!(RedisModule_ModuleTypeGetType)(self.key);
             if module_type.is_null() || module_type != ours {
                 return Err(CmdError::WrongType);
             }
-            Ok(raw::RedisModule_ModuleTypeGetValue.map_or(std::ptr::null_mut(), |f| f(self.key)).cast::<SeqLog>())
+            self.found.set(api!(RedisModule_ModuleTypeGetValue)(self.key).cast::<SeqLog>());
         }
+        Ok(self.found.get())
     }
 
     /// The log, `None` for a missing key, WRONGTYPE for a key of another type.
@@ -65,10 +70,7 @@ impl LogKey {
         if self.value_ptr()?.is_null() {
             self.set(SeqLog::new())?;
         }
-        match self.log_mut()? {
-            Some(log) => Ok(log),
-            None => Err(CmdError::Invalid("could not create the log".into())),
-        }
+        self.log_mut()?.ok_or(CmdError::Internal("a new log is missing from its key"))
     }
 
     /// Stores `log` as the key's value, replacing (and freeing) any log there.
@@ -78,28 +80,24 @@ impl LogKey {
         // the type's free callback).
         let status = unsafe {
             let ours = *SEQ_LOG_TYPE.raw_type.borrow();
-            raw::RedisModule_ModuleTypeSetValue
-                .map_or(raw::REDISMODULE_ERR as c_int, |f| f(self.key, ours, value.cast()))
+            api!(RedisModule_ModuleTypeSetValue)(self.key, ours, value.cast())
         };
         if status != raw::REDISMODULE_OK as c_int {
             // SAFETY: Redis did not take the value.
             drop(unsafe { Box::from_raw(value) });
-            return Err(CmdError::WrongType);
+            return Err(CmdError::Internal("Redis refused to store a log in its key"));
         }
+        self.found.set(value);
         super::stats::log_created();
         Ok(())
     }
 }
 
-impl Drop for LogKey {
+impl Drop for LogKey<'_> {
     fn drop(&mut self) {
         if !self.key.is_null() {
             // SAFETY: opened by `open`, closed once.
-            unsafe {
-                if let Some(close) = raw::RedisModule_CloseKey {
-                    close(self.key);
-                }
-            }
+            unsafe { api!(RedisModule_CloseKey)(self.key) };
         }
     }
 }

@@ -7,7 +7,7 @@ use std::os::raw::{c_char, c_int, c_void};
 use redis_module::native_types::RedisType;
 use redis_module::raw::{self, RedisModuleDigest, RedisModuleIO, RedisModuleString};
 
-use super::effects::{self, Target};
+use super::effect::Effect;
 use super::guard::guard;
 use super::stats;
 use seq_core::encoding::{self, Sink, Source, LATEST_ENCODING};
@@ -75,7 +75,7 @@ unsafe extern "C" fn rdb_load(rdb: *mut RedisModuleIO, encver: c_int) -> *mut c_
             Box::into_raw(Box::new(log)).cast::<c_void>()
         }
         Err(error) => {
-            super::log_io_error(rdb, &format!("redis-seq: refusing to load a log: {error}"));
+            super::log::io_error(rdb, &format!("redis-seq: refusing to load a log: {error}"));
             std::ptr::null_mut()
         }
     })
@@ -94,24 +94,23 @@ unsafe extern "C" fn rdb_save(rdb: *mut RedisModuleIO, value: *mut c_void) {
 unsafe extern "C" fn aof_rewrite(aof: *mut RedisModuleIO, key: *mut RedisModuleString, value: *mut c_void) {
     guard(c"aof_rewrite", (), || {
         let Some(log) = value.cast::<SeqLog>().as_ref() else { return };
-        let target = Target::Rewrite(aof);
-        effects::restore_header(target, key, &log.header());
+        let header = log.header();
+        Effect::RestoreHeader { header, node_epoch: super::fence::node_epoch() }.rewrite(aof, key);
         for retired in log.retired().iter() {
-            effects::restore_retired(target, key, retired.seq, retired.ts, retired.id);
+            Effect::RestoreRetired { seq: retired.seq, ts: retired.ts, id: retired.id }.rewrite(aof, key);
         }
         for chunk in log.chunks() {
-            effects::restore_chunk(
-                target,
-                key,
-                chunk.first_seq,
-                chunk.skipped_before,
-                chunk.first_ts,
-                chunk.len,
-                chunk.live_bytes(),
-            );
+            Effect::RestoreChunk {
+                first_seq: chunk.first_seq,
+                skipped_before: chunk.skipped_before,
+                first_ts: chunk.first_ts,
+                len: chunk.len,
+                bytes: chunk.live_bytes(),
+            }
+            .rewrite(aof, key);
         }
         for (consumer, cursor) in log.cursors().iter() {
-            effects::ack(target, key, consumer, cursor);
+            Effect::Ack { consumer, cursor }.rewrite(aof, key);
         }
     });
 }
@@ -127,21 +126,9 @@ unsafe extern "C" fn mem_usage(value: *const c_void) -> usize {
 unsafe extern "C" fn digest(md: *mut RedisModuleDigest, value: *mut c_void) {
     guard(c"digest", (), || {
         let Some(log) = value.cast::<SeqLog>().as_ref() else { return };
-        let add_int = |v: u64| {
-            if let Some(f) = raw::RedisModule_DigestAddLongLong {
-                f(md, v as i64);
-            }
-        };
-        let add_bytes = |b: &[u8]| {
-            if let Some(f) = raw::RedisModule_DigestAddStringBuffer {
-                f(md, b.as_ptr().cast::<c_char>(), b.len());
-            }
-        };
-        let end = || {
-            if let Some(f) = raw::RedisModule_DigestEndSequence {
-                f(md);
-            }
-        };
+        let add_int = |v: u64| api!(RedisModule_DigestAddLongLong)(md, v as i64);
+        let add_bytes = |b: &[u8]| api!(RedisModule_DigestAddStringBuffer)(md, b.as_ptr().cast::<c_char>(), b.len());
+        let end = || api!(RedisModule_DigestEndSequence)(md);
         let h = log.header();
         for v in [h.last, h.skipped, h.epoch, h.last_ts, h.dedup_floor] {
             add_int(v);

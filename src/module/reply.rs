@@ -5,6 +5,7 @@ use std::os::raw::{c_char, c_long};
 
 use redis_module::raw::{self, RedisModuleCtx};
 
+use super::errors::{CmdError, INTERNAL_ERROR};
 use seq_core::Entry;
 
 #[derive(Clone, Copy)]
@@ -13,46 +14,60 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn new(ctx: *mut RedisModuleCtx) -> Reply {
+    /// `ctx` must be the live context of the running call (see `Ctx::reply`).
+    pub(super) fn new(ctx: *mut RedisModuleCtx) -> Reply {
         Reply { ctx }
     }
 
     pub fn int(self, value: u64) {
         let value = i64::try_from(value).unwrap_or(i64::MAX);
         // SAFETY (here and below): `ctx` is the live context of the current call.
-        unsafe { call(raw::RedisModule_ReplyWithLongLong, |f| f(self.ctx, value)) };
+        unsafe { api!(RedisModule_ReplyWithLongLong)(self.ctx, value) };
     }
 
     pub fn bulk(self, bytes: &[u8]) {
-        unsafe {
-            call(raw::RedisModule_ReplyWithStringBuffer, |f| f(self.ctx, bytes.as_ptr().cast::<c_char>(), bytes.len()))
-        };
+        unsafe { api!(RedisModule_ReplyWithStringBuffer)(self.ctx, bytes.as_ptr().cast::<c_char>(), bytes.len()) };
     }
 
     pub fn array(self, len: usize) {
         let len = c_long::try_from(len).unwrap_or(c_long::MAX);
-        unsafe { call(raw::RedisModule_ReplyWithArray, |f| f(self.ctx, len)) };
+        unsafe { api!(RedisModule_ReplyWithArray)(self.ctx, len) };
     }
 
     /// A map of `pairs` field/value pairs (RESP3), an array of `2 * pairs` in RESP2.
     pub fn map(self, pairs: usize) {
         let pairs = c_long::try_from(pairs).unwrap_or(c_long::MAX);
-        unsafe { call(raw::RedisModule_ReplyWithMap, |f| f(self.ctx, pairs)) };
+        unsafe { api!(RedisModule_ReplyWithMap)(self.ctx, pairs) };
     }
 
     pub fn null(self) {
-        unsafe { call(raw::RedisModule_ReplyWithNull, |f| f(self.ctx)) };
+        unsafe { api!(RedisModule_ReplyWithNull)(self.ctx) };
     }
 
-    pub fn error(self, message: &str) {
+    fn error(self, message: &str) {
         // Error replies are a single line; a NUL would cut the C string short.
         let text: String = message.chars().map(|c| if c == '\r' || c == '\n' || c == '\0' { ' ' } else { c }).collect();
         let Ok(text) = std::ffi::CString::new(text) else { return };
-        unsafe { call(raw::RedisModule_ReplyWithError, |f| f(self.ctx, text.as_ptr())) };
+        unsafe { api!(RedisModule_ReplyWithError)(self.ctx, text.as_ptr()) };
     }
 
-    pub fn wrong_arity(self) {
-        unsafe { call(raw::RedisModule_WrongArity, |f| f(self.ctx)) };
+    /// The reply to a refused call; an internal failure is logged, not explained.
+    pub fn refusal(self, error: &CmdError) {
+        match error {
+            CmdError::WrongArity => {
+                unsafe { api!(RedisModule_WrongArity)(self.ctx) };
+            }
+            CmdError::Internal(detail) => {
+                super::log::warning(&format!("redis-seq: internal error: {detail}"));
+                self.error(INTERNAL_ERROR);
+            }
+            refusal => self.error(&refusal.to_string()),
+        }
+    }
+
+    /// The reply to a call that hit a bug (a caught panic, logged by the guard).
+    pub fn internal_error(self) {
+        self.error(INTERNAL_ERROR);
     }
 
     /// `[seq, client-msg-id, ts-ms, payload]`.
@@ -66,21 +81,12 @@ impl Reply {
 
     /// An array of entries whose count is known only once they are written.
     pub fn entries<'a>(self, entries: impl Iterator<Item = Entry<'a>>) {
-        unsafe {
-            call(raw::RedisModule_ReplyWithArray, |f| f(self.ctx, raw::REDISMODULE_POSTPONED_ARRAY_LEN as c_long))
-        };
+        unsafe { api!(RedisModule_ReplyWithArray)(self.ctx, raw::REDISMODULE_POSTPONED_ARRAY_LEN as c_long) };
         let mut written: c_long = 0;
         for entry in entries {
             self.entry(&entry);
             written += 1;
         }
-        unsafe { call(raw::RedisModule_ReplySetArrayLength, |f| f(self.ctx, written)) };
-    }
-}
-
-/// Calls a Redis API function pointer if Redis provided it (all of these exist since 6.0).
-unsafe fn call<F, R>(function: Option<F>, body: impl FnOnce(F) -> R) {
-    if let Some(function) = function {
-        body(function);
+        unsafe { api!(RedisModule_ReplySetArrayLength)(self.ctx, written) };
     }
 }

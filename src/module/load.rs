@@ -1,0 +1,44 @@
+//! The steps of loading the module around registering the commands (`init` in lib.rs).
+
+use std::os::raw::c_int;
+
+use redis_module::raw::{self, RedisModuleCtx};
+use redis_module::Context;
+
+use super::{api, config, fence, guard, log, stats};
+
+/// First: refuses a server without the API the module needs, installs the panic hook and
+/// turns on HANDLE_IO_ERRORS (a short RDB read sets an error flag that the loader checks,
+/// instead of aborting the server).
+pub fn prepare(ctx: *mut RedisModuleCtx) -> bool {
+    if api::check().is_err() {
+        return false;
+    }
+    guard::install_panic_hook();
+    // SAFETY: the OnLoad context.
+    unsafe { api!(RedisModule_SetModuleOptions)(ctx, raw::REDISMODULE_OPTIONS_HANDLE_IO_ERRORS as c_int) };
+    true
+}
+
+/// Registers the `seq.*` configs and applies their values from redis.conf and the
+/// command line.
+pub fn configs(ctx: &Context) -> bool {
+    config::register(ctx);
+    // SAFETY: the OnLoad context.
+    if unsafe { api!(RedisModule_LoadConfigs)(ctx.ctx) } != raw::REDISMODULE_OK as c_int {
+        log::warning("redis-seq: invalid seq.* config value (see the lines above)");
+        return false;
+    }
+    true
+}
+
+/// Last: the `INFO seq` section and the role-change event of the failover fence.
+pub fn info_and_events(ctx: *mut RedisModuleCtx) -> bool {
+    // SAFETY: the OnLoad context.
+    unsafe { api!(RedisModule_RegisterInfoFunc)(ctx, Some(stats::info)) };
+    if !fence::subscribe(ctx) {
+        log::warning("redis-seq: could not subscribe to role changes (failover fence)");
+        return false;
+    }
+    true
+}
