@@ -7,6 +7,11 @@
 //! Trimming the front of a chunk only moves `start` past the removed entries: their bytes
 //! stay (at most one chunk's worth per log) until the whole chunk goes, so a trim costs
 //! the entries it removes, never a re-encoding.
+//!
+//! A deleted entry stays in its chunk with its id and ts (the de-duplication index reads
+//! ids from here, retention and the dedup window read ts) but no payload, and is flagged
+//! in a 256-bit map that exists only once the chunk has a deletion. `iter` yields every
+//! stored entry, deleted ones included; `live_from` only those a read returns.
 
 use std::collections::VecDeque;
 
@@ -34,7 +39,15 @@ pub struct Chunk {
     /// Byte offset of the first live entry.
     start: usize,
     bytes: Vec<u8>,
+    /// Bit `i`: the entry `first_seq + i` is deleted. None while none is.
+    deleted: Option<Box<[u8; FLAG_BYTES]>>,
+    /// Deleted entries below this chunk in the log's history (trimmed ones included), so
+    /// that the live entries between two chunks are a difference of two numbers, as
+    /// `ordinal_base` does for issued ones (maintained by `SeqLog`).
+    pub(crate) deleted_before: u64,
 }
+
+const FLAG_BYTES: usize = MAX_ENTRIES as usize / 8;
 
 /// The chunk holding `seq`, if any entry of the log has it.
 pub fn chunk_of(chunks: &VecDeque<Chunk>, seq: u64) -> Option<(usize, &Chunk)> {
@@ -49,6 +62,14 @@ fn grown_capacity(capacity: usize, needed: usize) -> usize {
     const STEP: usize = 2048;
     let target = if needed <= MAX_BYTES / 4 { (capacity * 2).max(needed) } else { needed.div_ceil(STEP) * STEP };
     target.min(MAX_BYTES).max(needed)
+}
+
+fn encode(bytes: &mut Vec<u8>, ts_delta: u64, id: &[u8], payload: &[u8]) {
+    varint::put(bytes, ts_delta);
+    varint::put(bytes, id.len() as u64);
+    bytes.extend_from_slice(id);
+    varint::put(bytes, payload.len() as u64);
+    bytes.extend_from_slice(payload);
 }
 
 /// The encoded size of one entry.
@@ -66,12 +87,24 @@ impl Chunk {
             len: 0,
             start: 0,
             bytes: Vec::with_capacity(expected_bytes.clamp(64, MAX_BYTES)),
+            deleted: None,
+            deleted_before: 0,
         }
     }
 
     /// A chunk as persisted (RDB, AOF rewrite); `SeqLog::push_chunk` validates it.
     pub fn from_parts(first_seq: u64, skipped_before: u64, first_ts: u64, len: u32, bytes: Vec<u8>) -> Chunk {
-        Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, start: 0, bytes }
+        Chunk {
+            first_seq,
+            skipped_before,
+            first_ts,
+            last_ts: first_ts,
+            len,
+            start: 0,
+            bytes,
+            deleted: None,
+            deleted_before: 0,
+        }
     }
 
     /// The encoded live entries, as persisted.
@@ -112,11 +145,7 @@ impl Chunk {
         if needed > self.bytes.capacity() {
             self.bytes.reserve_exact(grown_capacity(self.bytes.capacity(), needed) - self.bytes.len());
         }
-        varint::put(&mut self.bytes, delta);
-        varint::put(&mut self.bytes, id.len() as u64);
-        self.bytes.extend_from_slice(id);
-        varint::put(&mut self.bytes, payload.len() as u64);
-        self.bytes.extend_from_slice(payload);
+        encode(&mut self.bytes, delta, id, payload);
         self.last_ts = ts;
         self.len += 1;
     }
@@ -140,9 +169,115 @@ impl Chunk {
         iter
     }
 
+    /// Live (not deleted) entries from `seq` to the chunk's end.
+    pub fn live_from(&self, seq: u64) -> impl Iterator<Item = Entry<'_>> + '_ {
+        self.iter_from(seq).filter(move |e| !self.is_deleted(e.seq))
+    }
+
+    pub fn is_deleted(&self, seq: u64) -> bool {
+        let Some(flags) = &self.deleted else { return false };
+        let Some(index) = seq.checked_sub(self.first_seq).filter(|&i| i < u64::from(self.len)) else { return false };
+        flags.get(index as usize / 8).is_some_and(|byte| byte & (1 << (index % 8)) != 0)
+    }
+
+    pub fn deleted_count(&self) -> u32 {
+        self.deleted.as_ref().map_or(0, |flags| flags.iter().map(|b| b.count_ones()).sum())
+    }
+
+    /// Deleted entries with seq `<= seq`.
+    pub fn deleted_through(&self, seq: u64) -> u32 {
+        let Some(flags) = &self.deleted else { return 0 };
+        let Some(through) = seq.checked_sub(self.first_seq) else { return 0 };
+        let bits = through.saturating_add(1).min(u64::from(self.len)) as usize;
+        let whole: u32 = flags.iter().take(bits / 8).map(|b| b.count_ones()).sum();
+        let partial = flags.get(bits / 8).map_or(0, |b| (b & ((1u16 << (bits % 8)) - 1) as u8).count_ones());
+        whole + partial
+    }
+
+    /// The seq of the live entry `rank` places after this chunk's first live one.
+    pub fn nth_live(&self, rank: u64) -> Option<u64> {
+        if self.deleted.is_none() {
+            return (rank < u64::from(self.len)).then(|| self.first_seq + rank);
+        }
+        (self.first_seq..self.end_seq()).filter(|&seq| !self.is_deleted(seq)).nth(usize::try_from(rank).ok()?)
+    }
+
+    /// The deletion flags of the stored entries, from `first_seq`, without trailing zero
+    /// bytes (empty while none is deleted): as persisted.
+    pub fn deleted_flags(&self) -> &[u8] {
+        let Some(flags) = &self.deleted else { return &[] };
+        let used = flags.iter().rposition(|&b| b != 0).map_or(0, |last| last + 1);
+        flags.get(..used).unwrap_or(&[])
+    }
+
+    /// Flags the entry `seq` (inside this chunk) deleted; the caller drops its payload
+    /// (`rewrite`) once it has flagged all of the chunk's deletions.
+    pub fn flag_deleted(&mut self, seq: u64) {
+        let index = (seq - self.first_seq) as usize;
+        let flags = self.deleted.get_or_insert_with(|| Box::new([0; FLAG_BYTES]));
+        if let Some(byte) = flags.get_mut(index / 8) {
+            *byte |= 1 << (index % 8);
+        }
+    }
+
+    /// Re-encodes the live entries into a buffer of exactly their size: deleted entries
+    /// lose their payload, the entry `replace.0` gets the payload `replace.1`, and the
+    /// bytes of entries trimmed from the front go too. The one place an entry changes.
+    pub fn rewrite(&mut self, replace: Option<(u64, &[u8])>) {
+        let mut size = 0;
+        let mut previous_ts = self.first_ts;
+        for entry in self.iter() {
+            size += entry_size(entry.ts - previous_ts, entry.id, self.payload_after_rewrite(&entry, replace));
+            previous_ts = entry.ts;
+        }
+        let mut bytes = Vec::with_capacity(size);
+        let mut previous_ts = self.first_ts;
+        for entry in self.iter() {
+            encode(&mut bytes, entry.ts - previous_ts, entry.id, self.payload_after_rewrite(&entry, replace));
+            previous_ts = entry.ts;
+        }
+        self.bytes = bytes;
+        self.start = 0;
+    }
+
+    fn payload_after_rewrite<'a>(&self, entry: &Entry<'a>, replace: Option<(u64, &'a [u8])>) -> &'a [u8] {
+        match replace {
+            _ if self.is_deleted(entry.seq) => &[],
+            Some((seq, payload)) if seq == entry.seq => payload,
+            _ => entry.payload,
+        }
+    }
+
+    /// Restores persisted deletion flags (checked: only stored entries, which must have
+    /// no payload left).
+    pub(crate) fn restore_deleted_flags(&mut self, flags: &[u8]) -> Result<(), &'static str> {
+        if flags.len() > FLAG_BYTES {
+            return Err("deletion flags longer than a chunk");
+        }
+        for (index, byte) in flags.iter().enumerate() {
+            for bit in 0..8u64 {
+                if byte & (1 << bit) != 0 {
+                    let offset = index as u64 * 8 + bit;
+                    if offset >= u64::from(self.len) {
+                        return Err("deletion flag past the chunk's entries");
+                    }
+                    self.flag_deleted(self.first_seq + offset);
+                }
+            }
+        }
+        if self.has_deleted_payload() {
+            return Err("a deleted entry still has a payload");
+        }
+        Ok(())
+    }
+
+    fn has_deleted_payload(&self) -> bool {
+        self.deleted.is_some() && self.iter().any(|e| self.is_deleted(e.seq) && !e.payload.is_empty())
+    }
+
     /// Heap bytes this chunk owns.
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity()
+        self.bytes.capacity() + self.deleted.as_ref().map_or(0, |_| FLAG_BYTES)
     }
 
     /// Drops the live entries before `seq` (which must be inside this chunk).
@@ -152,8 +287,20 @@ impl Chunk {
         if let Some(first) = iter.next() {
             self.first_ts = first.ts;
         }
-        self.len -= (seq - self.first_seq) as u32;
-        self.first_seq = seq;
+        let dropped = (seq - self.first_seq) as u32;
+        if self.deleted.is_some() {
+            self.deleted_before += u64::from(self.deleted_through(seq - 1));
+            let kept: Vec<u64> = (seq..self.end_seq()).filter(|&s| self.is_deleted(s)).collect();
+            self.deleted = None;
+            self.len -= dropped;
+            self.first_seq = seq;
+            for kept_seq in kept {
+                self.flag_deleted(kept_seq);
+            }
+        } else {
+            self.len -= dropped;
+            self.first_seq = seq;
+        }
         self.start = start;
     }
 

@@ -4,13 +4,16 @@
 //! Every change goes through two steps: the master *plans* it from its clock and configs
 //! (`plan_alloc`, `plan_trim`), then *applies* the resolved effect (`apply_append`,
 //! `trim_before`). Replicas and the AOF receive the resolved effect and apply it with the
-//! same code, so they end identical whatever their own clock and configs say.
+//! same code, so they end identical whatever their own clock and configs say. Edits and
+//! deletions (`lifecycle.rs`) depend on nothing but the log: their effect is what the
+//! command named, resolved (`delete` returns the seqs it deleted), applied with checks.
 
 use std::collections::VecDeque;
 
 use super::chunk::{self, chunk_of, Chunk};
 use super::cursors::Cursors;
 use super::dedup::DedupIndex;
+use super::lifecycle::Lifecycle;
 use super::retired::RetiredIds;
 use super::{Entry, SeqError, MAX_SEQ};
 
@@ -61,7 +64,9 @@ pub struct SeqLog {
     /// Scalar state; its `dedup_floor` is not kept here but in `dedup` (see `header()`).
     pub(super) header: LogHeader,
     pub(super) chunks: VecDeque<Chunk>,
-    pub(super) len: u64,
+    /// Entries stored in `chunks`, deleted ones included.
+    pub(super) stored: u64,
+    pub(super) lifecycle: Lifecycle,
     pub(super) dedup: DedupIndex,
     pub(super) cursors: Cursors,
 }
@@ -81,26 +86,43 @@ impl SeqLog {
         self.header.last
     }
 
-    /// Entries retained.
+    /// Entries retained and not deleted: what reads return.
     pub fn len(&self) -> u64 {
-        self.len
+        self.stored - self.lifecycle.deleted
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
-    /// Lowest retained seq; `last + 1` when none is retained.
+    /// Lowest seq a read returns; `last + 1` when there is none.
     pub fn first(&self) -> u64 {
+        if self.lifecycle.deleted == 0 {
+            return self.stored_first();
+        }
+        self.seq_at_rank(0).unwrap_or(self.header.last + 1)
+    }
+
+    /// Lowest stored seq, deleted or not: where "trim nothing" stands.
+    pub(super) fn stored_first(&self) -> u64 {
         self.chunks.front().map_or(self.header.last + 1, |c| c.first_seq)
     }
 
+    /// ts of the lowest entry a read returns (0 when none).
     pub fn first_ts(&self) -> u64 {
-        self.chunks.front().map_or(0, |c| c.first_ts)
+        if self.lifecycle.deleted == 0 {
+            return self.chunks.front().map_or(0, |c| c.first_ts);
+        }
+        self.seq_at_rank(0).and_then(|seq| self.get(seq)).map_or(0, |e| e.ts)
     }
 
+    /// ts of the highest entry a read returns (0 when none).
     pub fn last_ts(&self) -> u64 {
-        self.chunks.back().map_or(0, |c| c.last_ts)
+        if self.lifecycle.deleted == 0 {
+            return self.chunks.back().map_or(0, |c| c.last_ts);
+        }
+        let newest = self.len().checked_sub(1).and_then(|rank| self.seq_at_rank(rank));
+        newest.and_then(|seq| self.get(seq)).map_or(0, |e| e.ts)
     }
 
     pub fn epoch(&self) -> u64 {
@@ -127,9 +149,9 @@ impl SeqLog {
         &self.chunks
     }
 
-    /// The retained entry `seq`, if any.
+    /// The retained, not deleted entry `seq`, if any.
     pub fn get(&self, seq: u64) -> Option<Entry<'_>> {
-        chunk_of(&self.chunks, seq).and_then(|(_, c)| c.iter_from(seq).next())
+        chunk_of(&self.chunks, seq).filter(|(_, c)| !c.is_deleted(seq)).and_then(|(_, c)| c.iter_from(seq).next())
     }
 
     /// Retained entries with `start <= seq <= end`, ascending.
@@ -139,7 +161,7 @@ impl SeqLog {
             .iter()
             .skip(first_chunk)
             .take_while(move |c| c.first_seq <= end)
-            .flat_map(move |c| c.iter_from(start))
+            .flat_map(move |c| c.live_from(start))
             .take_while(move |e| e.seq <= end)
     }
 
@@ -149,25 +171,36 @@ impl SeqLog {
         RevRange { log: self, next_chunk: past_end, start, end, page: Vec::new() }
     }
 
-    /// Retained entries with seq > `after`.
+    /// Retained, not deleted entries with seq > `after`: O(log chunks).
     pub fn count_after(&self, after: u64) -> u64 {
         let Some(first) = self.chunks.front() else { return 0 };
         if after < first.first_seq {
-            return self.len;
+            return self.len();
         }
-        // Entries ever issued up to `after`, minus those trimmed, is the retained count.
+        // Entries ever issued up to `after`, minus those trimmed, is the stored count;
+        // minus those deleted (counted per chunk, cumulatively), the live count.
         let index = self.chunks.partition_point(|c| c.first_seq <= after);
-        let Some(chunk) = index.checked_sub(1).and_then(|i| self.chunks.get(i)) else { return self.len };
+        let Some(chunk) = index.checked_sub(1).and_then(|i| self.chunks.get(i)) else { return self.len() };
         let through = chunk.ordinal_base() + (after - chunk.first_seq + 1).min(u64::from(chunk.len));
-        self.len - (through - first.ordinal_base())
+        let deleted_through = chunk.deleted_before + u64::from(chunk.deleted_through(after));
+        let live_through = (through - first.ordinal_base()) - (deleted_through - first.deleted_before);
+        self.len() - live_through
     }
 
-    /// The seq of the retained entry at `rank` (0 = oldest retained).
+    /// Live entries stored before `chunk` (one of this log's chunks).
+    fn live_before(&self, chunk: &Chunk) -> u64 {
+        self.chunks.front().map_or(0, |first| {
+            (chunk.ordinal_base() - first.ordinal_base()) - (chunk.deleted_before - first.deleted_before)
+        })
+    }
+
+    /// The seq of the live entry at `rank` (0 = oldest not deleted): O(log chunks).
     pub(super) fn seq_at_rank(&self, rank: u64) -> Option<u64> {
-        let ordinal = self.chunks.front()?.ordinal_base() + rank;
-        let index = self.chunks.partition_point(|c| c.ordinal_base() + u64::from(c.len) <= ordinal);
+        let index = self
+            .chunks
+            .partition_point(|c| self.live_before(c) + u64::from(c.len) - u64::from(c.deleted_count()) <= rank);
         let chunk = self.chunks.get(index)?;
-        Some(chunk.first_seq + (ordinal - chunk.ordinal_base()))
+        chunk.nth_live(rank - self.live_before(chunk))
     }
 
     /// The first retained seq whose ts is `>= ts`.
@@ -193,6 +226,7 @@ impl SeqLog {
             + self.chunks.capacity() * std::mem::size_of::<Chunk>()
             + self.dedup.heap_bytes()
             + self.cursors.heap_bytes()
+            + self.lifecycle.heap_bytes()
     }
 
     // ---- ALLOC -------------------------------------------------------------------------
@@ -222,9 +256,11 @@ impl SeqLog {
         };
         let dedup_floor = expired.max(self.dedup.floor()).max(DedupIndex::lowest_floor_for(seq));
 
-        let mut keep_from = self.first();
-        if policy.max_len > 0 && self.len + 1 > policy.max_len {
-            let drop = self.len + 1 - policy.max_len;
+        let mut keep_from = self.stored_first();
+        // The newest max_len live entries stay, and nothing below the oldest of them.
+        let len = self.len();
+        if policy.max_len > 0 && (len + 1 > policy.max_len || self.lifecycle.deleted > 0) {
+            let drop = (len + 1).saturating_sub(policy.max_len);
             keep_from = keep_from.max(self.seq_at_rank(drop).unwrap_or(seq));
         }
         if policy.max_age_ms > 0 {
@@ -270,7 +306,9 @@ impl SeqLog {
             // A log that filled a chunk before is likely busy: skip the small sizes.
             let small = chunk::entry_size(0, id, payload) * 4;
             let capacity = if self.chunks.is_empty() { small } else { small.max(chunk::MAX_BYTES / 4) };
-            self.chunks.push_back(Chunk::new(append.seq, skipped_before, append.ts, capacity));
+            let mut fresh = Chunk::new(append.seq, skipped_before, append.ts, capacity);
+            fresh.deleted_before = self.chunks.back().map_or(0, |c| c.deleted_before + u64::from(c.deleted_count()));
+            self.chunks.push_back(fresh);
         }
         if let Some(open) = self.chunks.back_mut() {
             open.push(append.ts, id, payload);
@@ -279,19 +317,24 @@ impl SeqLog {
         self.header.last = append.seq;
         self.header.last_ts = append.ts;
         self.header.epoch = append.epoch;
-        self.len += 1;
+        self.stored += 1;
         self.dedup.insert(append.seq, append.ts, id, &self.chunks);
         Ok(self.trim_before(append.keep_from))
     }
 
     // ---- retention ---------------------------------------------------------------------
 
-    /// Trims every retained entry with seq < `keep_from`; ids still inside the
-    /// de-duplication window are kept aside. Never changes `last`. Returns entries removed.
-    /// Costs the entries removed (plus one partial chunk), never the log's length.
+    /// Trims every retained entry with seq < `keep_from`, deleted ones and their change
+    /// records included; ids still inside the de-duplication window are kept aside. Never
+    /// changes `last`. Returns the (not deleted) entries removed. Costs the entries
+    /// removed (plus one partial chunk), never the log's length.
     pub fn trim_before(&mut self, keep_from: u64) -> u64 {
         let keep_from = keep_from.min(self.header.last + 1);
+        if keep_from <= self.stored_first() {
+            return 0;
+        }
         let mut removed = 0;
+        let mut removed_deleted = 0;
         while let Some(front) = self.chunks.front() {
             if front.first_seq >= keep_from {
                 break;
@@ -303,6 +346,7 @@ impl SeqLog {
                 }
                 self.dedup.retire(entry.seq, entry.ts, entry.id);
                 removed += 1;
+                removed_deleted += u64::from(front.is_deleted(entry.seq));
             }
             if whole {
                 self.chunks.pop_front();
@@ -311,8 +355,9 @@ impl SeqLog {
                 break;
             }
         }
-        self.len -= removed;
-        removed
+        self.stored -= removed;
+        self.lifecycle.forget_below(keep_from, removed_deleted);
+        removed - removed_deleted
     }
 
     // ---- cursors -----------------------------------------------------------------------
@@ -364,7 +409,7 @@ impl<'a> Iterator for RevRange<'a> {
                 return None;
             }
             let (start, end) = (self.start, self.end);
-            self.page.extend(chunk.iter_from(start).take_while(|e| e.seq <= end));
+            self.page.extend(chunk.live_from(start).take_while(|e| e.seq <= end));
         }
     }
 }
