@@ -392,34 +392,114 @@ proptest! {
     }
 }
 
-#[test]
-fn corrupt_encodings_are_refused_not_loaded() {
+/// A log of 200 entries trimmed to 100, a cursor, and (with `changes`) edits, deletions in
+/// several chunks and a change dropped by a trim.
+fn persisted_log(changes: bool) -> SeqLog {
     let mut log = SeqLog::new();
     let policy = AllocPolicy { dedup_window_ms: 1000, ..AllocPolicy::default() };
     for i in 0..200u64 {
         let id = format!("id-{i}");
         if let AllocPlan::Append(a) = log.plan_alloc(id.as_bytes(), 10 + i, &policy).unwrap() {
-            log.apply_append(&a, id.as_bytes(), b"payload").unwrap();
+            log.apply_append(&a, id.as_bytes(), &[b'p'; 100]).unwrap();
         }
+    }
+    if changes {
+        log.edit(20, b"edited early").unwrap();
+        log.delete(&[30, 150, 151, 199]).unwrap();
+        log.edit(160, b"edited").unwrap();
+        log.edit(160, b"edited twice").unwrap();
     }
     log.trim_before(log.plan_trim(TrimBy::MaxLen(100)));
     log.ack(b"phone", 150).unwrap();
+    log
+}
+
+fn saved(log: &SeqLog) -> Vec<Item> {
     let mut items: Vec<Item> = Vec::new();
-    encoding::save(&log, &mut items);
-    assert!(encoding::load(&mut Reader(items.iter()), encoding::LATEST_ENCODING + 1).is_err());
+    encoding::save(log, &mut items);
+    items
+}
+
+/// Every truncation is refused; every damaged item is refused or loads a log that answers
+/// consistently (a harmless value change).
+fn assert_damage_refused_or_consistent(items: &[Item], version: i32) {
     for cut in 0..items.len() {
-        assert!(encoding::load(&mut Reader(items[..cut].iter()), 1).is_err(), "prefix of {cut} loaded");
+        assert!(encoding::load(&mut Reader(items[..cut].iter()), version).is_err(), "prefix of {cut} loaded");
     }
     for index in 0..items.len() {
         for replacement in [Item::U64(0), Item::U64(u64::MAX), Item::U64(3), Item::Bytes(vec![0xff; 3])] {
-            let mut damaged = items.clone();
+            let mut damaged = items.to_vec();
             damaged[index] = replacement;
-            // Either refused, or (a harmless value change) a log that answers consistently.
-            if let Ok(loaded) = encoding::load(&mut Reader(damaged.iter()), 1) {
-                let _ = observe(&loaded);
+            if let Ok(loaded) = encoding::load(&mut Reader(damaged.iter()), version) {
+                let seen = observe(&loaded);
                 assert_eq!(loaded.count_after(0), loaded.len());
+                assert_eq!(seen.entries.len() as u64, loaded.len());
+                assert!(seen.changes.is_ok());
             }
         }
+    }
+}
+
+#[test]
+fn corrupt_encodings_are_refused_not_loaded() {
+    let items = saved(&persisted_log(true));
+    assert!(encoding::load(&mut Reader(items.iter()), encoding::LATEST_ENCODING + 1).is_err());
+    assert_damage_refused_or_consistent(&items, encoding::ENCODING_V2);
+}
+
+/// The v1 layout of a log without changes: v2 without `rev resync_floor` and without
+/// each chunk's (empty) change records.
+fn as_v1(v2: &[Item]) -> Vec<Item> {
+    let (first_chunk, chunks) = chunk_items(v2);
+    let mut v1: Vec<Item> = v2[..5].to_vec();
+    v1.extend_from_slice(&v2[7..first_chunk]);
+    for chunk in v2[first_chunk..].chunks(6).take(chunks) {
+        assert_eq!(chunk[5], Item::Bytes(Vec::new()));
+        v1.extend_from_slice(&chunk[..5]);
+    }
+    v1.extend_from_slice(&v2[first_chunk + 6 * chunks..]);
+    v1
+}
+
+/// Where a v2 encoding's chunks start (six items each), and how many there are.
+fn chunk_items(v2: &[Item]) -> (usize, usize) {
+    let count = |item: &Item| match item {
+        Item::U64(n) => *n as usize,
+        Item::Bytes(_) => panic!("expected a count"),
+    };
+    let chunk_count = 8 + 3 * count(&v2[7]);
+    (chunk_count + 1, count(&v2[chunk_count]))
+}
+
+#[test]
+fn version_1_still_loads_and_refuses_damage() {
+    let log = persisted_log(false);
+    let v1 = as_v1(&saved(&log));
+    let loaded = encoding::load(&mut Reader(v1.iter()), encoding::ENCODING_V1).expect("v1 loads");
+    assert_eq!(observe(&loaded), observe(&log));
+    assert_eq!(loaded.header(), log.header());
+    assert_damage_refused_or_consistent(&v1, encoding::ENCODING_V1);
+}
+
+#[test]
+fn change_records_that_do_not_fit_are_refused() {
+    let log = persisted_log(true);
+    assert_eq!((log.rev(), log.deleted(), log.resync_floor()), (7, 3, 2));
+    let items = saved(&log);
+    let loaded = encoding::load(&mut Reader(items.iter()), encoding::ENCODING_V2).expect("loads");
+    assert_eq!(observe(&loaded), observe(&log));
+    let (first_chunk, chunks) = chunk_items(&items);
+    let first_changes = (0..chunks)
+        .map(|chunk| first_chunk + 6 * chunk + 5)
+        .find(|&index| items[index] != Item::Bytes(Vec::new()))
+        .expect("a chunk with change records");
+    // (offset, rev * 2 + deleted) pairs: an entry that still has its payload flagged
+    // deleted, a rev above the log's, rev 0, two records for one seq, an offset past the
+    // chunk (300), a truncated record.
+    for bad in [vec![0, 2 * 5 + 1], vec![0, 2 * 8], vec![0, 0], vec![1, 2, 1, 4], vec![0xac, 0x02, 2], vec![3]] {
+        let mut damaged = items.clone();
+        damaged[first_changes] = Item::Bytes(bad.clone());
+        assert!(encoding::load(&mut Reader(damaged.iter()), encoding::ENCODING_V2).is_err(), "{bad:?} loaded");
     }
 }
 
