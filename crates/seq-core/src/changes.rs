@@ -21,8 +21,8 @@ impl ChangeRecords {
         self.rev_by_seq.is_empty()
     }
 
-    /// Records that `seq` changed at `rev` (above every rev recorded so far), replacing
-    /// its previous record.
+    /// Records that `seq` changed at `rev` (a rev no other record has), replacing its
+    /// previous record.
     pub fn record(&mut self, seq: u64, rev: u64) {
         if let Some(previous) = self.rev_by_seq.insert(seq, rev) {
             self.seq_by_rev.remove(&previous);
@@ -30,13 +30,8 @@ impl ChangeRecords {
         self.seq_by_rev.insert(rev, seq);
     }
 
-    /// Adds a persisted record; refuses one whose rev is already taken.
-    pub fn restore(&mut self, seq: u64, rev: u64) -> Result<(), &'static str> {
-        if self.seq_by_rev.contains_key(&rev) || self.rev_by_seq.contains_key(&seq) {
-            return Err("two change records share a rev or a seq");
-        }
-        self.record(seq, rev);
-        Ok(())
+    pub fn has_rev(&self, rev: u64) -> bool {
+        self.seq_by_rev.contains_key(&rev)
     }
 
     /// Drops the records of seqs below `seq`; returns the highest rev dropped.
@@ -87,9 +82,7 @@ mod tests {
         assert_eq!(records.drop_below(6), Some(3));
         assert_eq!(records.drop_below(6), None);
         assert_eq!(records.since(0).collect::<Vec<_>>(), vec![(2, 7)]);
-        assert!(records.restore(8, 2).is_err());
-        assert!(records.restore(7, 9).is_err());
-        assert_eq!(records.restore(8, 4), Ok(()));
-        assert_eq!(records.len(), 2);
+        assert!(records.has_rev(2) && !records.has_rev(3));
+        assert_eq!(records.len(), 1);
     }
 }

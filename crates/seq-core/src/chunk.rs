@@ -170,22 +170,22 @@ impl Chunk {
     }
 
     /// Live (not deleted) entries from `seq` to the chunk's end.
-    pub fn live_from(&self, seq: u64) -> impl Iterator<Item = Entry<'_>> + '_ {
+    pub(crate) fn live_from(&self, seq: u64) -> impl Iterator<Item = Entry<'_>> + '_ {
         self.iter_from(seq).filter(move |e| !self.is_deleted(e.seq))
     }
 
-    pub fn is_deleted(&self, seq: u64) -> bool {
+    pub(crate) fn is_deleted(&self, seq: u64) -> bool {
         let Some(flags) = &self.deleted else { return false };
         let Some(index) = seq.checked_sub(self.first_seq).filter(|&i| i < u64::from(self.len)) else { return false };
         flags.get(index as usize / 8).is_some_and(|byte| byte & (1 << (index % 8)) != 0)
     }
 
-    pub fn deleted_count(&self) -> u32 {
+    pub(crate) fn deleted_count(&self) -> u32 {
         self.deleted.as_ref().map_or(0, |flags| flags.iter().map(|b| b.count_ones()).sum())
     }
 
     /// Deleted entries with seq `<= seq`.
-    pub fn deleted_through(&self, seq: u64) -> u32 {
+    pub(crate) fn deleted_through(&self, seq: u64) -> u32 {
         let Some(flags) = &self.deleted else { return 0 };
         let Some(through) = seq.checked_sub(self.first_seq) else { return 0 };
         let bits = through.saturating_add(1).min(u64::from(self.len)) as usize;
@@ -195,24 +195,16 @@ impl Chunk {
     }
 
     /// The seq of the live entry `rank` places after this chunk's first live one.
-    pub fn nth_live(&self, rank: u64) -> Option<u64> {
+    pub(crate) fn nth_live(&self, rank: u64) -> Option<u64> {
         if self.deleted.is_none() {
             return (rank < u64::from(self.len)).then(|| self.first_seq + rank);
         }
         (self.first_seq..self.end_seq()).filter(|&seq| !self.is_deleted(seq)).nth(usize::try_from(rank).ok()?)
     }
 
-    /// The deletion flags of the stored entries, from `first_seq`, without trailing zero
-    /// bytes (empty while none is deleted): as persisted.
-    pub fn deleted_flags(&self) -> &[u8] {
-        let Some(flags) = &self.deleted else { return &[] };
-        let used = flags.iter().rposition(|&b| b != 0).map_or(0, |last| last + 1);
-        flags.get(..used).unwrap_or(&[])
-    }
-
     /// Flags the entry `seq` (inside this chunk) deleted; the caller drops its payload
     /// (`rewrite`) once it has flagged all of the chunk's deletions.
-    pub fn flag_deleted(&mut self, seq: u64) {
+    pub(crate) fn flag_deleted(&mut self, seq: u64) {
         let index = (seq - self.first_seq) as usize;
         let flags = self.deleted.get_or_insert_with(|| Box::new([0; FLAG_BYTES]));
         if let Some(byte) = flags.get_mut(index / 8) {
@@ -223,7 +215,7 @@ impl Chunk {
     /// Re-encodes the live entries into a buffer of exactly their size: deleted entries
     /// lose their payload, the entry `replace.0` gets the payload `replace.1`, and the
     /// bytes of entries trimmed from the front go too. The one place an entry changes.
-    pub fn rewrite(&mut self, replace: Option<(u64, &[u8])>) {
+    pub(crate) fn rewrite(&mut self, replace: Option<(u64, &[u8])>) {
         let mut size = 0;
         let mut previous_ts = self.first_ts;
         for entry in self.iter() {
@@ -248,31 +240,18 @@ impl Chunk {
         }
     }
 
-    /// Restores persisted deletion flags (checked: only stored entries, which must have
-    /// no payload left).
-    pub(crate) fn restore_deleted_flags(&mut self, flags: &[u8]) -> Result<(), &'static str> {
-        if flags.len() > FLAG_BYTES {
-            return Err("deletion flags longer than a chunk");
-        }
-        for (index, byte) in flags.iter().enumerate() {
-            for bit in 0..8u64 {
-                if byte & (1 << bit) != 0 {
-                    let offset = index as u64 * 8 + bit;
-                    if offset >= u64::from(self.len) {
-                        return Err("deletion flag past the chunk's entries");
-                    }
-                    self.flag_deleted(self.first_seq + offset);
-                }
+    /// Restores persisted deletions of entries of this chunk, which must have no payload.
+    pub(crate) fn restore_deleted(&mut self, seqs: impl Iterator<Item = u64>) -> Result<(), &'static str> {
+        for seq in seqs {
+            if !self.contains(seq) {
+                return Err("deleted seq outside its chunk");
             }
+            self.flag_deleted(seq);
         }
-        if self.has_deleted_payload() {
+        if self.deleted.is_some() && self.iter().any(|e| self.is_deleted(e.seq) && !e.payload.is_empty()) {
             return Err("a deleted entry still has a payload");
         }
         Ok(())
-    }
-
-    fn has_deleted_payload(&self) -> bool {
-        self.deleted.is_some() && self.iter().any(|e| self.is_deleted(e.seq) && !e.payload.is_empty())
     }
 
     /// Heap bytes this chunk owns.

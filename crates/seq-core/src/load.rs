@@ -87,15 +87,8 @@ impl SeqLog {
     pub(super) fn store_chunk(&mut self, mut chunk: Chunk, packed_changes: &[u8]) -> Result<u64, SeqError> {
         chunk.validate().map_err(SeqError::InvalidState)?;
         let records = self.unpack_changes(&chunk, packed_changes)?;
-        let deleted: Vec<u8> = records.iter().filter(|r| r.2).fold(Vec::new(), |mut flags, &(seq, _, _)| {
-            let index = (seq - chunk.first_seq) as usize;
-            flags.resize(flags.len().max(index / 8 + 1), 0);
-            if let Some(byte) = flags.get_mut(index / 8) {
-                *byte |= 1 << (index % 8);
-            }
-            flags
-        });
-        chunk.restore_deleted_flags(&deleted).map_err(SeqError::InvalidState)?;
+        let deleted = records.iter().filter(|(_, _, deleted)| *deleted).map(|(seq, _, _)| *seq);
+        chunk.restore_deleted(deleted).map_err(SeqError::InvalidState)?;
         let (highest_seq, highest_ts) = self.highest_stored();
         let end = chunk.first_seq.checked_add(u64::from(chunk.len));
         if chunk.first_seq <= highest_seq || end.is_none_or(|end| end - 1 > self.header.last) {
@@ -121,7 +114,7 @@ impl SeqLog {
         if !records.is_empty() {
             let change_records = self.lifecycle.records.get_or_insert_with(Box::default);
             for (seq, rev, _) in records {
-                change_records.restore(seq, rev).map_err(SeqError::InvalidState)?;
+                change_records.record(seq, rev);
             }
         }
         self.chunks.push_back(chunk);
@@ -129,7 +122,7 @@ impl SeqLog {
     }
 
     /// Decodes a chunk's packed change records `(seq, rev, deleted)`: seqs ascending
-    /// inside the chunk, revs in `1..=rev` (their uniqueness is checked when stored).
+    /// inside the chunk, revs in `1..=rev` and taken by no other record.
     fn unpack_changes(&self, chunk: &Chunk, packed: &[u8]) -> Result<Vec<(u64, u64, bool)>, SeqError> {
         let mut records = Vec::new();
         let mut pos = 0;
@@ -145,7 +138,15 @@ impl SeqLog {
             if rev == 0 || rev > self.lifecycle.rev || records.len() >= usize::try_from(chunk.len).unwrap_or(0) {
                 return Err(SeqError::InvalidState("change record rev out of range"));
             }
+            if self.lifecycle.records().any(|stored| stored.has_rev(rev)) {
+                return Err(SeqError::InvalidState("two change records share a rev"));
+            }
             records.push((chunk.first_seq + offset, rev, deleted));
+        }
+        let mut revs: Vec<u64> = records.iter().map(|(_, rev, _)| *rev).collect();
+        revs.sort_unstable();
+        if revs.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(SeqError::InvalidState("two change records share a rev"));
         }
         Ok(records)
     }
