@@ -41,10 +41,6 @@ pub struct Chunk {
     bytes: Vec<u8>,
     /// Bit `i`: the entry `first_seq + i` is deleted. None while none is.
     deleted: Option<Box<[u8; FLAG_BYTES]>>,
-    /// Deleted entries below this chunk in the log's history (trimmed ones included), so
-    /// that the live entries between two chunks are a difference of two numbers, as
-    /// `ordinal_base` does for issued ones (maintained by `SeqLog`).
-    pub(crate) deleted_before: u64,
 }
 
 const FLAG_BYTES: usize = MAX_ENTRIES as usize / 8;
@@ -88,23 +84,12 @@ impl Chunk {
             start: 0,
             bytes: Vec::with_capacity(expected_bytes.clamp(64, MAX_BYTES)),
             deleted: None,
-            deleted_before: 0,
         }
     }
 
     /// A chunk as persisted (RDB, AOF rewrite); `SeqLog::push_chunk` validates it.
     pub fn from_parts(first_seq: u64, skipped_before: u64, first_ts: u64, len: u32, bytes: Vec<u8>) -> Chunk {
-        Chunk {
-            first_seq,
-            skipped_before,
-            first_ts,
-            last_ts: first_ts,
-            len,
-            start: 0,
-            bytes,
-            deleted: None,
-            deleted_before: 0,
-        }
+        Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, start: 0, bytes, deleted: None }
     }
 
     /// The encoded live entries, as persisted.
@@ -268,7 +253,6 @@ impl Chunk {
         }
         let dropped = (seq - self.first_seq) as u32;
         if self.deleted.is_some() {
-            self.deleted_before += u64::from(self.deleted_through(seq - 1));
             let kept: Vec<u64> = (seq..self.end_seq()).filter(|&s| self.is_deleted(s)).collect();
             self.deleted = None;
             self.len -= dropped;

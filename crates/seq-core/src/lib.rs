@@ -6,6 +6,7 @@ mod changes;
 mod chunk;
 mod cursors;
 mod dedup;
+mod deleted_counts;
 pub mod encoding;
 mod error;
 mod id_table;

@@ -107,7 +107,6 @@ impl SeqLog {
             return Err(SeqError::InvalidState("chunk ts out of order"));
         }
         chunk.seal();
-        chunk.deleted_before = self.chunks.back().map_or(0, |c| c.deleted_before + u64::from(c.deleted_count()));
         let first_seq = chunk.first_seq;
         self.stored += u64::from(chunk.len);
         self.lifecycle.deleted += u64::from(chunk.deleted_count());
@@ -118,6 +117,7 @@ impl SeqLog {
             }
         }
         self.chunks.push_back(chunk);
+        self.count_pushed_chunk();
         Ok(first_seq)
     }
 

@@ -178,29 +178,27 @@ impl SeqLog {
             return self.len();
         }
         // Entries ever issued up to `after`, minus those trimmed, is the stored count;
-        // minus those deleted (counted per chunk, cumulatively), the live count.
+        // minus those deleted, the live count.
         let index = self.chunks.partition_point(|c| c.first_seq <= after);
         let Some(chunk) = index.checked_sub(1).and_then(|i| self.chunks.get(i)) else { return self.len() };
         let through = chunk.ordinal_base() + (after - chunk.first_seq + 1).min(u64::from(chunk.len));
-        let deleted_through = chunk.deleted_before + u64::from(chunk.deleted_through(after));
-        let live_through = (through - first.ordinal_base()) - (deleted_through - first.deleted_before);
-        self.len() - live_through
-    }
-
-    /// Live entries stored before `chunk` (one of this log's chunks).
-    fn live_before(&self, chunk: &Chunk) -> u64 {
-        self.chunks.front().map_or(0, |first| {
-            (chunk.ordinal_base() - first.ordinal_base()) - (chunk.deleted_before - first.deleted_before)
-        })
+        let deleted_through = self.deleted_before(index - 1) + u64::from(chunk.deleted_through(after));
+        self.len() - ((through - first.ordinal_base()) - deleted_through)
     }
 
     /// The seq of the live entry at `rank` (0 = oldest not deleted): O(log chunks).
     pub(super) fn seq_at_rank(&self, rank: u64) -> Option<u64> {
-        let index = self
-            .chunks
-            .partition_point(|c| self.live_before(c) + u64::from(c.len) - u64::from(c.deleted_count()) <= rank);
+        let first = self.chunks.front()?.ordinal_base();
+        // Live entries in the first k chunks (k >= 1), `deleted` of theirs deleted.
+        let live_in = |k: usize, deleted: u64| {
+            self.chunks.get(k - 1).map_or(u64::MAX, |c| c.ordinal_base() + u64::from(c.len) - first - deleted)
+        };
+        let (index, deleted_before) = match &self.lifecycle.counts {
+            None => (self.chunks.partition_point(|c| c.ordinal_base() + u64::from(c.len) - first <= rank), 0),
+            Some(counts) => counts.last_where(self.chunks.len(), |k, deleted| live_in(k, deleted) <= rank),
+        };
         let chunk = self.chunks.get(index)?;
-        chunk.nth_live(rank - self.live_before(chunk))
+        chunk.nth_live(rank - (chunk.ordinal_base() - first - deleted_before))
     }
 
     /// The first retained seq whose ts is `>= ts`.
@@ -306,9 +304,8 @@ impl SeqLog {
             // A log that filled a chunk before is likely busy: skip the small sizes.
             let small = chunk::entry_size(0, id, payload) * 4;
             let capacity = if self.chunks.is_empty() { small } else { small.max(chunk::MAX_BYTES / 4) };
-            let mut fresh = Chunk::new(append.seq, skipped_before, append.ts, capacity);
-            fresh.deleted_before = self.chunks.back().map_or(0, |c| c.deleted_before + u64::from(c.deleted_count()));
-            self.chunks.push_back(fresh);
+            self.chunks.push_back(Chunk::new(append.seq, skipped_before, append.ts, capacity));
+            self.count_pushed_chunk();
         }
         if let Some(open) = self.chunks.back_mut() {
             open.push(append.ts, id, payload);
@@ -340,13 +337,21 @@ impl SeqLog {
                 break;
             }
             let whole = front.end_seq() <= keep_from;
+            let mut deleted_here = 0;
             for entry in front.iter() {
                 if entry.seq >= keep_from {
                     break;
                 }
                 self.dedup.retire(entry.seq, entry.ts, entry.id);
                 removed += 1;
-                removed_deleted += u64::from(front.is_deleted(entry.seq));
+                deleted_here += u64::from(front.is_deleted(entry.seq));
+            }
+            removed_deleted += deleted_here;
+            if let Some(counts) = self.lifecycle.counts.as_mut() {
+                match whole {
+                    true => counts.pop_front(deleted_here),
+                    false => counts.remove(0, deleted_here),
+                }
             }
             if whole {
                 self.chunks.pop_front();
