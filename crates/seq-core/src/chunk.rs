@@ -251,20 +251,18 @@ impl Chunk {
         if let Some(first) = iter.next() {
             self.first_ts = first.ts;
         }
-        let dropped = (seq - self.first_seq) as u32;
-        if self.deleted.is_some() {
-            let kept: Vec<u64> = (seq..self.end_seq()).filter(|&s| self.is_deleted(s)).collect();
-            self.deleted = None;
-            self.len -= dropped;
-            self.first_seq = seq;
-            for kept_seq in kept {
-                self.flag_deleted(kept_seq);
-            }
-        } else {
-            self.len -= dropped;
-            self.first_seq = seq;
-        }
+        // The flags are indexed from `first_seq`: the kept deletions are flagged anew.
+        let kept_deleted: Vec<u64> = match self.deleted {
+            Some(_) => (seq..self.end_seq()).filter(|&s| self.is_deleted(s)).collect(),
+            None => Vec::new(),
+        };
+        self.len -= (seq - self.first_seq) as u32;
+        self.first_seq = seq;
         self.start = start;
+        self.deleted = None;
+        for kept in kept_deleted {
+            self.flag_deleted(kept);
+        }
     }
 
     /// Checks a chunk that came from outside (RDB, AOF): every entry decodes, within
@@ -373,6 +371,39 @@ mod tests {
         assert_eq!(copy.validate(), Ok(()));
         assert_eq!(copy.iter().collect::<Vec<_>>(), chunk.iter().collect::<Vec<_>>());
         assert_eq!(copy.last_ts, chunk.last_ts);
+    }
+
+    #[test]
+    fn deletions_and_edits_rewrite_the_chunk_and_survive_a_front_trim() {
+        let mut chunk = filled(6);
+        chunk.drop_before(11);
+        chunk.flag_deleted(12);
+        chunk.flag_deleted(14);
+        chunk.rewrite(Some((13, b"edited")));
+        let stored: Vec<(u64, &[u8], u64)> = chunk.iter().map(|e| (e.seq, e.payload, e.ts)).collect();
+        assert_eq!(
+            stored,
+            vec![
+                (11, &[1u8; 5][..], 1003),
+                (12, &[][..], 1006),
+                (13, &b"edited"[..], 1009),
+                (14, &[][..], 1012),
+                (15, &[5u8; 5][..], 1015)
+            ]
+        );
+        assert_eq!(chunk.live_from(12).map(|e| e.seq).collect::<Vec<_>>(), vec![13, 15]);
+        assert_eq!((chunk.deleted_count(), chunk.deleted_through(13), chunk.nth_live(1)), (2, 1, Some(13)));
+        assert_eq!(chunk.bytes.capacity(), chunk.bytes.len());
+        chunk.drop_before(13);
+        assert_eq!((chunk.is_deleted(14), chunk.is_deleted(15), chunk.deleted_count()), (true, false, 1));
+        assert_eq!((chunk.nth_live(0), chunk.nth_live(1), chunk.nth_live(2)), (Some(13), Some(15), None));
+        let mut copy = persisted(&chunk);
+        assert_eq!(copy.validate(), Ok(()));
+        assert_eq!(copy.restore_deleted([14].into_iter()), Ok(()));
+        assert_eq!(copy.live_from(13).collect::<Vec<_>>(), chunk.live_from(13).collect::<Vec<_>>());
+        let mut wrong = persisted(&chunk);
+        assert!(wrong.restore_deleted([15].into_iter()).is_err(), "a deleted entry with a payload");
+        assert!(persisted(&chunk).restore_deleted([16].into_iter()).is_err());
     }
 
     #[test]
