@@ -180,11 +180,28 @@ impl Chunk {
     }
 
     /// The seq of the live entry `rank` places after this chunk's first live one.
+    /// A byte of flags at a time: an ALLOC with `seq.max-len` asks this on every append.
     pub(crate) fn nth_live(&self, rank: u64) -> Option<u64> {
-        if self.deleted.is_none() {
-            return (rank < u64::from(self.len)).then(|| self.first_seq + rank);
+        let len = u64::from(self.len);
+        let Some(flags) = &self.deleted else { return (rank < len).then(|| self.first_seq + rank) };
+        let mut left = rank;
+        for (index, &byte) in flags.iter().enumerate() {
+            let base = index as u64 * 8;
+            if base >= len {
+                break;
+            }
+            let entries = (len - base).min(8);
+            let mut live = !byte & ((1u16 << entries) - 1) as u8;
+            let here = u64::from(live.count_ones());
+            if left < here {
+                for _ in 0..left {
+                    live &= live - 1;
+                }
+                return Some(self.first_seq + base + u64::from(live.trailing_zeros()));
+            }
+            left -= here;
         }
-        (self.first_seq..self.end_seq()).filter(|&seq| !self.is_deleted(seq)).nth(usize::try_from(rank).ok()?)
+        None
     }
 
     /// Flags the entry `seq` (inside this chunk) deleted; the caller drops its payload
