@@ -272,8 +272,11 @@ mod tests {
         assert_eq!((log.len(), log.deleted(), log.resync_floor()), (598, 1, 3));
         assert_eq!(listed(&log, 2), Err(SeqError::Resync { rev: 3 }));
         assert_eq!(listed(&log, 3), Ok(vec![(4, 900, false)]));
+        let before = (log.rev(), log.deleted(), log.len());
         assert!(log.apply_delete(&[950, 940]).is_err());
-        assert!(log.apply_delete(&[900]).is_err());
+        assert!(log.apply_delete(&[940, 900]).is_err());
+        assert!(log.apply_delete(&[940, 940]).is_err());
+        assert_eq!((log.rev(), log.deleted(), log.len()), before, "a refused effect changes nothing");
         assert_eq!(log.apply_delete(&[940, 950]), Ok(2));
         assert_eq!(log.count_after(939), 59);
     }
