@@ -13,7 +13,8 @@
 //!
 //! Version 2 (`ENCODING_V2`) adds the message lifecycle: `rev resync_floor` after the
 //! header, and after each chunk's bytes its change records, packed
-//! (`SeqLog::packed_changes`; deleted entries are those whose record says so):
+//! (`SeqLog::packed_changes`; deleted entries are those whose record says so, and their
+//! encoded payload is empty):
 //!
 //! ```text
 //! last skipped epoch last_ts dedup_floor rev resync_floor

@@ -188,7 +188,12 @@ impl SeqLog {
 
     /// The seq of the live entry at `rank` (0 = oldest not deleted): O(log chunks).
     pub(super) fn seq_at_rank(&self, rank: u64) -> Option<u64> {
-        let first = self.chunks.front()?.ordinal_base();
+        let front = self.chunks.front()?;
+        // Retention asks for the oldest entries, on every append: most often in the front chunk.
+        if let Some(seq) = front.nth_live(rank) {
+            return Some(seq);
+        }
+        let first = front.ordinal_base();
         // Live entries in the first k chunks (k >= 1), `deleted` of theirs deleted.
         let live_in = |k: usize, deleted: u64| {
             self.chunks.get(k - 1).map_or(u64::MAX, |c| c.ordinal_base() + u64::from(c.len) - first - deleted)
