@@ -86,9 +86,6 @@ impl SeqLog {
     /// `push_changed_chunk` without indexing; returns the chunk's first seq.
     pub(super) fn store_chunk(&mut self, mut chunk: Chunk, packed_changes: &[u8]) -> Result<u64, SeqError> {
         chunk.validate().map_err(SeqError::InvalidState)?;
-        let records = self.unpack_changes(&chunk, packed_changes)?;
-        let deleted = records.iter().filter(|(_, _, deleted)| *deleted).map(|(seq, _, _)| *seq);
-        chunk.restore_deleted(deleted).map_err(SeqError::InvalidState)?;
         let (highest_seq, highest_ts) = self.highest_stored();
         let end = chunk.first_seq.checked_add(u64::from(chunk.len));
         if chunk.first_seq <= highest_seq || end.is_none_or(|end| end - 1 > self.header.last) {
@@ -106,6 +103,10 @@ impl SeqLog {
         if chunk.first_ts < highest_ts || chunk.last_ts > self.header.last_ts {
             return Err(SeqError::InvalidState("chunk ts out of order"));
         }
+        // Only now are the chunk's seqs known to be in range.
+        let records = self.unpack_changes(&chunk, packed_changes)?;
+        let deleted = records.iter().filter(|(_, _, deleted)| *deleted).map(|(seq, _, _)| *seq);
+        chunk.restore_deleted(deleted).map_err(SeqError::InvalidState)?;
         chunk.seal();
         let first_seq = chunk.first_seq;
         self.stored += u64::from(chunk.len);
@@ -131,8 +132,8 @@ impl SeqLog {
             let offset = varint::get(packed, &mut pos).ok_or(truncated.clone())?;
             let rev_and_flag = varint::get(packed, &mut pos).ok_or(truncated.clone())?;
             let (rev, deleted) = (rev_and_flag / 2, rev_and_flag % 2 == 1);
-            let in_order = records.last().is_none_or(|&(previous, _, _)| chunk.first_seq + offset > previous);
-            if offset >= u64::from(chunk.len) || !in_order {
+            let in_order = |seq: u64| records.last().is_none_or(|&(previous, _, _)| seq > previous);
+            if offset >= u64::from(chunk.len) || !in_order(chunk.first_seq + offset) {
                 return Err(SeqError::InvalidState("change record outside its chunk or out of order"));
             }
             if rev == 0 || rev > self.lifecycle.rev || records.len() >= usize::try_from(chunk.len).unwrap_or(0) {
