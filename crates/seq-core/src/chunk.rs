@@ -7,6 +7,11 @@
 //! Trimming the front of a chunk only moves `start` past the removed entries: their bytes
 //! stay (at most one chunk's worth per log) until the whole chunk goes, so a trim costs
 //! the entries it removes, never a re-encoding.
+//!
+//! A deleted entry stays in its chunk with its id and ts (the de-duplication index reads
+//! ids from here, retention and the dedup window read ts) but no payload, and is flagged
+//! in a 256-bit map that exists only once the chunk has a deletion. `iter` yields every
+//! stored entry, deleted ones included; `live_from` only those a read returns.
 
 use std::collections::VecDeque;
 
@@ -34,7 +39,11 @@ pub struct Chunk {
     /// Byte offset of the first live entry.
     start: usize,
     bytes: Vec<u8>,
+    /// Bit `i`: the entry `first_seq + i` is deleted. None while none is.
+    deleted: Option<Box<[u8; FLAG_BYTES]>>,
 }
+
+const FLAG_BYTES: usize = MAX_ENTRIES as usize / 8;
 
 /// The chunk holding `seq`, if any entry of the log has it.
 pub fn chunk_of(chunks: &VecDeque<Chunk>, seq: u64) -> Option<(usize, &Chunk)> {
@@ -49,6 +58,14 @@ fn grown_capacity(capacity: usize, needed: usize) -> usize {
     const STEP: usize = 2048;
     let target = if needed <= MAX_BYTES / 4 { (capacity * 2).max(needed) } else { needed.div_ceil(STEP) * STEP };
     target.min(MAX_BYTES).max(needed)
+}
+
+fn encode(bytes: &mut Vec<u8>, ts_delta: u64, id: &[u8], payload: &[u8]) {
+    varint::put(bytes, ts_delta);
+    varint::put(bytes, id.len() as u64);
+    bytes.extend_from_slice(id);
+    varint::put(bytes, payload.len() as u64);
+    bytes.extend_from_slice(payload);
 }
 
 /// The encoded size of one entry.
@@ -66,12 +83,13 @@ impl Chunk {
             len: 0,
             start: 0,
             bytes: Vec::with_capacity(expected_bytes.clamp(64, MAX_BYTES)),
+            deleted: None,
         }
     }
 
     /// A chunk as persisted (RDB, AOF rewrite); `SeqLog::push_chunk` validates it.
     pub fn from_parts(first_seq: u64, skipped_before: u64, first_ts: u64, len: u32, bytes: Vec<u8>) -> Chunk {
-        Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, start: 0, bytes }
+        Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, start: 0, bytes, deleted: None }
     }
 
     /// The encoded live entries, as persisted.
@@ -112,11 +130,7 @@ impl Chunk {
         if needed > self.bytes.capacity() {
             self.bytes.reserve_exact(grown_capacity(self.bytes.capacity(), needed) - self.bytes.len());
         }
-        varint::put(&mut self.bytes, delta);
-        varint::put(&mut self.bytes, id.len() as u64);
-        self.bytes.extend_from_slice(id);
-        varint::put(&mut self.bytes, payload.len() as u64);
-        self.bytes.extend_from_slice(payload);
+        encode(&mut self.bytes, delta, id, payload);
         self.last_ts = ts;
         self.len += 1;
     }
@@ -140,9 +154,111 @@ impl Chunk {
         iter
     }
 
+    /// Live (not deleted) entries from `seq` to the chunk's end.
+    pub(crate) fn live_from(&self, seq: u64) -> impl Iterator<Item = Entry<'_>> + '_ {
+        self.iter_from(seq).filter(move |e| !self.is_deleted(e.seq))
+    }
+
+    pub(crate) fn is_deleted(&self, seq: u64) -> bool {
+        let Some(flags) = &self.deleted else { return false };
+        let Some(index) = seq.checked_sub(self.first_seq).filter(|&i| i < u64::from(self.len)) else { return false };
+        flags.get(index as usize / 8).is_some_and(|byte| byte & (1 << (index % 8)) != 0)
+    }
+
+    pub(crate) fn deleted_count(&self) -> u32 {
+        self.deleted.as_ref().map_or(0, |flags| flags.iter().map(|b| b.count_ones()).sum())
+    }
+
+    /// Deleted entries with seq `<= seq`.
+    pub(crate) fn deleted_through(&self, seq: u64) -> u32 {
+        let Some(flags) = &self.deleted else { return 0 };
+        let Some(through) = seq.checked_sub(self.first_seq) else { return 0 };
+        let bits = through.saturating_add(1).min(u64::from(self.len)) as usize;
+        let whole: u32 = flags.iter().take(bits / 8).map(|b| b.count_ones()).sum();
+        let partial = flags.get(bits / 8).map_or(0, |b| (b & ((1u16 << (bits % 8)) - 1) as u8).count_ones());
+        whole + partial
+    }
+
+    /// The seq of the live entry `rank` places after this chunk's first live one.
+    /// A byte of flags at a time: an ALLOC with `seq.max-len` asks this on every append.
+    pub(crate) fn nth_live(&self, rank: u64) -> Option<u64> {
+        let len = u64::from(self.len);
+        let Some(flags) = &self.deleted else { return (rank < len).then(|| self.first_seq + rank) };
+        let mut left = rank;
+        for (index, &byte) in flags.iter().enumerate() {
+            let base = index as u64 * 8;
+            if base >= len {
+                break;
+            }
+            let entries = (len - base).min(8);
+            let mut live = !byte & ((1u16 << entries) - 1) as u8;
+            let here = u64::from(live.count_ones());
+            if left < here {
+                for _ in 0..left {
+                    live &= live - 1;
+                }
+                return Some(self.first_seq + base + u64::from(live.trailing_zeros()));
+            }
+            left -= here;
+        }
+        None
+    }
+
+    /// Flags the entry `seq` (inside this chunk) deleted; the caller drops its payload
+    /// (`rewrite`) once it has flagged all of the chunk's deletions.
+    pub(crate) fn flag_deleted(&mut self, seq: u64) {
+        let index = (seq - self.first_seq) as usize;
+        let flags = self.deleted.get_or_insert_with(|| Box::new([0; FLAG_BYTES]));
+        if let Some(byte) = flags.get_mut(index / 8) {
+            *byte |= 1 << (index % 8);
+        }
+    }
+
+    /// Re-encodes the live entries into a buffer of exactly their size: deleted entries
+    /// lose their payload, the entry `replace.0` gets the payload `replace.1`, and the
+    /// bytes of entries trimmed from the front go too. The one place an entry changes.
+    pub(crate) fn rewrite(&mut self, replace: Option<(u64, &[u8])>) {
+        let mut size = 0;
+        let mut previous_ts = self.first_ts;
+        for entry in self.iter() {
+            size += entry_size(entry.ts - previous_ts, entry.id, self.payload_after_rewrite(&entry, replace));
+            previous_ts = entry.ts;
+        }
+        let mut bytes = Vec::with_capacity(size);
+        let mut previous_ts = self.first_ts;
+        for entry in self.iter() {
+            encode(&mut bytes, entry.ts - previous_ts, entry.id, self.payload_after_rewrite(&entry, replace));
+            previous_ts = entry.ts;
+        }
+        self.bytes = bytes;
+        self.start = 0;
+    }
+
+    fn payload_after_rewrite<'a>(&self, entry: &Entry<'a>, replace: Option<(u64, &'a [u8])>) -> &'a [u8] {
+        match replace {
+            _ if self.is_deleted(entry.seq) => &[],
+            Some((seq, payload)) if seq == entry.seq => payload,
+            _ => entry.payload,
+        }
+    }
+
+    /// Restores persisted deletions of entries of this chunk, which must have no payload.
+    pub(crate) fn restore_deleted(&mut self, seqs: impl Iterator<Item = u64>) -> Result<(), &'static str> {
+        for seq in seqs {
+            if !self.contains(seq) {
+                return Err("deleted seq outside its chunk");
+            }
+            self.flag_deleted(seq);
+        }
+        if self.deleted.is_some() && self.iter().any(|e| self.is_deleted(e.seq) && !e.payload.is_empty()) {
+            return Err("a deleted entry still has a payload");
+        }
+        Ok(())
+    }
+
     /// Heap bytes this chunk owns.
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity()
+        self.bytes.capacity() + self.deleted.as_ref().map_or(0, |_| FLAG_BYTES)
     }
 
     /// Drops the live entries before `seq` (which must be inside this chunk).
@@ -152,9 +268,18 @@ impl Chunk {
         if let Some(first) = iter.next() {
             self.first_ts = first.ts;
         }
+        // The flags are indexed from `first_seq`: the kept deletions are flagged anew.
+        let kept_deleted: Vec<u64> = match self.deleted {
+            Some(_) => (seq..self.end_seq()).filter(|&s| self.is_deleted(s)).collect(),
+            None => Vec::new(),
+        };
         self.len -= (seq - self.first_seq) as u32;
         self.first_seq = seq;
         self.start = start;
+        self.deleted = None;
+        for kept in kept_deleted {
+            self.flag_deleted(kept);
+        }
     }
 
     /// Checks a chunk that came from outside (RDB, AOF): every entry decodes, within
@@ -267,6 +392,39 @@ mod tests {
         assert_eq!(copy.validate(), Ok(()));
         assert_eq!(copy.iter().collect::<Vec<_>>(), chunk.iter().collect::<Vec<_>>());
         assert_eq!(copy.last_ts, chunk.last_ts);
+    }
+
+    #[test]
+    fn deletions_and_edits_rewrite_the_chunk_and_survive_a_front_trim() {
+        let mut chunk = filled(6);
+        chunk.drop_before(11);
+        chunk.flag_deleted(12);
+        chunk.flag_deleted(14);
+        chunk.rewrite(Some((13, b"edited")));
+        let stored: Vec<(u64, &[u8], u64)> = chunk.iter().map(|e| (e.seq, e.payload, e.ts)).collect();
+        assert_eq!(
+            stored,
+            vec![
+                (11, &[1u8; 5][..], 1003),
+                (12, &[][..], 1006),
+                (13, &b"edited"[..], 1009),
+                (14, &[][..], 1012),
+                (15, &[5u8; 5][..], 1015)
+            ]
+        );
+        assert_eq!(chunk.live_from(12).map(|e| e.seq).collect::<Vec<_>>(), vec![13, 15]);
+        assert_eq!((chunk.deleted_count(), chunk.deleted_through(13), chunk.nth_live(1)), (2, 1, Some(13)));
+        assert_eq!(chunk.bytes.capacity(), chunk.bytes.len());
+        chunk.drop_before(13);
+        assert_eq!((chunk.is_deleted(14), chunk.is_deleted(15), chunk.deleted_count()), (true, false, 1));
+        assert_eq!((chunk.nth_live(0), chunk.nth_live(1), chunk.nth_live(2)), (Some(13), Some(15), None));
+        let mut copy = persisted(&chunk);
+        assert_eq!(copy.validate(), Ok(()));
+        assert_eq!(copy.restore_deleted([14].into_iter()), Ok(()));
+        assert_eq!(copy.live_from(13).collect::<Vec<_>>(), chunk.live_from(13).collect::<Vec<_>>());
+        let mut wrong = persisted(&chunk);
+        assert!(wrong.restore_deleted([15].into_iter()).is_err(), "a deleted entry with a payload");
+        assert!(persisted(&chunk).restore_deleted([16].into_iter()).is_err());
     }
 
     #[test]

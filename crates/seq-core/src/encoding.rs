@@ -11,6 +11,18 @@
 //! n_cursors  { name seq }*
 //! ```
 //!
+//! Version 2 (`ENCODING_V2`) adds the message lifecycle: `rev resync_floor` after the
+//! header, and after each chunk's bytes its change records, packed
+//! (`SeqLog::packed_changes`; deleted entries are those whose record says so, and their
+//! encoded payload is empty):
+//!
+//! ```text
+//! last skipped epoch last_ts dedup_floor rev resync_floor
+//! n_retired  { seq ts id }*
+//! n_chunks   { first_seq skipped_before first_ts len bytes changes }*
+//! n_cursors  { name seq }*
+//! ```
+//!
 //! Counts are never used to reserve memory: a corrupt count ends in a read error.
 
 use super::chunk::Chunk;
@@ -18,8 +30,9 @@ use super::varint;
 use super::{Append, LogHeader, SeqError, SeqLog};
 
 pub const ENCODING_V1: i32 = 1;
+pub const ENCODING_V2: i32 = 2;
 /// What `save` writes; `load` reads every version up to it and refuses newer ones.
-pub const LATEST_ENCODING: i32 = ENCODING_V1;
+pub const LATEST_ENCODING: i32 = ENCODING_V2;
 
 pub trait Sink {
     fn put_u64(&mut self, value: u64);
@@ -36,6 +49,8 @@ pub fn save(log: &SeqLog, out: &mut impl Sink) {
     for value in [header.last, header.skipped, header.epoch, header.last_ts, header.dedup_floor] {
         out.put_u64(value);
     }
+    out.put_u64(log.rev());
+    out.put_u64(log.resync_floor());
     out.put_u64(log.retired().len() as u64);
     for retired in log.retired().iter() {
         out.put_u64(retired.seq);
@@ -48,6 +63,7 @@ pub fn save(log: &SeqLog, out: &mut impl Sink) {
             out.put_u64(value);
         }
         out.put_bytes(chunk.live_bytes());
+        out.put_bytes(&log.packed_changes(chunk));
     }
     out.put_u64(log.cursors().len() as u64);
     for (name, seq) in log.cursors().iter() {
@@ -68,6 +84,10 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
         dedup_floor: input.get_u64()?,
     };
     let mut log = SeqLog::from_header(header)?;
+    if version >= ENCODING_V2 {
+        let (rev, resync_floor) = (input.get_u64()?, input.get_u64()?);
+        log.restore_rev(rev, resync_floor)?;
+    }
     for _ in 0..input.get_u64()? {
         let (seq, ts, id) = (input.get_u64()?, input.get_u64()?, input.get_bytes()?);
         log.store_retired(seq, ts, &id)?;
@@ -78,7 +98,8 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
         let first_ts = input.get_u64()?;
         let len = u32::try_from(input.get_u64()?).map_err(|_| SeqError::InvalidState("chunk length"))?;
         let bytes = input.get_bytes()?;
-        log.store_chunk(Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes))?;
+        let changes = if version >= ENCODING_V2 { input.get_bytes()? } else { Vec::new() };
+        log.store_chunk(Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes), &changes)?;
     }
     log.finish_load()?;
     for _ in 0..input.get_u64()? {

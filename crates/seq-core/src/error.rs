@@ -6,6 +6,11 @@ use std::fmt;
 pub enum SeqError {
     /// An acknowledged seq outside `0..=last`.
     SeqOutOfRange { seq: u64, last: u64 },
+    /// SEQ.EDIT of a seq that is not a retained, not deleted entry.
+    NoEntry { seq: u64 },
+    /// SEQ.CHANGES from a rev below a change that trimming dropped: the adapter replies
+    /// it with the error code `RESYNC` instead of `ERR`.
+    Resync { rev: u64 },
     /// Issuing another seq would overflow 64 bits.
     LogFull,
     /// A replicated or loaded effect that does not fit the log (corrupt AOF or stream).
@@ -18,6 +23,10 @@ impl fmt::Display for SeqError {
             SeqError::SeqOutOfRange { seq, last } => {
                 write!(f, "seq {seq} is out of range: this log's last seq is {last}")
             }
+            SeqError::NoEntry { seq } => {
+                write!(f, "no entry with seq {seq} (trimmed, deleted, skipped or never issued)")
+            }
+            SeqError::Resync { rev } => write!(f, "changes up to rev {rev} are no longer kept"),
             SeqError::LogFull => {
                 write!(f, "this log has reached the highest seq or ts a signed 64-bit integer can hold")
             }

@@ -2,12 +2,15 @@
 //! cursors and the persistent encoding. Nothing here knows about Redis, so all of it is
 //! unit- and property-tested without a server.
 
+mod changes;
 mod chunk;
 mod cursors;
 mod dedup;
+mod deleted_counts;
 pub mod encoding;
 mod error;
 mod id_table;
+mod lifecycle;
 mod load;
 mod log;
 mod retention;
@@ -19,6 +22,7 @@ mod model_test;
 
 pub use chunk::Chunk;
 pub use error::SeqError;
+pub use lifecycle::Change;
 pub use log::{AllocPlan, AllocPolicy, Append, LogHeader, SeqLog};
 pub use retention::TrimBy;
 

@@ -4,6 +4,7 @@
 
 use super::chunk::Chunk;
 use super::dedup::DedupIndex;
+use super::varint;
 use super::{LogHeader, SeqError, SeqLog, MAX_SEQ};
 
 impl SeqLog {
@@ -18,6 +19,19 @@ impl SeqLog {
             return Err(SeqError::InvalidState("de-duplication floor out of range"));
         }
         Ok(SeqLog { header, dedup: DedupIndex::with_floor(header.dedup_floor), ..SeqLog::default() })
+    }
+
+    /// Restores `rev` and the resync floor: right after `from_header`, before any entry.
+    pub fn restore_rev(&mut self, rev: u64, resync_floor: u64) -> Result<(), SeqError> {
+        if !self.chunks.is_empty() || self.retired().len() > 0 {
+            return Err(SeqError::InvalidState("rev restored after the entries"));
+        }
+        if rev > MAX_SEQ || resync_floor > rev {
+            return Err(SeqError::InvalidState("rev or resync floor out of range"));
+        }
+        self.lifecycle.rev = rev;
+        self.lifecycle.resync_floor = resync_floor;
+        Ok(())
     }
 
     /// The highest seq stored so far (retained or retired), 0 if none.
@@ -37,7 +51,12 @@ impl SeqLog {
 
     /// Adds a chunk of entries (in seq order), checked entry by entry and indexed at once.
     pub fn push_chunk(&mut self, chunk: Chunk) -> Result<(), SeqError> {
-        let first_seq = self.store_chunk(chunk)?;
+        self.push_changed_chunk(chunk, &[])
+    }
+
+    /// `push_chunk` with the chunk's change records, as `packed_changes` gave them.
+    pub fn push_changed_chunk(&mut self, chunk: Chunk, packed_changes: &[u8]) -> Result<(), SeqError> {
+        let first_seq = self.store_chunk(chunk, packed_changes)?;
         let floor = self.dedup.floor();
         let SeqLog { chunks, dedup, .. } = self;
         if let Some(stored) = chunks.back() {
@@ -64,8 +83,8 @@ impl SeqLog {
         Ok(())
     }
 
-    /// `push_chunk` without indexing; returns the chunk's first seq.
-    pub(super) fn store_chunk(&mut self, mut chunk: Chunk) -> Result<u64, SeqError> {
+    /// `push_changed_chunk` without indexing; returns the chunk's first seq.
+    pub(super) fn store_chunk(&mut self, mut chunk: Chunk, packed_changes: &[u8]) -> Result<u64, SeqError> {
         chunk.validate().map_err(SeqError::InvalidState)?;
         let (highest_seq, highest_ts) = self.highest_stored();
         let end = chunk.first_seq.checked_add(u64::from(chunk.len));
@@ -84,17 +103,59 @@ impl SeqLog {
         if chunk.first_ts < highest_ts || chunk.last_ts > self.header.last_ts {
             return Err(SeqError::InvalidState("chunk ts out of order"));
         }
+        // Only now are the chunk's seqs known to be in range.
+        let records = self.unpack_changes(&chunk, packed_changes)?;
+        let deleted = records.iter().filter(|(_, _, deleted)| *deleted).map(|(seq, _, _)| *seq);
+        chunk.restore_deleted(deleted).map_err(SeqError::InvalidState)?;
         chunk.seal();
         let first_seq = chunk.first_seq;
-        self.len += u64::from(chunk.len);
+        self.stored += u64::from(chunk.len);
+        self.lifecycle.deleted += u64::from(chunk.deleted_count());
+        if !records.is_empty() {
+            let change_records = self.lifecycle.records.get_or_insert_with(Box::default);
+            for (seq, rev, _) in records {
+                change_records.record(seq, rev);
+            }
+        }
         self.chunks.push_back(chunk);
+        self.count_pushed_chunk();
         Ok(first_seq)
+    }
+
+    /// Decodes a chunk's packed change records `(seq, rev, deleted)`: seqs ascending
+    /// inside the chunk, revs in `1..=rev` and taken by no other record.
+    fn unpack_changes(&self, chunk: &Chunk, packed: &[u8]) -> Result<Vec<(u64, u64, bool)>, SeqError> {
+        let mut records = Vec::new();
+        let mut pos = 0;
+        let truncated = SeqError::InvalidState("truncated change records");
+        while pos < packed.len() {
+            let offset = varint::get(packed, &mut pos).ok_or(truncated.clone())?;
+            let rev_and_flag = varint::get(packed, &mut pos).ok_or(truncated.clone())?;
+            let (rev, deleted) = (rev_and_flag / 2, rev_and_flag % 2 == 1);
+            let in_order = |seq: u64| records.last().is_none_or(|&(previous, _, _)| seq > previous);
+            if offset >= u64::from(chunk.len) || !in_order(chunk.first_seq + offset) {
+                return Err(SeqError::InvalidState("change record outside its chunk or out of order"));
+            }
+            if rev == 0 || rev > self.lifecycle.rev || records.len() >= usize::try_from(chunk.len).unwrap_or(0) {
+                return Err(SeqError::InvalidState("change record rev out of range"));
+            }
+            if self.lifecycle.records().any(|stored| stored.has_rev(rev)) {
+                return Err(SeqError::InvalidState("two change records share a rev"));
+            }
+            records.push((chunk.first_seq + offset, rev, deleted));
+        }
+        let mut revs: Vec<u64> = records.iter().map(|(_, rev, _)| *rev).collect();
+        revs.sort_unstable();
+        if revs.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(SeqError::InvalidState("two change records share a rev"));
+        }
+        Ok(records)
     }
 
     /// Completes a log loaded with `store_*`: the last consistency check, then the index.
     pub(super) fn finish_load(&mut self) -> Result<(), SeqError> {
         self.check_loaded()?;
-        let in_chunks = self.count_after(self.dedup.floor().saturating_sub(1));
+        let in_chunks = self.count_after(self.dedup.floor().saturating_sub(1)) + self.deleted();
         self.dedup.reindex(&self.chunks, in_chunks);
         Ok(())
     }

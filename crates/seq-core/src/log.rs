@@ -4,13 +4,16 @@
 //! Every change goes through two steps: the master *plans* it from its clock and configs
 //! (`plan_alloc`, `plan_trim`), then *applies* the resolved effect (`apply_append`,
 //! `trim_before`). Replicas and the AOF receive the resolved effect and apply it with the
-//! same code, so they end identical whatever their own clock and configs say.
+//! same code, so they end identical whatever their own clock and configs say. Edits and
+//! deletions (`lifecycle.rs`) depend on nothing but the log: their effect is what the
+//! command named, resolved (`delete` returns the seqs it deleted), applied with checks.
 
 use std::collections::VecDeque;
 
 use super::chunk::{self, chunk_of, Chunk};
 use super::cursors::Cursors;
 use super::dedup::DedupIndex;
+use super::lifecycle::Lifecycle;
 use super::retired::RetiredIds;
 use super::{Entry, SeqError, MAX_SEQ};
 
@@ -61,7 +64,9 @@ pub struct SeqLog {
     /// Scalar state; its `dedup_floor` is not kept here but in `dedup` (see `header()`).
     pub(super) header: LogHeader,
     pub(super) chunks: VecDeque<Chunk>,
-    pub(super) len: u64,
+    /// Entries stored in `chunks`, deleted ones included.
+    pub(super) stored: u64,
+    pub(super) lifecycle: Lifecycle,
     pub(super) dedup: DedupIndex,
     pub(super) cursors: Cursors,
 }
@@ -81,26 +86,43 @@ impl SeqLog {
         self.header.last
     }
 
-    /// Entries retained.
+    /// Entries retained and not deleted: what reads return.
     pub fn len(&self) -> u64 {
-        self.len
+        self.stored - self.lifecycle.deleted
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
-    /// Lowest retained seq; `last + 1` when none is retained.
+    /// Lowest seq a read returns; `last + 1` when there is none.
     pub fn first(&self) -> u64 {
+        if self.lifecycle.deleted == 0 {
+            return self.stored_first();
+        }
+        self.seq_at_rank(0).unwrap_or(self.header.last + 1)
+    }
+
+    /// Lowest stored seq, deleted or not: where "trim nothing" stands.
+    pub(super) fn stored_first(&self) -> u64 {
         self.chunks.front().map_or(self.header.last + 1, |c| c.first_seq)
     }
 
+    /// ts of the lowest entry a read returns (0 when none).
     pub fn first_ts(&self) -> u64 {
-        self.chunks.front().map_or(0, |c| c.first_ts)
+        if self.lifecycle.deleted == 0 {
+            return self.chunks.front().map_or(0, |c| c.first_ts);
+        }
+        self.seq_at_rank(0).and_then(|seq| self.get(seq)).map_or(0, |e| e.ts)
     }
 
+    /// ts of the highest entry a read returns (0 when none).
     pub fn last_ts(&self) -> u64 {
-        self.chunks.back().map_or(0, |c| c.last_ts)
+        if self.lifecycle.deleted == 0 {
+            return self.chunks.back().map_or(0, |c| c.last_ts);
+        }
+        let newest = self.len().checked_sub(1).and_then(|rank| self.seq_at_rank(rank));
+        newest.and_then(|seq| self.get(seq)).map_or(0, |e| e.ts)
     }
 
     pub fn epoch(&self) -> u64 {
@@ -127,9 +149,9 @@ impl SeqLog {
         &self.chunks
     }
 
-    /// The retained entry `seq`, if any.
+    /// The retained, not deleted entry `seq`, if any.
     pub fn get(&self, seq: u64) -> Option<Entry<'_>> {
-        chunk_of(&self.chunks, seq).and_then(|(_, c)| c.iter_from(seq).next())
+        chunk_of(&self.chunks, seq).filter(|(_, c)| !c.is_deleted(seq)).and_then(|(_, c)| c.iter_from(seq).next())
     }
 
     /// Retained entries with `start <= seq <= end`, ascending.
@@ -139,7 +161,7 @@ impl SeqLog {
             .iter()
             .skip(first_chunk)
             .take_while(move |c| c.first_seq <= end)
-            .flat_map(move |c| c.iter_from(start))
+            .flat_map(move |c| c.live_from(start))
             .take_while(move |e| e.seq <= end)
     }
 
@@ -149,25 +171,39 @@ impl SeqLog {
         RevRange { log: self, next_chunk: past_end, start, end, page: Vec::new() }
     }
 
-    /// Retained entries with seq > `after`.
+    /// Retained, not deleted entries with seq > `after`: O(log chunks).
     pub fn count_after(&self, after: u64) -> u64 {
         let Some(first) = self.chunks.front() else { return 0 };
         if after < first.first_seq {
-            return self.len;
+            return self.len();
         }
-        // Entries ever issued up to `after`, minus those trimmed, is the retained count.
+        // Entries ever issued up to `after`, minus those trimmed, is the stored count;
+        // minus those deleted, the live count.
         let index = self.chunks.partition_point(|c| c.first_seq <= after);
-        let Some(chunk) = index.checked_sub(1).and_then(|i| self.chunks.get(i)) else { return self.len };
+        let Some(chunk) = index.checked_sub(1).and_then(|i| self.chunks.get(i)) else { return self.len() };
         let through = chunk.ordinal_base() + (after - chunk.first_seq + 1).min(u64::from(chunk.len));
-        self.len - (through - first.ordinal_base())
+        let deleted_through = self.deleted_before(index - 1) + u64::from(chunk.deleted_through(after));
+        self.len() - ((through - first.ordinal_base()) - deleted_through)
     }
 
-    /// The seq of the retained entry at `rank` (0 = oldest retained).
+    /// The seq of the live entry at `rank` (0 = oldest not deleted): O(log chunks).
     pub(super) fn seq_at_rank(&self, rank: u64) -> Option<u64> {
-        let ordinal = self.chunks.front()?.ordinal_base() + rank;
-        let index = self.chunks.partition_point(|c| c.ordinal_base() + u64::from(c.len) <= ordinal);
+        let front = self.chunks.front()?;
+        // Retention asks for the oldest entries, on every append: most often in the front chunk.
+        if let Some(seq) = front.nth_live(rank) {
+            return Some(seq);
+        }
+        let first = front.ordinal_base();
+        // Live entries in the first k chunks (k >= 1), `deleted` of theirs deleted.
+        let live_in = |k: usize, deleted: u64| {
+            self.chunks.get(k - 1).map_or(u64::MAX, |c| c.ordinal_base() + u64::from(c.len) - first - deleted)
+        };
+        let (index, deleted_before) = match &self.lifecycle.counts {
+            None => (self.chunks.partition_point(|c| c.ordinal_base() + u64::from(c.len) - first <= rank), 0),
+            Some(counts) => counts.last_where(self.chunks.len(), |k, deleted| live_in(k, deleted) <= rank),
+        };
         let chunk = self.chunks.get(index)?;
-        Some(chunk.first_seq + (ordinal - chunk.ordinal_base()))
+        chunk.nth_live(rank - (chunk.ordinal_base() - first - deleted_before))
     }
 
     /// The first retained seq whose ts is `>= ts`.
@@ -193,6 +229,7 @@ impl SeqLog {
             + self.chunks.capacity() * std::mem::size_of::<Chunk>()
             + self.dedup.heap_bytes()
             + self.cursors.heap_bytes()
+            + self.lifecycle.heap_bytes()
     }
 
     // ---- ALLOC -------------------------------------------------------------------------
@@ -222,9 +259,11 @@ impl SeqLog {
         };
         let dedup_floor = expired.max(self.dedup.floor()).max(DedupIndex::lowest_floor_for(seq));
 
-        let mut keep_from = self.first();
-        if policy.max_len > 0 && self.len + 1 > policy.max_len {
-            let drop = self.len + 1 - policy.max_len;
+        let mut keep_from = self.stored_first();
+        // The newest max_len live entries stay, and nothing below the oldest of them.
+        let len = self.len();
+        if policy.max_len > 0 && (len + 1 > policy.max_len || self.lifecycle.deleted > 0) {
+            let drop = (len + 1).saturating_sub(policy.max_len);
             keep_from = keep_from.max(self.seq_at_rank(drop).unwrap_or(seq));
         }
         if policy.max_age_ms > 0 {
@@ -271,6 +310,7 @@ impl SeqLog {
             let small = chunk::entry_size(0, id, payload) * 4;
             let capacity = if self.chunks.is_empty() { small } else { small.max(chunk::MAX_BYTES / 4) };
             self.chunks.push_back(Chunk::new(append.seq, skipped_before, append.ts, capacity));
+            self.count_pushed_chunk();
         }
         if let Some(open) = self.chunks.back_mut() {
             open.push(append.ts, id, payload);
@@ -279,30 +319,44 @@ impl SeqLog {
         self.header.last = append.seq;
         self.header.last_ts = append.ts;
         self.header.epoch = append.epoch;
-        self.len += 1;
+        self.stored += 1;
         self.dedup.insert(append.seq, append.ts, id, &self.chunks);
         Ok(self.trim_before(append.keep_from))
     }
 
     // ---- retention ---------------------------------------------------------------------
 
-    /// Trims every retained entry with seq < `keep_from`; ids still inside the
-    /// de-duplication window are kept aside. Never changes `last`. Returns entries removed.
-    /// Costs the entries removed (plus one partial chunk), never the log's length.
+    /// Trims every retained entry with seq < `keep_from`, deleted ones and their change
+    /// records included; ids still inside the de-duplication window are kept aside. Never
+    /// changes `last`. Returns the (not deleted) entries removed. Costs the entries
+    /// removed (plus one partial chunk), never the log's length.
     pub fn trim_before(&mut self, keep_from: u64) -> u64 {
         let keep_from = keep_from.min(self.header.last + 1);
+        if keep_from <= self.stored_first() {
+            return 0;
+        }
         let mut removed = 0;
+        let mut removed_deleted = 0;
         while let Some(front) = self.chunks.front() {
             if front.first_seq >= keep_from {
                 break;
             }
             let whole = front.end_seq() <= keep_from;
+            let mut deleted_here = 0;
             for entry in front.iter() {
                 if entry.seq >= keep_from {
                     break;
                 }
                 self.dedup.retire(entry.seq, entry.ts, entry.id);
                 removed += 1;
+                deleted_here += u64::from(front.is_deleted(entry.seq));
+            }
+            removed_deleted += deleted_here;
+            if let Some(counts) = self.lifecycle.counts.as_mut() {
+                match whole {
+                    true => counts.pop_front(deleted_here),
+                    false => counts.remove(0, deleted_here),
+                }
             }
             if whole {
                 self.chunks.pop_front();
@@ -311,8 +365,9 @@ impl SeqLog {
                 break;
             }
         }
-        self.len -= removed;
-        removed
+        self.stored -= removed;
+        self.lifecycle.forget_below(keep_from, removed_deleted);
+        removed - removed_deleted
     }
 
     // ---- cursors -----------------------------------------------------------------------
@@ -364,7 +419,7 @@ impl<'a> Iterator for RevRange<'a> {
                 return None;
             }
             let (start, end) = (self.start, self.end);
-            self.page.extend(chunk.iter_from(start).take_while(|e| e.seq <= end));
+            self.page.extend(chunk.live_from(start).take_while(|e| e.seq <= end));
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Model-based test: random operation sequences run against `SeqLog` and against a naive
 //! reference model (a BTreeMap of entries and a list of every id ever issued); after each
-//! step every observable answer must agree, and an encode/decode round trip must too.
+//! step every observable answer must agree, and an encode/decode round trip must too. A
+//! replica fed only the resolved effects (`apply_*`, `trim_before`) must agree as well.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
@@ -11,13 +12,26 @@ use super::*;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Alloc { id: u8, clock_step: i64, payload_len: usize },
+    Alloc {
+        id: u8,
+        clock_step: i64,
+        payload_len: usize,
+    },
     TrimMaxLen(u64),
     TrimMinSeq(u64),
     TrimMaxAge(u64),
-    Ack { consumer: u8, seq: u64 },
+    Ack {
+        consumer: u8,
+        seq: u64,
+    },
     Forget(u8),
     Promote,
+    /// Edits the seq `pick % (last + 2)`; `variant` picks the payload (0: empty).
+    Edit {
+        pick: u64,
+        variant: u8,
+    },
+    Delete(Vec<u64>),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -30,6 +44,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..3, 0u64..400).prop_map(|(consumer, seq)| Op::Ack { consumer, seq }),
         1 => (0u8..3).prop_map(Op::Forget),
         1 => Just(Op::Promote),
+        2 => (any::<u64>(), 0u8..3).prop_map(|(pick, variant)| Op::Edit { pick, variant }),
+        2 => prop::collection::vec(any::<u64>(), 1..4).prop_map(Op::Delete),
     ]
 }
 
@@ -44,6 +60,12 @@ struct Model {
     issued: Vec<(u64, u64, Vec<u8>)>,
     window_ms: u64,
     cursors: BTreeMap<Vec<u8>, u64>,
+    /// Seqs of `entries` that are deleted (their payload emptied).
+    deleted: BTreeSet<u64>,
+    rev: u64,
+    /// Per changed seq still in `entries`, the rev of its latest change.
+    changes: BTreeMap<u64, u64>,
+    resync_floor: u64,
 }
 
 impl Model {
@@ -72,52 +94,174 @@ impl Model {
         self.issued.push((seq, ts, id.to_vec()));
         self.entries.insert(seq, (id.to_vec(), ts, payload.to_vec()));
         if policy.max_len > 0 {
-            while self.entries.len() as u64 > policy.max_len {
-                self.entries.pop_first();
-            }
+            self.drop_below(self.max_len_point(policy.max_len));
         }
         if policy.max_age_ms > 0 {
-            self.entries.retain(|_, (_, t, _)| *t >= ts.saturating_sub(policy.max_age_ms));
+            self.drop_below(self.max_age_point(policy.max_age_ms));
         }
         seq
     }
 
-    fn trim(&mut self, by: TrimBy) -> u64 {
-        let before = self.entries.len();
-        match by {
-            TrimBy::MaxLen(n) => {
-                while self.entries.len() as u64 > n {
-                    self.entries.pop_first();
-                }
-            }
-            TrimBy::MinSeq(s) => self.entries.retain(|seq, _| *seq >= s),
-            TrimBy::MaxAge(ms) => {
-                let oldest = self.last_ts.saturating_sub(ms);
-                self.entries.retain(|_, (_, t, _)| *t >= oldest);
+    fn live(&self) -> impl Iterator<Item = (&u64, &(Vec<u8>, u64, Vec<u8>))> + '_ {
+        self.entries.iter().filter(|(seq, _)| !self.deleted.contains(seq))
+    }
+
+    /// Where MAXLEN n cuts: below the oldest of the newest n live entries.
+    fn max_len_point(&self, n: u64) -> u64 {
+        let live: Vec<u64> = self.live().map(|(seq, _)| *seq).collect();
+        match n {
+            0 => u64::MAX,
+            _ => live.get(live.len().saturating_sub(n as usize)).copied().unwrap_or(u64::MAX),
+        }
+    }
+
+    fn max_age_point(&self, ms: u64) -> u64 {
+        let oldest = self.last_ts.saturating_sub(ms);
+        self.entries.iter().find(|(_, (_, t, _))| *t >= oldest).map_or(u64::MAX, |(seq, _)| *seq)
+    }
+
+    /// Removes every entry below `keep_from` and its change; returns the live ones removed.
+    fn drop_below(&mut self, keep_from: u64) -> u64 {
+        let removed: Vec<u64> = self.entries.range(..keep_from).map(|(seq, _)| *seq).collect();
+        let mut live = 0;
+        for seq in removed {
+            self.entries.remove(&seq);
+            live += u64::from(!self.deleted.remove(&seq));
+            if let Some(rev) = self.changes.remove(&seq) {
+                self.resync_floor = self.resync_floor.max(rev);
             }
         }
-        (before - self.entries.len()) as u64
+        live
+    }
+
+    fn trim(&mut self, by: TrimBy) -> u64 {
+        let keep_from = match by {
+            TrimBy::MaxLen(n) => self.max_len_point(n),
+            TrimBy::MinSeq(s) => s,
+            TrimBy::MaxAge(ms) => self.max_age_point(ms),
+        };
+        self.drop_below(keep_from)
+    }
+
+    fn editable(&self, seq: u64) -> bool {
+        self.entries.contains_key(&seq) && !self.deleted.contains(&seq)
+    }
+
+    fn edit(&mut self, seq: u64, payload: &[u8]) -> Result<Option<u64>, SeqError> {
+        if !self.editable(seq) {
+            return Err(SeqError::NoEntry { seq });
+        }
+        let entry = self.entries.get_mut(&seq).expect("editable");
+        if entry.2 == payload {
+            return Ok(None);
+        }
+        entry.2 = payload.to_vec();
+        self.rev += 1;
+        self.changes.insert(seq, self.rev);
+        Ok(Some(self.rev))
+    }
+
+    fn delete(&mut self, seqs: &[u64]) -> Vec<u64> {
+        let targets: BTreeSet<u64> = seqs.iter().copied().filter(|&seq| self.editable(seq)).collect();
+        for &seq in &targets {
+            self.rev += 1;
+            self.changes.insert(seq, self.rev);
+            self.deleted.insert(seq);
+            if let Some(entry) = self.entries.get_mut(&seq) {
+                entry.2.clear();
+            }
+        }
+        targets.into_iter().collect()
+    }
+
+    fn changes_since(&self, since: u64) -> Result<OwnedChanges, SeqError> {
+        if since < self.resync_floor {
+            return Err(SeqError::Resync { rev: self.resync_floor });
+        }
+        let mut listed: OwnedChanges = self
+            .changes
+            .iter()
+            .filter(|(_, rev)| **rev > since)
+            .map(|(seq, rev)| {
+                let entry = (!self.deleted.contains(seq)).then(|| {
+                    let (id, ts, payload) = &self.entries[seq];
+                    (*seq, id.clone(), *ts, payload.clone())
+                });
+                (*rev, *seq, entry)
+            })
+            .collect();
+        listed.sort();
+        Ok(listed)
     }
 }
 
-/// (seq, id, ts, payload) of each retained entry.
-type OwnedEntries = Vec<(u64, Vec<u8>, u64, Vec<u8>)>;
+/// (change-rev, seq, entry) of each listed change.
+type OwnedChanges = Vec<(u64, u64, Option<OwnedEntry>)>;
 
-/// (last, first, len, skipped, epoch, entries): what a reader can observe of a log.
-fn observe(log: &SeqLog) -> (u64, u64, u64, u64, u64, OwnedEntries) {
-    let entries = log.range(0, u64::MAX).map(|e| (e.seq, e.id.to_vec(), e.ts, e.payload.to_vec())).collect();
-    (log.last(), log.first(), log.len(), log.skipped(), log.epoch(), entries)
+fn owned_changes(log: &SeqLog, since: u64) -> Result<OwnedChanges, SeqError> {
+    log.changes_since(since).map(|changes| changes.map(|c| (c.rev, c.seq, c.entry.map(owned))).collect())
+}
+
+/// (seq, id, ts, payload) of an entry.
+type OwnedEntry = (u64, Vec<u8>, u64, Vec<u8>);
+
+fn owned(e: Entry<'_>) -> OwnedEntry {
+    (e.seq, e.id.to_vec(), e.ts, e.payload.to_vec())
+}
+
+/// What a reader can observe of a log.
+#[derive(Debug, PartialEq)]
+struct Observed {
+    last: u64,
+    first: u64,
+    len: u64,
+    skipped: u64,
+    epoch: u64,
+    entries: Vec<OwnedEntry>,
+    first_ts: u64,
+    last_ts: u64,
+    rev: u64,
+    deleted: u64,
+    resync_floor: u64,
+    changes: Result<OwnedChanges, SeqError>,
+}
+
+fn observe(log: &SeqLog) -> Observed {
+    Observed {
+        last: log.last(),
+        first: log.first(),
+        len: log.len(),
+        skipped: log.skipped(),
+        epoch: log.epoch(),
+        entries: log.range(0, u64::MAX).map(owned).collect(),
+        first_ts: log.first_ts(),
+        last_ts: log.last_ts(),
+        rev: log.rev(),
+        deleted: log.deleted(),
+        resync_floor: log.resync_floor(),
+        changes: owned_changes(log, log.resync_floor()),
+    }
 }
 
 fn check(log: &SeqLog, model: &Model, ids: &[Vec<u8>]) -> Result<(), TestCaseError> {
-    let (last, first, len, skipped, epoch, entries) = observe(log);
+    let Observed { last, first, len, skipped, epoch, entries, first_ts, last_ts, rev, deleted, resync_floor, .. } =
+        observe(log);
     prop_assert_eq!(last, model.last);
     prop_assert_eq!(skipped, model.skipped);
     prop_assert_eq!(epoch, model.epoch);
-    prop_assert_eq!(len, model.entries.len() as u64);
-    prop_assert_eq!(first, model.entries.keys().next().copied().unwrap_or(model.last + 1));
-    let expected: Vec<_> = model.entries.iter().map(|(s, (i, t, p))| (*s, i.clone(), *t, p.clone())).collect();
+    prop_assert_eq!(len, model.live().count() as u64);
+    prop_assert_eq!(first, model.live().next().map_or(model.last + 1, |(seq, _)| *seq));
+    prop_assert_eq!(first_ts, model.live().next().map_or(0, |(_, (_, ts, _))| *ts));
+    prop_assert_eq!(last_ts, model.live().last().map_or(0, |(_, (_, ts, _))| *ts));
+    prop_assert_eq!((rev, deleted, resync_floor), (model.rev, model.deleted.len() as u64, model.resync_floor));
+    for since in [0, model.resync_floor, model.rev / 2, model.rev.saturating_sub(1), model.rev, model.rev + 1] {
+        prop_assert_eq!(owned_changes(log, since), model.changes_since(since), "since {}", since);
+    }
+    let expected: Vec<_> = model.live().map(|(s, (i, t, p))| (*s, i.clone(), *t, p.clone())).collect();
     prop_assert_eq!(&entries, &expected);
+    for probe in [0, model.last / 2, model.last, model.last + 1] {
+        prop_assert_eq!(log.get(probe).map(owned), expected.iter().find(|e| e.0 == probe).cloned());
+    }
     let reversed: Vec<u64> = log.rev_range(u64::MAX, 0).map(|e| e.seq).collect();
     prop_assert_eq!(reversed, expected.iter().rev().map(|e| e.0).collect::<Vec<_>>());
     for (probe_start, probe_end) in [(0, 3), (model.last / 2, model.last), (5, 2)] {
@@ -126,15 +270,20 @@ fn check(log: &SeqLog, model: &Model, ids: &[Vec<u8>]) -> Result<(), TestCaseErr
             .entries
             .range(probe_start..=probe_end.max(probe_start))
             .map(|(s, _)| *s)
-            .filter(|s| *s <= probe_end)
+            .filter(|s| *s <= probe_end && !model.deleted.contains(s))
             .collect();
         prop_assert_eq!(got, want);
     }
     for id in ids {
         prop_assert_eq!(log.seq_of_id(id), model.seen(id), "id {:?}", id);
     }
-    for after in [0, model.last / 3, model.last] {
-        prop_assert_eq!(log.count_after(after), model.entries.range(after + 1..).count() as u64);
+    for after in [0, model.last / 3, model.last / 2, model.last] {
+        let live_after = model.entries.range(after + 1..).filter(|(s, _)| !model.deleted.contains(s)).count();
+        prop_assert_eq!(log.count_after(after), live_after as u64);
+    }
+    for n in [0, 1, model.entries.len() as u64 / 2, model.entries.len() as u64 + 1] {
+        let want = model.max_len_point(n).min(model.last + 1);
+        prop_assert_eq!(log.plan_trim(TrimBy::MaxLen(n)), want, "MAXLEN {}", n);
     }
     let cursors: Vec<(Vec<u8>, u64)> = log.cursors().iter().map(|(n, s)| (n.to_vec(), s)).collect();
     prop_assert_eq!(cursors, model.cursors.iter().map(|(n, s)| (n.clone(), *s)).collect::<Vec<_>>());
@@ -147,8 +296,32 @@ fn round_trip(log: &SeqLog) -> SeqLog {
     encoding::load(&mut Reader(items.iter()), encoding::LATEST_ENCODING).expect("own encoding loads")
 }
 
+/// The AOF rewrite's way: the log rebuilt piece by piece from what it exposes.
+fn rebuilt_piecewise(log: &SeqLog) -> SeqLog {
+    let mut copy = SeqLog::from_header(log.header()).expect("header");
+    copy.restore_rev(log.rev(), log.resync_floor()).expect("rev");
+    for retired in log.retired().iter() {
+        copy.push_retired(retired.seq, retired.ts, retired.id).expect("retired id");
+    }
+    for chunk in log.chunks() {
+        let stored = Chunk::from_parts(
+            chunk.first_seq,
+            chunk.skipped_before,
+            chunk.first_ts,
+            chunk.len,
+            chunk.live_bytes().to_vec(),
+        );
+        copy.push_changed_chunk(stored, &log.packed_changes(chunk)).expect("chunk");
+    }
+    for (consumer, cursor) in log.cursors().iter() {
+        copy.push_cursor(consumer, cursor).expect("cursor");
+    }
+    copy
+}
+
 fn run(ops: Vec<Op>, base_policy: AllocPolicy) -> Result<(), TestCaseError> {
     let mut log = SeqLog::new();
+    let mut replica = SeqLog::new();
     let mut model = Model { window_ms: base_policy.dedup_window_ms, ..Model::default() };
     let mut policy = base_policy;
     let mut clock: u64 = 1_000;
@@ -163,24 +336,44 @@ fn run(ops: Vec<Op>, base_policy: AllocPolicy) -> Result<(), TestCaseError> {
                 let got = match log.plan_alloc(id, clock, &policy).expect("plan") {
                     AllocPlan::Duplicate(seq) => seq,
                     AllocPlan::Append(append) => {
-                        log.apply_append(&append, id, &payload).expect("apply");
+                        let trimmed = log.apply_append(&append, id, &payload).expect("apply");
+                        prop_assert_eq!(replica.apply_append(&append, id, &payload), Ok(trimmed));
                         append.seq
                     }
                 };
                 prop_assert_eq!(got, want);
             }
-            Op::TrimMaxLen(n) => {
-                prop_assert_eq!(log.trim_before(log.plan_trim(TrimBy::MaxLen(n))), model.trim(TrimBy::MaxLen(n)))
+            Op::TrimMaxLen(_) | Op::TrimMinSeq(_) | Op::TrimMaxAge(_) => {
+                let by = match op {
+                    Op::TrimMaxLen(n) => TrimBy::MaxLen(n),
+                    Op::TrimMinSeq(s) => TrimBy::MinSeq(s),
+                    Op::TrimMaxAge(ms) => TrimBy::MaxAge(ms),
+                    _ => unreachable!(),
+                };
+                let keep_from = log.plan_trim(by);
+                let removed = log.trim_before(keep_from);
+                prop_assert_eq!(removed, model.trim(by));
+                prop_assert_eq!(replica.trim_before(keep_from), removed);
             }
-            Op::TrimMinSeq(s) => {
-                prop_assert_eq!(log.trim_before(log.plan_trim(TrimBy::MinSeq(s))), model.trim(TrimBy::MinSeq(s)))
+            Op::Edit { pick, variant } => {
+                let seq = pick % (model.last + 2);
+                let payload = vec![variant; usize::from(variant)];
+                let got = log.edit(seq, &payload);
+                prop_assert_eq!(&got, &model.edit(seq, &payload));
+                if let Ok(Some(rev)) = got {
+                    prop_assert_eq!(replica.apply_edit(seq, &payload), Ok(rev));
+                }
             }
-            Op::TrimMaxAge(ms) => {
-                prop_assert_eq!(log.trim_before(log.plan_trim(TrimBy::MaxAge(ms))), model.trim(TrimBy::MaxAge(ms)))
+            Op::Delete(picks) => {
+                let seqs: Vec<u64> = picks.iter().map(|pick| pick % (model.last + 2)).collect();
+                let deleted = log.delete(&seqs).expect("rev has room");
+                prop_assert_eq!(&deleted, &model.delete(&seqs));
+                prop_assert_eq!(replica.apply_delete(&deleted), Ok(deleted.len() as u64));
             }
             Op::Ack { consumer, seq } => {
                 let name = [b'c', consumer];
                 let got = log.ack(&name, seq).map(|(cursor, _)| cursor);
+                prop_assert_eq!(replica.ack(&name, seq).map(|(cursor, _)| cursor), got.clone());
                 if seq > model.last {
                     prop_assert!(got.is_err());
                 } else {
@@ -192,10 +385,15 @@ fn run(ops: Vec<Op>, base_policy: AllocPolicy) -> Result<(), TestCaseError> {
             Op::Forget(consumer) => {
                 let name = [b'c', consumer];
                 prop_assert_eq!(log.forget(&name), model.cursors.remove(&name[..]).is_some());
+                replica.forget(&name);
             }
             Op::Promote => policy.node_epoch += 1,
         }
         check(&log, &model, &ids)?;
+        prop_assert_eq!(observe(&replica), observe(&log));
+        let rebuilt = rebuilt_piecewise(&log);
+        prop_assert_eq!(observe(&rebuilt), observe(&log));
+        check(&rebuilt, &model, &ids)?;
         let reloaded = round_trip(&log);
         prop_assert_eq!(observe(&reloaded), observe(&log));
         prop_assert_eq!(reloaded.header(), log.header());
@@ -220,34 +418,114 @@ proptest! {
     }
 }
 
-#[test]
-fn corrupt_encodings_are_refused_not_loaded() {
+/// A log of 200 entries trimmed to 100, a cursor, and (with `changes`) edits, deletions in
+/// several chunks and a change dropped by a trim.
+fn persisted_log(changes: bool) -> SeqLog {
     let mut log = SeqLog::new();
     let policy = AllocPolicy { dedup_window_ms: 1000, ..AllocPolicy::default() };
     for i in 0..200u64 {
         let id = format!("id-{i}");
         if let AllocPlan::Append(a) = log.plan_alloc(id.as_bytes(), 10 + i, &policy).unwrap() {
-            log.apply_append(&a, id.as_bytes(), b"payload").unwrap();
+            log.apply_append(&a, id.as_bytes(), &[b'p'; 100]).unwrap();
         }
+    }
+    if changes {
+        log.edit(20, b"edited early").unwrap();
+        log.delete(&[30, 150, 151, 199]).unwrap();
+        log.edit(160, b"edited").unwrap();
+        log.edit(160, b"edited twice").unwrap();
     }
     log.trim_before(log.plan_trim(TrimBy::MaxLen(100)));
     log.ack(b"phone", 150).unwrap();
+    log
+}
+
+fn saved(log: &SeqLog) -> Vec<Item> {
     let mut items: Vec<Item> = Vec::new();
-    encoding::save(&log, &mut items);
-    assert!(encoding::load(&mut Reader(items.iter()), encoding::LATEST_ENCODING + 1).is_err());
+    encoding::save(log, &mut items);
+    items
+}
+
+/// Every truncation is refused; every damaged item is refused or loads a log that answers
+/// consistently (a harmless value change).
+fn assert_damage_refused_or_consistent(items: &[Item], version: i32) {
     for cut in 0..items.len() {
-        assert!(encoding::load(&mut Reader(items[..cut].iter()), 1).is_err(), "prefix of {cut} loaded");
+        assert!(encoding::load(&mut Reader(items[..cut].iter()), version).is_err(), "prefix of {cut} loaded");
     }
     for index in 0..items.len() {
         for replacement in [Item::U64(0), Item::U64(u64::MAX), Item::U64(3), Item::Bytes(vec![0xff; 3])] {
-            let mut damaged = items.clone();
+            let mut damaged = items.to_vec();
             damaged[index] = replacement;
-            // Either refused, or (a harmless value change) a log that answers consistently.
-            if let Ok(loaded) = encoding::load(&mut Reader(damaged.iter()), 1) {
-                let _ = observe(&loaded);
+            if let Ok(loaded) = encoding::load(&mut Reader(damaged.iter()), version) {
+                let seen = observe(&loaded);
                 assert_eq!(loaded.count_after(0), loaded.len());
+                assert_eq!(seen.entries.len() as u64, loaded.len());
+                assert!(seen.changes.is_ok());
             }
         }
+    }
+}
+
+#[test]
+fn corrupt_encodings_are_refused_not_loaded() {
+    let items = saved(&persisted_log(true));
+    assert!(encoding::load(&mut Reader(items.iter()), encoding::LATEST_ENCODING + 1).is_err());
+    assert_damage_refused_or_consistent(&items, encoding::ENCODING_V2);
+}
+
+/// The v1 layout of a log without changes: v2 without `rev resync_floor` and without
+/// each chunk's (empty) change records.
+fn as_v1(v2: &[Item]) -> Vec<Item> {
+    let (first_chunk, chunks) = chunk_items(v2);
+    let mut v1: Vec<Item> = v2[..5].to_vec();
+    v1.extend_from_slice(&v2[7..first_chunk]);
+    for chunk in v2[first_chunk..].chunks(6).take(chunks) {
+        assert_eq!(chunk[5], Item::Bytes(Vec::new()));
+        v1.extend_from_slice(&chunk[..5]);
+    }
+    v1.extend_from_slice(&v2[first_chunk + 6 * chunks..]);
+    v1
+}
+
+/// Where a v2 encoding's chunks start (six items each), and how many there are.
+fn chunk_items(v2: &[Item]) -> (usize, usize) {
+    let count = |item: &Item| match item {
+        Item::U64(n) => *n as usize,
+        Item::Bytes(_) => panic!("expected a count"),
+    };
+    let chunk_count = 8 + 3 * count(&v2[7]);
+    (chunk_count + 1, count(&v2[chunk_count]))
+}
+
+#[test]
+fn version_1_still_loads_and_refuses_damage() {
+    let log = persisted_log(false);
+    let v1 = as_v1(&saved(&log));
+    let loaded = encoding::load(&mut Reader(v1.iter()), encoding::ENCODING_V1).expect("v1 loads");
+    assert_eq!(observe(&loaded), observe(&log));
+    assert_eq!(loaded.header(), log.header());
+    assert_damage_refused_or_consistent(&v1, encoding::ENCODING_V1);
+}
+
+#[test]
+fn change_records_that_do_not_fit_are_refused() {
+    let log = persisted_log(true);
+    assert_eq!((log.rev(), log.deleted(), log.resync_floor()), (7, 3, 2));
+    let items = saved(&log);
+    let loaded = encoding::load(&mut Reader(items.iter()), encoding::ENCODING_V2).expect("loads");
+    assert_eq!(observe(&loaded), observe(&log));
+    let (first_chunk, chunks) = chunk_items(&items);
+    let first_changes = (0..chunks)
+        .map(|chunk| first_chunk + 6 * chunk + 5)
+        .find(|&index| items[index] != Item::Bytes(Vec::new()))
+        .expect("a chunk with change records");
+    // (offset, rev * 2 + deleted) pairs: an entry that still has its payload flagged
+    // deleted, a rev above the log's, rev 0, two records for one seq, an offset past the
+    // chunk (300), a truncated record.
+    for bad in [vec![0, 2 * 5 + 1], vec![0, 2 * 8], vec![0, 0], vec![1, 2, 1, 4], vec![0xac, 0x02, 2], vec![3]] {
+        let mut damaged = items.clone();
+        damaged[first_changes] = Item::Bytes(bad.clone());
+        assert!(encoding::load(&mut Reader(damaged.iter()), encoding::ENCODING_V2).is_err(), "{bad:?} loaded");
     }
 }
 

@@ -5,7 +5,7 @@ use super::SeqLog;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrimBy {
-    /// Keep the newest n entries.
+    /// Keep the newest n entries that are not deleted, and nothing below the oldest of them.
     MaxLen(u64),
     /// Remove entries with seq < s.
     MinSeq(u64),
@@ -18,9 +18,8 @@ impl SeqLog {
     pub fn plan_trim(&self, by: TrimBy) -> u64 {
         let past_last = self.last() + 1;
         match by {
-            TrimBy::MaxLen(n) if n >= self.len() => self.first(),
-            TrimBy::MaxLen(n) => self.seq_at_rank(self.len() - n).unwrap_or(past_last),
-            TrimBy::MinSeq(seq) => seq.clamp(self.first(), past_last),
+            TrimBy::MaxLen(n) => self.seq_at_rank(self.len().saturating_sub(n)).unwrap_or(past_last),
+            TrimBy::MinSeq(seq) => seq.clamp(self.stored_first(), past_last),
             TrimBy::MaxAge(ms) => {
                 let oldest_kept = self.header.last_ts.saturating_sub(ms);
                 self.first_seq_at_or_after_ts(oldest_kept).unwrap_or(past_last)
