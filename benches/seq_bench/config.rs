@@ -28,11 +28,11 @@ pub struct Config {
     pub phases: Vec<String>,
 }
 
-pub fn env_str(name: &str) -> Option<String> {
+fn env_str(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|s| !s.trim().is_empty())
 }
 
-pub fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
+fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
     match env_str(name) {
         None => default,
         Some(s) => {

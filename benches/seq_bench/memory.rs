@@ -10,27 +10,27 @@ use crate::data::{flushall, pipelined, query_i64, used_memory, Rng};
 use crate::report::{median, print_table, Summary, Target};
 
 #[derive(Clone, Copy, PartialEq, Debug)]
-pub enum Layout {
+enum Layout {
     Seq,
     Lua,
 }
 
 #[derive(Default, Debug)]
-pub struct MemResult {
-    pub fill_s: f64,
-    pub bytes_per_msg: f64,
-    pub rss_per_msg: f64,
-    pub after_reload_per_msg: f64,
-    pub memory_usage_conv: i64,
-    pub reload_ms: Vec<f64>,
+struct MemResult {
+    fill_s: f64,
+    bytes_per_msg: f64,
+    rss_per_msg: f64,
+    after_reload_per_msg: f64,
+    memory_usage_conv: i64,
+    reload_ms: Vec<f64>,
     /// the same with `CONFIG SET rdbcompression no`: LZF is most of a reload's time when
     /// the payloads do not compress
-    pub reload_nocomp_ms: Vec<f64>,
-    pub rdb_bytes: u64,
-    pub error: Option<String>,
+    reload_nocomp_ms: Vec<f64>,
+    rdb_bytes: u64,
+    error: Option<String>,
 }
 
-pub fn mem_run(
+fn mem_run(
     cfg: &Config,
     server: &Server,
     con: &mut redis::Connection,
@@ -148,7 +148,7 @@ pub fn mem_run(
     r
 }
 
-pub fn set_rdbcompression(con: &mut redis::Connection, on: bool) {
+fn set_rdbcompression(con: &mut redis::Connection, on: bool) {
     let _: redis::RedisResult<()> =
         redis::cmd("CONFIG").arg("SET").arg("rdbcompression").arg(if on { "yes" } else { "no" }).query(con);
 }
@@ -248,7 +248,7 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
 }
 
 /// `last` of the memory fill's first conversation, read the layout's way (-1 if none).
-pub fn last_seq_of_first_conversation(con: &mut redis::Connection, layout: Layout) -> i64 {
+fn last_seq_of_first_conversation(con: &mut redis::Connection, layout: Layout) -> i64 {
     match layout {
         Layout::Seq => query_i64(con, redis::cmd("SEQ.LAST").arg("conv:{c0}")).unwrap_or(-1),
         Layout::Lua => redis::cmd("GET").arg("ctr:{c0}").query::<Option<i64>>(con).ok().flatten().unwrap_or(-1),
@@ -256,7 +256,7 @@ pub fn last_seq_of_first_conversation(con: &mut redis::Connection, layout: Layou
 }
 
 /// Times `n` DEBUG RELOADs, in ms each.
-pub fn time_reloads(con: &mut redis::Connection, n: usize) -> redis::RedisResult<Vec<f64>> {
+fn time_reloads(con: &mut redis::Connection, n: usize) -> redis::RedisResult<Vec<f64>> {
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();

@@ -97,7 +97,7 @@ impl Row {
     }
 }
 
-pub fn run_redis_benchmark(port: u16, row: &Row) -> Result<RbRun, String> {
+fn run_redis_benchmark(port: u16, row: &Row) -> Result<RbRun, String> {
     let mut cmd = binaries::benchmark();
     let program = cmd.get_program().to_string_lossy().into_owned();
     let out = cmd
@@ -132,7 +132,7 @@ pub fn run_redis_benchmark(port: u16, row: &Row) -> Result<RbRun, String> {
 /// Sends the row's command once through the client (with `__rand_int__` replaced the way
 /// redis-benchmark replaces it: 12 zero-padded digits) so that a command the module does
 /// not (yet) have fails the row clearly instead of being timed as a stream of errors.
-pub fn probe_row(con: &mut redis::Connection, row: &Row) -> Result<(), String> {
+fn probe_row(con: &mut redis::Connection, row: &Row) -> Result<(), String> {
     let mut cmd = redis::cmd(&row.args[0]);
     for a in &row.args[1..] {
         cmd.arg(a.replace("__rand_int__", "000000000007"));
@@ -237,7 +237,7 @@ pub fn row_rps(rows: &[Row], id: &str) -> f64 {
     rows.iter().find(|r| r.id == id).map(|r| r.median_rps()).unwrap_or(f64::NAN)
 }
 
-pub fn row_us(rows: &[Row], id: &str) -> f64 {
+fn row_us(rows: &[Row], id: &str) -> f64 {
     rows.iter().find(|r| r.id == id).map(|r| r.median_server_us()).unwrap_or(f64::NAN)
 }
 

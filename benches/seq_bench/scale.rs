@@ -9,12 +9,12 @@ use crate::report::{fmt_rate, Summary, Target};
 use crate::rows::{print_cpu_pairs, print_rows, row_rps, run_rounds, Row};
 
 /// Records that the scale phase could not run because filling `log` failed.
-pub fn scale_not_measured(sum: &mut Summary, log_name: &str, error: &dyn std::fmt::Display) {
+fn scale_not_measured(sum: &mut Summary, log_name: &str, error: &dyn std::fmt::Display) {
     log(format!("  {log_name} fill failed: {error}"));
     sum.add("scale phase", "not measured".into(), f64::NAN, f64::NAN, "", Target::Info);
 }
 
-pub fn fill_log(con: &mut redis::Connection, key: &str, n: u64, prefix: char) -> Result<Duration, String> {
+fn fill_log(con: &mut redis::Connection, key: &str, n: u64, prefix: char) -> Result<Duration, String> {
     let key = key.to_string();
     pipelined(
         con,

@@ -9,9 +9,9 @@ use crate::report::{fmt_rate, Summary, Target};
 use crate::rows::{print_cpu_pairs, print_rows, row_rps, run_rounds, Row, RB_CLIENTS, RB_PIPELINE, RB_RANDOM};
 
 /// Key space of the "many keys" row (see `throughput_rows`).
-pub const MANY_KEYS: u64 = 1000;
+const MANY_KEYS: u64 = 1000;
 
-pub fn key_list(prefix: &str, n: u64) -> Vec<String> {
+fn key_list(prefix: &str, n: u64) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{{{i:012}}}")).collect()
 }
 
