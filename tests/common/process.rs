@@ -4,6 +4,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::replies::info_fields;
 use super::ScratchDir;
 
 /// Sends a signal (`"STOP"`, `"CONT"`, `"KILL"`, ...) to one process by PID.
@@ -16,7 +17,7 @@ pub fn signal(pid: u32, sig: &str) {
 pub fn role_of(port: u16) -> Option<String> {
     let mut con = connect_port(port, Duration::from_millis(500)).ok()?;
     let text: String = redis::cmd("INFO").arg("replication").query(&mut con).ok()?;
-    super::replies::info_fields(&text).remove("role")
+    info_fields(&text).remove("role")
 }
 
 /// A plain connection to a loopback port with connect/read/write timeouts.

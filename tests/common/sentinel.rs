@@ -10,7 +10,7 @@ use super::process::{connect_port, tail};
 use super::replies::info_fields;
 use super::{binaries, free_port, wait_until, ScratchDir};
 
-/// A running `redis-sentinel`, monitoring one master. Killed (by PID) when dropped.
+/// A running Sentinel (`binaries::sentinel`), monitoring one master. Killed (by PID) when dropped.
 pub struct Sentinel {
     pub port: u16,
     pub dir: PathBuf,
@@ -68,7 +68,7 @@ impl Sentinel {
         loop {
             if let Some(child) = s.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("redis-sentinel exited at start ({status}); log:\n{}", s.log());
+                    panic!("the sentinel exited at start ({status}); log:\n{}", s.log());
                 }
             }
             if let Ok(mut con) = connect_port(port, Duration::from_secs(1)) {
@@ -76,7 +76,7 @@ impl Sentinel {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "redis-sentinel did not start; log:\n{}", s.log());
+            assert!(Instant::now() < deadline, "the sentinel did not start; log:\n{}", s.log());
             std::thread::sleep(Duration::from_millis(20));
         }
         s
