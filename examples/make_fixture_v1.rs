@@ -12,9 +12,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::contract::*;
 use common::fixture::*;
-use common::{ScratchDir, Server};
+use common::*;
 use redis::Connection;
 
 fn main() {

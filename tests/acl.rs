@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::seq::{call, call_int, try_call};
-use common::Server;
+use common::*;
 use redis::Value;
 
 fn as_user(server: &Server, user: &str) -> redis::Connection {

@@ -12,8 +12,7 @@ use std::net::TcpStream;
 use std::thread::{self, sleep, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::seq::*;
-use common::{wait_until, Server};
+use common::*;
 use redis::{Connection, Value};
 
 /// Waits (up to 10 s) until Redis reports exactly `n` blocked clients.
@@ -50,10 +49,10 @@ fn block_0_is_woken_by_an_alloc_from_another_client() {
 
     let waiter = spawn_call(&server, args(&["SEQ.SYNC", key, "phone", "AFTER", "2", "BLOCK", "0"]));
     wait_blocked(&mut con, 1);
-    assert_eq!(cursors(&mut con, key), vec![("phone".to_string(), 2)], "AFTER is acknowledged before blocking");
+    assert_eq!(cursors(&mut con, key), vec![(b"phone".to_vec(), 2)], "AFTER is acknowledged before blocking");
 
     let t0 = Instant::now();
-    assert_eq!(alloc(&mut con, key, "m3", Some("wake up")), 3);
+    assert_eq!(alloc(&mut con, key, "m3", Some(b"wake up")), 3);
     let (reply, t1) = waiter.join().expect("waiter thread");
     let delay = t1.saturating_duration_since(t0);
     eprintln!("SEQ.SYNC BLOCK 0 woke {delay:?} after the SEQ.ALLOC was sent");
@@ -62,9 +61,9 @@ fn block_0_is_woken_by_an_alloc_from_another_client() {
 
     let (last, es) = sync_reply(&reply);
     assert_eq!(last, 3);
-    assert_eq!(es, range_all(&mut con, key)[2..].to_vec());
+    assert_eq!(es, entries(&mut con, key)[2..].to_vec());
     assert_eq!((es[0].seq, es[0].id_str(), es[0].payload.clone()), (3, "m3".to_string(), b"wake up".to_vec()));
-    assert_eq!(cursors(&mut con, key), vec![("phone".to_string(), 2)], "the woken reply acknowledges nothing more");
+    assert_eq!(cursors(&mut con, key), vec![(b"phone".to_vec(), 2)], "the woken reply acknowledges nothing more");
     wait_blocked(&mut con, 0);
 }
 
@@ -81,7 +80,7 @@ fn block_times_out_with_last_and_no_entries() {
     assert_eq!((last, es.len()), (2, 0), "a timed-out SEQ.SYNC replies [last, []]");
     assert!(waited >= Duration::from_millis(90), "BLOCK 100 returned after only {waited:?}");
     assert!(waited < Duration::from_secs(5), "BLOCK 100 returned after {waited:?}");
-    assert_eq!(cursors(&mut con, key), vec![("phone".to_string(), 2)]);
+    assert_eq!(cursors(&mut con, key), vec![(b"phone".to_vec(), 2)]);
 
     // Same on a missing key: [0, []], and nothing is created.
     let t0 = Instant::now();
@@ -115,13 +114,13 @@ fn block_on_a_missing_key_is_woken_when_alloc_creates_it() {
     wait_blocked(&mut con, 1);
     assert!(!exists(&mut con, key), "a blocked SEQ.SYNC created the key");
     let t0 = Instant::now();
-    assert_eq!(alloc(&mut con, key, "first", Some("hello")), 1);
+    assert_eq!(alloc(&mut con, key, "first", Some(b"hello")), 1);
     let (reply, t1) = waiter.join().expect("waiter thread");
     let reply = reply.unwrap_or_else(|e| panic!("blocked SEQ.SYNC failed: {e}"));
     assert!(t1.saturating_duration_since(t0) < Duration::from_secs(2));
     let (last, es) = sync_reply(&reply);
     assert_eq!(last, 1);
-    assert_eq!(es, range_all(&mut con, key));
+    assert_eq!(es, entries(&mut con, key));
     assert_eq!(es[0].id_str(), "first");
 }
 
@@ -141,8 +140,8 @@ fn ten_clients_blocked_on_one_key_are_all_woken_by_one_append() {
     wait_blocked(&mut con, 10);
 
     let t0 = Instant::now();
-    assert_eq!(alloc(&mut con, key, "m4", Some("to everyone")), 4);
-    let expected = range_all(&mut con, key)[3..].to_vec();
+    assert_eq!(alloc(&mut con, key, "m4", Some(b"to everyone")), 4);
+    let expected = entries(&mut con, key)[3..].to_vec();
     for (i, w) in waiters.into_iter().enumerate() {
         let (reply, t1) = w.join().expect("waiter thread");
         let reply = reply.unwrap_or_else(|e| panic!("waiter {i}: blocked SEQ.SYNC failed: {e}"));
@@ -249,7 +248,7 @@ fn block_inside_multi_or_a_script_does_not_block() {
     assert_eq!(sync_reply(&replies[1]), (0, vec![]));
     assert_eq!(seqs(&sync_reply(&replies[2]).1), vec![2]);
     assert!(!exists(&mut con, "nokey"));
-    assert_eq!(cursors(&mut con, key), vec![("laptop".to_string(), 1), ("phone".to_string(), 2)]);
+    assert_eq!(cursors(&mut con, key), vec![(b"laptop".to_vec(), 1), (b"phone".to_vec(), 2)]);
 
     let script = "return redis.call('SEQ.SYNC', KEYS[1], ARGV[1], 'AFTER', ARGV[2], 'BLOCK', '0')";
     let t0 = Instant::now();
@@ -274,7 +273,7 @@ fn assert_healthy_after_waiter_left(server: &Server, con: &mut Connection, key: 
     assert!(ok, "INFO seq seq_blocked_clients stays {} after the waiter left", seq_stat(con, "seq_blocked_clients"));
     // Appending to the key the gone client waited on is safe, and the server still serves.
     let next = call_int(con, &["SEQ.LAST", key]) + 1;
-    assert_eq!(alloc(con, key, &format!("after-{next}"), None), next);
+    assert_eq!(alloc(con, key, format!("after-{next}"), None), next);
     assert_eq!(call(con, &["PING"]), Value::SimpleString("PONG".into()));
     let mut fresh = connect_with_timeout(server, 5);
     assert_eq!(call_int(&mut fresh, &["SEQ.LAST", key]), next);
@@ -387,7 +386,7 @@ fn blocked_syncs_replicate_their_acknowledgements() {
         assert_eq!(dr, dm, "DEBUG DIGEST-VALUE {k}");
     }
     let cs = cursors(&mut r, key);
-    assert!(cs.contains(&("woken".to_string(), 3)) && cs.contains(&("timed".to_string(), 3)), "replica cursors {cs:?}");
+    assert!(cs.contains(&(b"woken".to_vec(), 3)) && cs.contains(&(b"timed".to_vec(), 3)), "replica cursors {cs:?}");
 }
 
 #[test]

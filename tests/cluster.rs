@@ -17,10 +17,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::topology::*;
-use common::wait_until;
+use common::*;
 #[allow(unused_imports)]
-use common::Server;
 use redis::ErrorKind;
 
 fn conv(g: usize) -> String {
@@ -28,7 +26,7 @@ fn conv(g: usize) -> String {
 }
 
 /// The error of a command that must fail, as `(code, full text, detail)`.
-fn expect_err(r: redis::RedisResult<redis::Value>, what: &str) -> (String, String, String) {
+fn refusal(r: redis::RedisResult<redis::Value>, what: &str) -> (String, String, String) {
     match r {
         Ok(v) => panic!("{what}: expected an error reply, got {v:?}"),
         Err(e) => (e.code().unwrap_or("").to_string(), e.to_string(), e.detail().unwrap_or("").to_string()),
@@ -38,7 +36,7 @@ fn expect_err(r: redis::RedisResult<redis::Value>, what: &str) -> (String, Strin
 /// `calls` of `cmdstat_asking` on node `i` (0 when never called).
 fn asking_calls(cluster: &Cluster, i: usize) -> i64 {
     let mut c = cluster.nodes[i].connect();
-    let stats = info(&mut c, "commandstats");
+    let stats = info_section(&mut c, "commandstats");
     stats
         .get("cmdstat_asking")
         .and_then(|v| v.split(',').find_map(|kv| kv.strip_prefix("calls=")))
@@ -99,8 +97,8 @@ fn cluster_alloc_mlast_and_reshard_under_load() {
         assert_eq!(last, PER, "SEQ.LAST {}", conv(g));
     }
     for g in (0..CONVS).step_by(13) {
-        let es: Vec<LogEntry> = redis::cmd("SEQ.RANGE").arg(conv(g)).arg("-").arg("+").query(&mut con).unwrap();
-        let got: Vec<(i64, String)> = es.iter().map(|e| (e.0, e.1.clone())).collect();
+        let es = entries(&mut con, conv(g));
+        let got: Vec<(i64, String)> = es.iter().map(|e| (e.seq, e.id_str())).collect();
         let want: Vec<(i64, String)> = (1..=PER).map(|r| (r, format!("m{g}-{r}"))).collect();
         assert_eq!(got, want, "SEQ.RANGE {} - +", conv(g));
     }
@@ -116,11 +114,9 @@ fn cluster_alloc_mlast_and_reshard_under_load() {
     let other_node = (1..CONVS).find(|g| owner(*g) != owner(a)).expect("a key on another node");
     let mut on_owner = cluster.nodes[owner(a)].connect();
     for b in [same_node, other_node] {
-        let mget = expect_err(redis::cmd("MGET").arg(conv(a)).arg(conv(b)).query(&mut on_owner), "MGET across slots");
-        let mlast = expect_err(
-            redis::cmd("SEQ.MLAST").arg(conv(a)).arg(conv(b)).query(&mut on_owner),
-            "SEQ.MLAST across slots",
-        );
+        let mget = refusal(redis::cmd("MGET").arg(conv(a)).arg(conv(b)).query(&mut on_owner), "MGET across slots");
+        let mlast =
+            refusal(redis::cmd("SEQ.MLAST").arg(conv(a)).arg(conv(b)).query(&mut on_owner), "SEQ.MLAST across slots");
         assert_eq!(mget.0, "CROSSSLOT", "MGET {} {} on the node of the first: {}", conv(a), conv(b), mget.1);
         assert_eq!(
             mlast.0,
@@ -141,7 +137,7 @@ fn cluster_alloc_mlast_and_reshard_under_load() {
     // A node that does not own the slot redirects SEQ.MLAST / SEQ.LAST / SEQ.ALLOC as it
     // redirects MGET / GET / SET: MOVED to the same slot and address.
     let mut elsewhere = cluster.nodes[(owner(a) + 1) % 3].connect();
-    let mget = expect_err(redis::cmd("MGET").arg(conv(a)).query(&mut elsewhere), "MGET on a non-owner");
+    let mget = refusal(redis::cmd("MGET").arg(conv(a)).query(&mut elsewhere), "MGET on a non-owner");
     assert_eq!(mget.0, "MOVED", "{}", mget.1);
     for args in [
         vec!["SEQ.MLAST".to_string(), conv(a)],
@@ -153,7 +149,7 @@ fn cluster_alloc_mlast_and_reshard_under_load() {
         for x in &args[1..] {
             c.arg(x);
         }
-        let e = expect_err(c.query(&mut elsewhere), &format!("{args:?} on a non-owner"));
+        let e = refusal(c.query(&mut elsewhere), &format!("{args:?} on a non-owner"));
         assert_eq!(e.0, "MOVED", "{args:?} on a node that does not own the slot: {}", e.1);
         assert_eq!(e.2, mget.2, "{args:?}: same redirect (slot, address) as MGET ({})", mget.1);
     }
@@ -326,16 +322,16 @@ fn cluster_alloc_mlast_and_reshard_under_load() {
     for key in [&busy, &busy_inbox] {
         let mine: Vec<&(String, String, i64)> = all.iter().filter(|(k, _, _)| k == key).collect();
         let n = mine.len() as i64;
-        let es = seq_range_all(&mut final_owner, key);
-        let seqs: Vec<i64> = es.iter().map(|e| e.0).collect();
+        let es = entries(&mut final_owner, key);
+        let seqs: Vec<i64> = es.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, (1..=n).collect::<Vec<_>>(), "{key}: the log must be exactly 1..{n}");
-        let ids: HashSet<&str> = es.iter().map(|e| e.1.as_str()).collect();
+        let ids: HashSet<&[u8]> = es.iter().map(|e| e.id.as_slice()).collect();
         assert_eq!(ids.len(), es.len(), "{key}: an id appears twice in the log");
-        let by_seq: HashMap<i64, &str> = es.iter().map(|e| (e.0, e.1.as_str())).collect();
+        let by_seq: HashMap<i64, &[u8]> = es.iter().map(|e| (e.seq, e.id.as_slice())).collect();
         for (_, id, seq) in &mine {
-            assert_eq!(by_seq.get(seq).copied(), Some(id.as_str()), "{key}: seq {seq} should hold {id}");
+            assert_eq!(by_seq.get(seq).copied(), Some(id.as_bytes()), "{key}: seq {seq} should hold {id}");
         }
-        let info = seq_info(&mut final_owner, key);
+        let info = info_of(&mut final_owner, key);
         assert_eq!(info.get("last"), Some(&n), "{key} SEQ.INFO last: {info:?}");
         assert_eq!(info.get("length"), Some(&n), "{key} SEQ.INFO length: {info:?}");
         assert_eq!(info.get("dedup-entries"), Some(&n), "{key} SEQ.INFO dedup-entries: {info:?}");
@@ -384,12 +380,12 @@ fn cluster_failover_moves_the_epoch() {
     let mut r = replica.connect();
     let _: () = redis::cmd("CLUSTER").arg("FAILOVER").query(&mut r).expect("CLUSTER FAILOVER");
     assert!(
-        wait_until(Duration::from_secs(30), || info(&mut r, "replication").get("role").map(String::as_str)
+        wait_until(Duration::from_secs(30), || info_section(&mut r, "replication").get("role").map(String::as_str)
             == Some("master")),
         "the cluster replica was not promoted; log:\n{}",
         tail(&replica.log(), 30)
     );
-    let epoch: i64 = info(&mut r, "seq").get("seq_epoch").and_then(|v| v.parse().ok()).unwrap_or(-1);
+    let epoch: i64 = info_section(&mut r, "seq").get("seq_epoch").and_then(|v| v.parse().ok()).unwrap_or(-1);
     assert_eq!(epoch, 1, "INFO seq seq_epoch on the node promoted by CLUSTER FAILOVER");
     // The client follows MOVED to the promoted node; the first ALLOC per log skips 1000.
     let _ = wait_until(Duration::from_secs(20), || {
@@ -401,7 +397,7 @@ fn cluster_failover_moves_the_epoch() {
         assert_eq!(s, 3, "{k}: a retried id after the cluster failover gets its first seq");
         let s: i64 = redis::cmd("SEQ.ALLOC").arg(k).arg("after-failover").query(&mut con).unwrap();
         assert_eq!(s, 10 + 1000 + 1, "{k}: first new allocation after the cluster failover");
-        let i = seq_info(&mut r, k);
+        let i = info_of(&mut r, k);
         assert_eq!((i.get("epoch"), i.get("skipped-seqs")), (Some(&1), Some(&1000)), "{k}: {i:?}");
     }
     println!("cluster failover: promoted node in epoch 1, 5 logs fenced; {:?}", t0.elapsed());

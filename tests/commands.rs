@@ -10,26 +10,17 @@ use std::collections::{BTreeMap, HashSet};
 use std::thread;
 use std::time::Duration;
 
-use common::contract::*;
+use common::*;
 use redis::Value;
 
 const KEY: &[u8] = b"conv:{g42}";
 
 fn ids_of(es: &[Entry]) -> Vec<Vec<u8>> {
-    es.iter().map(|e| e.1.clone()).collect()
-}
-
-fn seqs_of(es: &[Entry]) -> Vec<i64> {
-    es.iter().map(|e| e.0).collect()
+    es.iter().map(|e| e.id.clone()).collect()
 }
 
 fn reversed(es: &[Entry]) -> Vec<Entry> {
     es.iter().rev().cloned().collect()
-}
-
-fn exists(con: &mut redis::Connection, key: &[u8]) -> bool {
-    let n: i64 = redis::cmd("EXISTS").arg(key).query(con).expect("EXISTS");
-    n == 1
 }
 
 #[test]
@@ -54,19 +45,19 @@ fn alloc_numbers_from_one_without_gaps_and_range_returns_the_entries() {
     assert!(!BUILTIN_TYPES.contains(&t.as_str()) && t != "none", "TYPE of a log is the module's type, got {t}");
 
     let es = entries(&mut con, KEY);
-    assert_eq!(seqs_of(&es), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(seqs(&es), vec![1, 2, 3, 4, 5, 6]);
     assert_eq!(ids_of(&es), (1..=6).map(|i| format!("m{i}").into_bytes()).collect::<Vec<_>>());
     for (i, e) in es.iter().enumerate().take(5) {
-        assert_eq!(e.3, format!("payload {}", i + 1).into_bytes(), "payload of seq {}", e.0);
+        assert_eq!(e.payload, format!("payload {}", i + 1).into_bytes(), "payload of seq {}", e.seq);
     }
-    assert_eq!(es[5].3, b"".to_vec(), "an entry without payload replies an empty bulk string");
+    assert_eq!(es[5].payload, b"".to_vec(), "an entry without payload replies an empty bulk string");
     for e in &es {
-        assert!(t0 <= e.2 && e.2 <= t1, "ts {} of seq {} is not server ms within [{t0}, {t1}]", e.2, e.0);
+        assert!(t0 <= e.ts && e.ts <= t1, "ts {} of seq {} is not server ms within [{t0}, {t1}]", e.ts, e.seq);
     }
     for w in es.windows(2) {
-        assert!(w[0].2 <= w[1].2, "ts decreased: {:?} then {:?}", w[0], w[1]);
+        assert!(w[0].ts <= w[1].ts, "ts decreased: {:?} then {:?}", w[0], w[1]);
     }
-    assert!(es[3].2 >= es[2].2 + 5, "a 5 ms pause shows in ts: {} then {}", es[2].2, es[3].2);
+    assert!(es[3].ts >= es[2].ts + 5, "a 5 ms pause shows in ts: {} then {}", es[2].ts, es[3].ts);
 
     // Bounds: integers, '-', '+', inclusive on both ends.
     assert_eq!(revrange(&mut con, KEY, "+", "-", None), reversed(&es), "REVRANGE + - is RANGE - + reversed");
@@ -183,8 +174,8 @@ fn info_has_the_contract_fields_in_order() {
         ("length", 3),
         ("dedup-entries", 3),
         ("consumers", 0),
-        ("first-ts", es[0].2),
-        ("last-ts", es[2].2),
+        ("first-ts", es[0].ts),
+        ("last-ts", es[2].ts),
         ("epoch", 0),
         ("skipped-seqs", 0),
     ]
@@ -202,7 +193,7 @@ fn info_has_the_contract_fields_in_order() {
     let e4 = entries(&mut con, KEY)[3].clone();
     assert_eq!(
         (info["last"], info["first"], info["length"], info["dedup-entries"], info["last-ts"], info["first-ts"]),
-        (4, 1, 4, 4, e4.2, es[0].2)
+        (4, 1, 4, 4, e4.ts, es[0].ts)
     );
 }
 
@@ -231,7 +222,7 @@ fn info_is_a_map_under_resp3() {
         })
         .collect();
     assert_eq!(&names[..INFO_FIELDS.len()], &INFO_FIELDS[..], "RESP3 map field order");
-    let map: BTreeMap<String, i64> = info_pairs_of(&v)
+    let map: BTreeMap<String, i64> = field_pairs(&v)
         .unwrap()
         .into_iter()
         .map(|(k, v)| match v {
@@ -272,7 +263,7 @@ fn a_retry_returns_the_first_seq_and_changes_nothing() {
     assert_eq!(alloc(&mut con, KEY, b"A", None), 4, "ids are case-sensitive");
     assert_eq!(alloc(&mut con, KEY, b"a ", None), 5, "ids are compared whole");
     let es = entries(&mut con, KEY);
-    assert_eq!(es[0].3, b"first a".to_vec(), "the first payload is the one kept");
+    assert_eq!(es[0].payload, b"first a".to_vec(), "the first payload is the one kept");
     assert_eq!(ids_of(&es), vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), b"A".to_vec(), b"a ".to_vec()]);
 }
 
@@ -303,7 +294,7 @@ fn retries_inside_multi_and_scripts_are_deduplicated_too() {
         .query(&mut con)
         .expect("EVAL");
     assert_eq!(v, Value::Array(vec![Value::Int(2), Value::Int(3)]));
-    assert_eq!(seqs_of(&entries(&mut con, KEY)), vec![1, 2, 3]);
+    assert_eq!(seqs(&entries(&mut con, KEY)), vec![1, 2, 3]);
 }
 
 #[test]
@@ -329,8 +320,14 @@ fn keys_ids_and_payloads_are_binary_safe() {
     let es = entries(&mut con, key);
     assert_eq!(es.len(), cases.len());
     for (e, (id, payload)) in es.iter().zip(&cases) {
-        assert_eq!(&e.1, id, "id of seq {} came back altered", e.0);
-        assert!(&e.3 == payload, "payload of seq {} came back altered ({} bytes vs {})", e.0, e.3.len(), payload.len());
+        assert_eq!(&e.id, id, "id of seq {} came back altered", e.seq);
+        assert!(
+            &e.payload == payload,
+            "payload of seq {} came back altered ({} bytes vs {})",
+            e.seq,
+            e.payload.len(),
+            payload.len()
+        );
     }
     // Every binary id is remembered exactly.
     for (i, (id, _)) in cases.iter().enumerate() {
@@ -368,10 +365,10 @@ fn concurrent_allocs_get_distinct_continuous_seqs() {
     let es = entries(&mut con, KEY);
     assert_eq!(es.len(), 600);
     for ((id, seq), e) in got.iter().zip(&es) {
-        assert_eq!((e.0, &e.1, &e.3), (*seq, &id.as_bytes().to_vec(), &id.as_bytes().to_vec()));
+        assert_eq!((e.seq, &e.id, &e.payload), (*seq, &id.as_bytes().to_vec(), &id.as_bytes().to_vec()));
     }
     for w in es.windows(2) {
-        assert!(w[0].2 <= w[1].2, "ts decreased between seq {} and {}", w[0].0, w[1].0);
+        assert!(w[0].ts <= w[1].ts, "ts decreased between seq {} and {}", w[0].seq, w[1].seq);
     }
 }
 
@@ -435,13 +432,6 @@ fn alloc_raises_the_seq_alloc_keyspace_notification() {
 fn config_get(con: &mut redis::Connection, pattern: &str) -> BTreeMap<String, String> {
     let flat: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(pattern).query(con).expect("CONFIG GET");
     flat.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect()
-}
-
-fn config_set(con: &mut redis::Connection, name: &str, value: &str) {
-    let r: redis::RedisResult<()> = redis::cmd("CONFIG").arg("SET").arg(name).arg(value).query(con);
-    if let Err(e) = r {
-        panic!("CONFIG SET {name} {value}: {}", err_text(&e));
-    }
 }
 
 #[test]
@@ -533,7 +523,7 @@ fn configs_given_at_startup_apply() {
     for id in ["a", "b", "c"] {
         alloc(&mut con, b"k", id.as_bytes(), None);
     }
-    assert_eq!(seqs_of(&entries(&mut con, b"k")), vec![2, 3], "--seq.max-len 2");
+    assert_eq!(seqs(&entries(&mut con, b"k")), vec![2, 3], "--seq.max-len 2");
 }
 
 #[test]
@@ -572,7 +562,7 @@ fn seq_effect_is_refused_from_an_ordinary_client() {
         .arg("1")
         .arg("0")
         .query(&mut con)
-        .unwrap_or_else(|e| Value::SimpleString(format!("EXEC error: {}", err_text(&e))));
+        .unwrap_or_else(|e| Value::SimpleString(format!("EXEC error: {}", error_text(&e))));
     assert!(format!("{v:?}").to_lowercase().contains("internal"), "SEQ.EFFECT in MULTI: {v:?}");
     let r: redis::RedisResult<Value> = redis::cmd("EVAL")
         .arg("return redis.call('SEQ.EFFECT', KEYS[1], 'ALLOC', '2', 'm2', '1', '0')")
@@ -581,7 +571,7 @@ fn seq_effect_is_refused_from_an_ordinary_client() {
         .query(&mut con);
     match r {
         Ok(v) => panic!("SEQ.EFFECT from a script replied {v:?}"),
-        Err(e) => assert!(err_text(&e).to_lowercase().contains("internal"), "script: {}", err_text(&e)),
+        Err(e) => assert!(error_text(&e).to_lowercase().contains("internal"), "script: {}", error_text(&e)),
     }
     assert_same_db(&before, &db_state(&mut con), "after refused SEQ.EFFECT calls");
     assert!(!exists(&mut con, b"newkey"));
@@ -618,7 +608,7 @@ fn getkeys(con: &mut redis::Connection, args: &[&str]) -> Vec<String> {
     for a in args {
         cmd.arg(*a);
     }
-    cmd.query(con).unwrap_or_else(|e| panic!("COMMAND GETKEYS {args:?}: {}", err_text(&e)))
+    cmd.query(con).unwrap_or_else(|e| panic!("COMMAND GETKEYS {args:?}: {}", error_text(&e)))
 }
 
 #[test]

@@ -19,8 +19,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::contract::*;
-use common::Server;
+use common::*;
 use redis::{Connection, Value};
 
 const RDB_TYPE_MODULE_2: u8 = 7;
@@ -302,11 +301,11 @@ fn check_accepted(server: &Server, con: &mut Connection, key: &[u8], label: &str
         Ok(v) => v,
         Err(e) => {
             alive(con, "SEQ.INFO");
-            note(format!("SEQ.INFO on the accepted log failed: {}", err_text(&e)));
+            note(format!("SEQ.INFO on the accepted log failed: {}", error_text(&e)));
             return problems;
         }
     };
-    let Some(pairs) = info_pairs_of(&info) else {
+    let Some(pairs) = field_pairs(&info) else {
         note("SEQ.INFO of the accepted key is nil".into());
         return problems;
     };
@@ -329,7 +328,7 @@ fn check_accepted(server: &Server, con: &mut Connection, key: &[u8], label: &str
         Ok(v) => parse_entries(&v),
         Err(e) => {
             alive(con, "SEQ.RANGE");
-            note(format!("SEQ.RANGE on the accepted log failed: {}", err_text(&e)));
+            note(format!("SEQ.RANGE on the accepted log failed: {}", error_text(&e)));
             return problems;
         }
     };
@@ -337,7 +336,7 @@ fn check_accepted(server: &Server, con: &mut Connection, key: &[u8], label: &str
         Ok(v) => parse_entries(&v),
         Err(e) => {
             alive(con, "SEQ.REVRANGE");
-            note(format!("SEQ.REVRANGE failed: {}", err_text(&e)));
+            note(format!("SEQ.REVRANGE failed: {}", error_text(&e)));
             Vec::new()
         }
     };
@@ -347,21 +346,21 @@ fn check_accepted(server: &Server, con: &mut Connection, key: &[u8], label: &str
     if length != es.len() as i64 {
         note(format!("SEQ.INFO length {length} but SEQ.RANGE returns {} entries", es.len()));
     }
-    if es.windows(2).any(|w| w[0].0 >= w[1].0) {
+    if es.windows(2).any(|w| w[0].seq >= w[1].seq) {
         note("seqs do not strictly ascend".into());
     }
-    if es.iter().any(|e| e.0 < 1 || e.0 > l) {
+    if es.iter().any(|e| e.seq < 1 || e.seq > l) {
         note(format!("an entry's seq is outside 1..=last ({l})"));
     }
-    let expect_first = es.first().map(|e| e.0).unwrap_or(l.saturating_add(1));
+    let expect_first = es.first().map(|e| e.seq).unwrap_or(l.saturating_add(1));
     if first != expect_first {
         note(format!("SEQ.INFO first {first}, expected {expect_first}"));
     }
-    let (ft, lt) = (es.first().map(|e| e.2).unwrap_or(0), es.last().map(|e| e.2).unwrap_or(0));
+    let (ft, lt) = (es.first().map(|e| e.ts).unwrap_or(0), es.last().map(|e| e.ts).unwrap_or(0));
     if (first_ts, last_ts) != (ft, lt) {
         note(format!("first-ts/last-ts ({first_ts}, {last_ts}) vs entries ({ft}, {lt})"));
     }
-    if es.windows(2).any(|w| w[0].2 > w[1].2) {
+    if es.windows(2).any(|w| w[0].ts > w[1].ts) {
         note("ts decreases within the log (invariant 4)".into());
     }
     let mut r = rev.clone();
@@ -384,7 +383,7 @@ fn check_accepted(server: &Server, con: &mut Connection, key: &[u8], label: &str
             Ok(other) => note(format!("SEQ.CURSORS replied {other:?}")),
             Err(e) => {
                 alive(con, "SEQ.CURSORS");
-                note(format!("SEQ.CURSORS failed: {}", err_text(&e)));
+                note(format!("SEQ.CURSORS failed: {}", error_text(&e)));
             }
         }
     }
@@ -394,8 +393,8 @@ fn check_accepted(server: &Server, con: &mut Connection, key: &[u8], label: &str
         Ok(other) => note(format!("SEQ.ALLOC on the accepted log replied {other:?}, expected {}", l + 1)),
         Err(e) => {
             alive(con, "SEQ.ALLOC");
-            if !err_text(&e).starts_with("ERR ") {
-                note(format!("SEQ.ALLOC failed oddly: {}", err_text(&e)));
+            if !error_text(&e).starts_with("ERR ") {
+                note(format!("SEQ.ALLOC failed oddly: {}", error_text(&e)));
             }
         }
     }
@@ -415,12 +414,12 @@ fn check_accepted(server: &Server, con: &mut Connection, key: &[u8], label: &str
                         note("DUMP/RESTORE of the accepted log changed its entries".into());
                     }
                 }
-                Err(e) => note(format!("its own DUMP is refused by RESTORE: {}", err_text(&e))),
+                Err(e) => note(format!("its own DUMP is refused by RESTORE: {}", error_text(&e))),
             }
         }
         Err(e) => {
             alive(con, "DUMP");
-            note(format!("DUMP of the accepted log failed: {}", err_text(&e)));
+            note(format!("DUMP of the accepted log failed: {}", error_text(&e)));
         }
     }
     let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(key).arg("corrupt:again").query(con);
@@ -453,7 +452,7 @@ fn try_bodies(
             Err(e) if e.code().is_some() => {
                 let n: i64 = redis::cmd("EXISTS").arg(key).query(con).expect("EXISTS");
                 if n != 0 {
-                    problems.push(format!("{label}: refused ({}) but the key exists", err_text(&e)));
+                    problems.push(format!("{label}: refused ({}) but the key exists", error_text(&e)));
                     let _: i64 = redis::cmd("DEL").arg(key).query(con).unwrap();
                 }
             }

@@ -7,15 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::seq::*;
-use common::{attach_replica, wait_until, Server};
+use common::*;
 use redis::Connection;
-
-fn pairs(list: &[(&str, i64)]) -> Vec<(String, i64)> {
-    let mut v: Vec<(String, i64)> = list.iter().map(|(c, n)| (c.to_string(), *n)).collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn ack_only_moves_forward() {
@@ -73,7 +66,7 @@ fn sync_acknowledges_after_and_pages() {
     let mut con = connect_with_timeout(&server, 10);
     let key = "inbox:{u2}";
     alloc_many(&mut con, key, "m", 5);
-    let all = range_all(&mut con, key);
+    let all = entries(&mut con, key);
 
     // No AFTER: from the stored cursor (0 for a new consumer), acknowledging nothing.
     let (last, es) = sync(&mut con, &[key, "tablet"]);
@@ -144,11 +137,11 @@ fn sync_returns_whole_entries() {
     let (server, _dir) = Server::start(&[]);
     let mut con = connect_with_timeout(&server, 10);
     let key = "conv:{shape}";
-    alloc(&mut con, key, "with", Some("hello"));
+    alloc(&mut con, key, "with", Some(b"hello"));
     alloc(&mut con, key, "without", None);
     let (last, es) = sync(&mut con, &[key, "c"]);
     assert_eq!(last, 2);
-    assert_eq!(es, range_all(&mut con, key), "SEQ.SYNC entries are the SEQ.RANGE entries");
+    assert_eq!(es, entries(&mut con, key), "SEQ.SYNC entries are the SEQ.RANGE entries");
     assert_eq!((es[0].seq, es[0].id_str(), es[0].payload.clone()), (1, "with".to_string(), b"hello".to_vec()));
     assert_eq!((es[1].seq, es[1].id_str(), es[1].payload.clone()), (2, "without".to_string(), Vec::new()));
     assert!(es[0].ts > 1_600_000_000_000, "ts is server time in milliseconds: {}", es[0].ts);
@@ -324,7 +317,7 @@ fn cursors_survive_aof_rewrite(preamble: &str) {
     assert_eq!(call_int(&mut con, &["SEQ.FORGET", "conv:{p3}", "carol"]), 1);
     before.cursors = pairs(&[("alice", 3), ("bob", 8), ("dave", 7)]);
     before.unread = pairs(&[("alice", 5), ("bob", 0), ("dave", 1)]);
-    before.info = info(&mut con, "conv:{p3}");
+    before.info = seq_info(&mut con, "conv:{p3}");
     assert_eq!(snapshot(&mut con, "conv:{p3}"), before);
 
     drop(con);
@@ -365,9 +358,9 @@ fn cursors_survive_dump_restore_and_copy() {
     call_int(&mut con, &["SEQ.FORGET", "conv:{p4}:restored", "bob"]);
     assert_eq!(snapshot(&mut con, "conv:{p4}"), before, "changing a copy changed the original");
     let mut without_bob = before;
-    without_bob.cursors.retain(|(c, _)| c != "bob");
-    without_bob.unread.retain(|(c, _)| c != "bob");
-    without_bob.info = info(&mut con, "conv:{p4}:restored");
+    without_bob.cursors.retain(|(c, _)| c != b"bob");
+    without_bob.unread.retain(|(c, _)| c != b"bob");
+    without_bob.info = seq_info(&mut con, "conv:{p4}:restored");
     assert_eq!(field(without_bob.info.as_ref().unwrap(), "consumers"), 3);
     assert_eq!(snapshot(&mut con, "conv:{p4}:restored"), without_bob);
     assert_eq!(alloc(&mut con, "conv:{p4}:restored", "m1", None), 1, "RESTORE: de-duplication of a trimmed id lost");
@@ -375,11 +368,6 @@ fn cursors_survive_dump_restore_and_copy() {
 }
 
 // ---- replication ----
-
-fn digest(con: &mut Connection, key: &str) -> String {
-    let v = call(con, &["DEBUG", "DIGEST-VALUE", key]);
-    text(&array(&v)[0])
-}
 
 /// Traffic that exercises every cursor path plus explicit and automatic trims.
 fn cursor_traffic(m: &mut Connection, round: &str) {
@@ -397,7 +385,7 @@ fn cursor_traffic(m: &mut Connection, round: &str) {
     call_int(m, &["SEQ.ACK", &a, "erin", "12"]);
     call_int(m, &["SEQ.FORGET", &a, "dave"]);
     call_int(m, &["SEQ.TRIM", &a, "MAXLEN", "2"]);
-    alloc(m, &a, "m3", Some("retry"));
+    alloc(m, &a, "m3", Some(b"retry"));
     alloc(m, &a, "m13", None);
 
     alloc_many(m, &b, "x", 3);
@@ -448,8 +436,8 @@ fn replica_holds_identical_logs_and_cursors() {
     assert_eq!(rkeys, mkeys, "replica keyspace");
 
     for key in &mkeys {
-        let (md, rd) = (digest(&mut m, key), digest(&mut r, key));
-        assert!(md.chars().any(|ch| ch != '0'), "DEBUG DIGEST-VALUE {key} is all zeros: no digest callback?");
+        let (md, rd) = (digest_value(&mut m, key.as_bytes()), digest_value(&mut r, key.as_bytes()));
+        assert!(md.iter().any(|ch| *ch != b'0'), "DEBUG DIGEST-VALUE {key} is all zeros: no digest callback?");
         assert_eq!(rd, md, "DEBUG DIGEST-VALUE {key} differs on the replica");
         assert_eq!(snapshot(&mut r, key), snapshot(&mut m, key), "{key} differs on the replica");
     }
@@ -458,5 +446,9 @@ fn replica_holds_identical_logs_and_cursors() {
     assert_eq!(field(&info_of(&mut r, "inbox:{c}:after"), "length"), 5);
     assert_eq!(cursors(&mut r, "conv:{a}:after"), pairs(&[("alice", 9), ("bob", 8), ("carol", 3), ("erin", 12)]));
     assert_eq!(cursors(&mut r, "conv:{b}:after"), pairs(&[("phone", 3)]));
-    assert_ne!(digest(&mut m, "conv:{a}:after"), digest(&mut m, "conv:{b}:after"), "digests tell logs apart");
+    assert_ne!(
+        digest_value(&mut m, "conv:{a}:after".as_bytes()),
+        digest_value(&mut m, "conv:{b}:after".as_bytes()),
+        "digests tell logs apart"
+    );
 }

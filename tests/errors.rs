@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::contract::*;
-use common::Server;
+use common::*;
 use redis::Connection;
 
 const KEY: &[u8] = b"conv:{e}";
@@ -164,7 +163,7 @@ fn empty_and_too_long_ids_and_payloads_at_the_defaults() {
     let payload_max = vec![0xabu8; 1_048_576];
     assert_eq!(alloc(&mut con, KEY, &id256, Some(&payload_max)), 5);
     let es = entries(&mut con, KEY);
-    assert_eq!((es[4].1.len(), es[4].3.len()), (256, 1_048_576));
+    assert_eq!((es[4].id.len(), es[4].payload.len()), (256, 1_048_576));
     assert_alive_and_next_seq(&server, &mut con, 6);
 }
 
@@ -187,7 +186,7 @@ fn too_long_ids_and_payloads_follow_the_configs() {
     match r {
         Ok(redis::Value::Int(4)) => {}
         Ok(v) => panic!("retry with a too-long payload replied {v:?}"),
-        Err(e) => assert_err_names(&err_text(&e), &["payload"], "retry with a too-long payload"),
+        Err(e) => assert_err_names(&error_text(&e), &["payload"], "retry with a too-long payload"),
     }
     assert_same_db(&before, &db_state(&mut con), "retry with a too-long payload");
     let _: () = redis::cmd("CONFIG").arg("SET").arg("seq.max-client-msg-id-bytes").arg("256").query(&mut con).unwrap();

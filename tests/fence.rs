@@ -14,42 +14,25 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::topology::*;
-use common::{attach_replica, wait_for_replica_offset, wait_until, Server};
+use common::*;
 
 const GAP: i64 = 1000;
 
-fn alloc(con: &mut redis::Connection, key: &str, id: &str) -> i64 {
-    redis::cmd("SEQ.ALLOC")
-        .arg(key)
-        .arg(id)
-        .arg(format!("payload of {id}"))
-        .query(con)
-        .unwrap_or_else(|e| panic!("SEQ.ALLOC {key} {id}: {e}"))
-}
-
-fn last(con: &mut redis::Connection, key: &str) -> i64 {
-    redis::cmd("SEQ.LAST").arg(key).query(con).expect("SEQ.LAST")
+/// `SEQ.ALLOC key id "payload of <id>"`.
+fn alloc_msg(con: &mut redis::Connection, key: &str, id: &str) -> i64 {
+    alloc(con, key, id, Some(format!("payload of {id}").as_bytes()))
 }
 
 fn node_epoch(con: &mut redis::Connection) -> Option<i64> {
-    info(con, "seq").get("seq_epoch").and_then(|v| v.parse().ok())
-}
-
-fn field(info: &HashMap<String, i64>, name: &str) -> i64 {
-    *info.get(name).unwrap_or_else(|| panic!("SEQ.INFO has no integer field {name:?}: {info:?}"))
-}
-
-fn digest(con: &mut redis::Connection, key: &str) -> redis::Value {
-    redis::cmd("DEBUG").arg("DIGEST-VALUE").arg(key).query(con).expect("DEBUG DIGEST-VALUE")
+    info_section(con, "seq").get("seq_epoch").and_then(|v| v.parse().ok())
 }
 
 fn promote(con: &mut redis::Connection) {
     let _: () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(con).expect("REPLICAOF NO ONE");
-    let role = info(con, "replication").get("role").cloned();
+    let role = info_section(con, "replication").get("role").cloned();
     assert_eq!(role.as_deref(), Some("master"), "REPLICAOF NO ONE did not make a master");
 }
 
@@ -63,7 +46,9 @@ fn cut_replication(master: &Server, replica: &Server) {
         redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("replica").query(&mut m).expect("CLIENT KILL TYPE replica");
     assert_eq!(killed, 1, "the master should have dropped exactly one replica link");
     assert!(
-        wait_until(Duration::from_secs(5), || info(&mut m, "replication").get("connected_slaves").map(String::as_str)
+        wait_until(Duration::from_secs(5), || info_section(&mut m, "replication")
+            .get("connected_slaves")
+            .map(String::as_str)
             == Some("0")),
         "the master still lists a replica"
     );
@@ -74,8 +59,8 @@ fn cut_replication(master: &Server, replica: &Server) {
 struct Failed {
     promoted: Server,
     _dir: common::ScratchDir,
-    dead_master_gave: HashMap<String, Vec<(String, i64)>>,
-    last_before: HashMap<String, i64>,
+    dead_master_gave: BTreeMap<String, Vec<(String, i64)>>,
+    last_before: BTreeMap<String, i64>,
 }
 
 const A: &str = "conv:{a}";
@@ -92,26 +77,30 @@ fn fail_over_with_lost_writes(gap: i64) -> Failed {
     let mut m = master.connect();
     for key in [A, B, C, D] {
         for i in 1..=10 {
-            assert_eq!(alloc(&mut m, key, &format!("pre-{key}-{i}")), i);
+            assert_eq!(alloc_msg(&mut m, key, &format!("pre-{key}-{i}")), i);
         }
     }
-    let mi = seq_info(&mut m, A);
+    let mi = info_of(&mut m, A);
     assert_eq!(mi.get("epoch"), Some(&0), "a log written on a never-promoted master is in epoch 0: {mi:?}");
     assert_eq!(mi.get("skipped-seqs"), Some(&0), "{mi:?}");
     wait_for_replica_offset(&master, &replica);
     let mut r = replica.connect();
     for key in [A, B, C, D] {
-        assert_eq!(digest(&mut m, key), digest(&mut r, key), "{key}: replica in sync before the cut");
+        assert_eq!(
+            digest_value(&mut m, key.as_bytes()),
+            digest_value(&mut r, key.as_bytes()),
+            "{key}: replica in sync before the cut"
+        );
     }
-    let last_before: HashMap<String, i64> = [A, B, C, D].iter().map(|k| (k.to_string(), 10)).collect();
+    let last_before: BTreeMap<String, i64> = [A, B, C, D].iter().map(|k| (k.to_string(), 10)).collect();
 
     // The master acknowledges 50 allocations the replica never receives.
     cut_replication(&master, &replica);
-    let mut gave: HashMap<String, Vec<(String, i64)>> = HashMap::new();
+    let mut gave: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
     for i in 0..50 {
         let key = if i % 2 == 0 { A } else { B };
         let id = format!("lost-{i}");
-        let seq = alloc(&mut m, key, &id);
+        let seq = alloc_msg(&mut m, key, &id);
         gave.entry(key.to_string()).or_default().push((id, seq));
     }
     assert_eq!(last(&mut m, A), 35);
@@ -125,11 +114,11 @@ fn fail_over_with_lost_writes(gap: i64) -> Failed {
     for key in [A, B, C, D] {
         assert_eq!(last(&mut r, key), 10, "{key}: the replica never received the 50 allocations");
     }
-    let before: HashMap<&str, HashMap<String, i64>> = [A, B, C, D].iter().map(|k| (*k, seq_info(&mut r, k))).collect();
+    let before: BTreeMap<&str, BTreeMap<String, i64>> = [A, B, C, D].iter().map(|k| (*k, info_of(&mut r, k))).collect();
     promote(&mut r);
     // Promotion itself changes no log.
     for key in [A, B, C, D] {
-        let after = seq_info(&mut r, key);
+        let after = info_of(&mut r, key);
         assert_eq!(after, before[key], "{key}: SEQ.INFO changed by the promotion alone");
         assert_eq!(after.get("epoch"), Some(&0), "{key}: epoch before any write on the promoted node: {after:?}");
     }
@@ -144,8 +133,8 @@ fn fence_skips_gap_after_promotion_and_epoch_grows() {
     assert_eq!(node_epoch(&mut r), Some(1), "INFO seq seq_epoch after the first promotion (max seen 0, + 1)");
 
     // A de-duplicated retry changes nothing: no skip, the log keeps its epoch.
-    assert_eq!(alloc(&mut r, C, &format!("pre-{C}-3")), 3, "retry of an id the replica has");
-    let ci = seq_info(&mut r, C);
+    assert_eq!(alloc_msg(&mut r, C, &format!("pre-{C}-3")), 3, "retry of an id the replica has");
+    let ci = info_of(&mut r, C);
     assert_eq!(
         (field(&ci, "last"), field(&ci, "epoch"), field(&ci, "skipped-seqs")),
         (10, 0, 0),
@@ -153,9 +142,9 @@ fn fence_skips_gap_after_promotion_and_epoch_grows() {
     );
 
     // First ALLOC per log after the promotion skips exactly GAP seqs.
-    let mut promoted_gave: HashMap<&str, Vec<i64>> = HashMap::new();
+    let mut promoted_gave: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for key in [A, B] {
-        let first = alloc(&mut r, key, &format!("post-{key}-0"));
+        let first = alloc_msg(&mut r, key, &format!("post-{key}-0"));
         assert_eq!(
             first,
             f.last_before[key] + GAP + 1,
@@ -164,11 +153,11 @@ fn fence_skips_gap_after_promotion_and_epoch_grows() {
         promoted_gave.entry(key).or_default().push(first);
         // The ids the dead master acknowledged, retried by their clients: new to this node.
         for (id, _) in &f.dead_master_gave[key] {
-            let s = alloc(&mut r, key, id);
+            let s = alloc_msg(&mut r, key, id);
             promoted_gave.entry(key).or_default().push(s);
         }
         for i in 1..=5 {
-            promoted_gave.entry(key).or_default().push(alloc(&mut r, key, &format!("post-{key}-{i}")));
+            promoted_gave.entry(key).or_default().push(alloc_msg(&mut r, key, &format!("post-{key}-{i}")));
         }
         let got = &promoted_gave[key];
         assert_eq!(*got, (first..first + got.len() as i64).collect::<Vec<_>>(), "{key}: continuous after the skip");
@@ -177,35 +166,35 @@ fn fence_skips_gap_after_promotion_and_epoch_grows() {
             got.iter().all(|s| *s > max_dead),
             "{key}: the promoted node handed out {got:?}, the dead master up to {max_dead}: a seq went to two messages"
         );
-        let i = seq_info(&mut r, key);
+        let i = info_of(&mut r, key);
         assert_eq!(field(&i, "epoch"), 1, "{key}: SEQ.INFO epoch after the first write in epoch 1: {i:?}");
         assert_eq!(field(&i, "skipped-seqs"), GAP, "{key}: SEQ.INFO skipped-seqs: {i:?}");
         assert_eq!(field(&i, "last"), *got.last().unwrap(), "{key}: {i:?}");
         assert_eq!(field(&i, "length"), 10 + got.len() as i64, "{key}: skipped seqs hold no entries: {i:?}");
         assert_eq!(field(&i, "first"), 1, "{key}: {i:?}");
         // The skipped seqs hold nothing, forever.
-        let hole: Vec<LogEntry> = redis::cmd("SEQ.RANGE").arg(key).arg(11).arg(10 + GAP).query(&mut r).unwrap();
+        let hole = range(&mut r, key, "11", &(10 + GAP).to_string(), None);
         assert!(hole.is_empty(), "{key}: the skipped seqs 11..={} must hold nothing, got {hole:?}", 10 + GAP);
-        let es = seq_range_all(&mut r, key);
-        let seqs: Vec<i64> = es.iter().map(|e| e.0).collect();
+        let es = entries(&mut r, key);
+        let seqs: Vec<i64> = es.iter().map(|e| e.seq).collect();
         let mut want: Vec<i64> = (1..=10).collect();
         want.extend(got.iter().copied());
         assert_eq!(seqs, want, "{key}: entries");
         // Further allocations in the same epoch do not skip again.
         let l = field(&i, "last");
-        assert_eq!(alloc(&mut r, key, &format!("post-{key}-again")), l + 1);
+        assert_eq!(alloc_msg(&mut r, key, &format!("post-{key}-again")), l + 1);
     }
     // Logs untouched since the promotion keep their epoch until written.
     for key in [C, D] {
-        let i = seq_info(&mut r, key);
+        let i = info_of(&mut r, key);
         assert_eq!(
             (field(&i, "epoch"), field(&i, "skipped-seqs"), field(&i, "last")),
             (0, 0, 10),
             "{key} untouched: {i:?}"
         );
     }
-    assert_eq!(alloc(&mut r, C, "post-c-1"), 10 + GAP + 1, "{C}: first new id after the promotion skips too");
-    let ci = seq_info(&mut r, C);
+    assert_eq!(alloc_msg(&mut r, C, "post-c-1"), 10 + GAP + 1, "{C}: first new id after the promotion skips too");
+    let ci = info_of(&mut r, C);
     assert_eq!((field(&ci, "epoch"), field(&ci, "skipped-seqs")), (1, GAP), "{C}: {ci:?}");
     println!("first failover: logs a, b, c skipped {GAP}; d untouched (epoch 0)");
 
@@ -214,68 +203,73 @@ fn fence_skips_gap_after_promotion_and_epoch_grows() {
     let (r2, _r2dir) = Server::start(&args);
     attach_replica(&f.promoted, &r2);
     let a_last = last(&mut r, A);
-    assert_eq!(alloc(&mut r, A, "epoch1-extra"), a_last + 1);
+    assert_eq!(alloc_msg(&mut r, A, "epoch1-extra"), a_last + 1);
     wait_for_replica_offset(&f.promoted, &r2);
     let mut c2 = r2.connect();
     for key in [A, B, C, D] {
-        assert_eq!(digest(&mut r, key), digest(&mut c2, key), "{key}: replica of the promoted node in sync");
-        assert_eq!(seq_info(&mut r, key), seq_info(&mut c2, key), "{key}: SEQ.INFO on master and replica (same epoch)");
+        assert_eq!(
+            digest_value(&mut r, key.as_bytes()),
+            digest_value(&mut c2, key.as_bytes()),
+            "{key}: replica of the promoted node in sync"
+        );
+        assert_eq!(info_of(&mut r, key), info_of(&mut c2, key), "{key}: SEQ.INFO on master and replica (same epoch)");
     }
     let mut promoted1 = f.promoted;
     promoted1.kill();
-    let before: HashMap<&str, HashMap<String, i64>> = [A, B, C, D].iter().map(|k| (*k, seq_info(&mut c2, k))).collect();
+    let before: BTreeMap<&str, BTreeMap<String, i64>> =
+        [A, B, C, D].iter().map(|k| (*k, info_of(&mut c2, k))).collect();
     promote(&mut c2);
     assert_eq!(node_epoch(&mut c2), Some(2), "INFO seq seq_epoch after the second promotion (max seen 1, + 1)");
     for key in [A, B, C, D] {
-        assert_eq!(seq_info(&mut c2, key), before[key], "{key}: the second promotion changed the log");
+        assert_eq!(info_of(&mut c2, key), before[key], "{key}: the second promotion changed the log");
     }
     let a_last = last(&mut c2, A);
-    assert_eq!(alloc(&mut c2, A, "epoch2-a"), a_last + GAP + 1, "{A}: epoch 1 -> 2 skips again");
-    let ai = seq_info(&mut c2, A);
+    assert_eq!(alloc_msg(&mut c2, A, "epoch2-a"), a_last + GAP + 1, "{A}: epoch 1 -> 2 skips again");
+    let ai = info_of(&mut c2, A);
     assert_eq!((field(&ai, "epoch"), field(&ai, "skipped-seqs")), (2, 2 * GAP), "{A}: {ai:?}");
-    assert_eq!(alloc(&mut c2, D, "epoch2-d"), 10 + GAP + 1, "{D}: epoch 0 -> 2 skips once");
-    let di = seq_info(&mut c2, D);
+    assert_eq!(alloc_msg(&mut c2, D, "epoch2-d"), 10 + GAP + 1, "{D}: epoch 0 -> 2 skips once");
+    let di = info_of(&mut c2, D);
     assert_eq!((field(&di, "epoch"), field(&di, "skipped-seqs")), (2, GAP), "{D}: {di:?}");
-    let bi = seq_info(&mut c2, B);
+    let bi = info_of(&mut c2, B);
     assert_eq!(field(&bi, "epoch"), 1, "{B}: not yet written in epoch 2: {bi:?}");
 
     // --- the epoch survives DEBUG RELOAD ------------------------------------------------
-    let infos: HashMap<&str, HashMap<String, i64>> = [A, B, C, D].iter().map(|k| (*k, seq_info(&mut c2, k))).collect();
+    let infos: BTreeMap<&str, BTreeMap<String, i64>> = [A, B, C, D].iter().map(|k| (*k, info_of(&mut c2, k))).collect();
     let _: () = redis::cmd("DEBUG").arg("RELOAD").query(&mut c2).expect("DEBUG RELOAD");
     assert_eq!(node_epoch(&mut c2), Some(2), "seq_epoch after DEBUG RELOAD");
     for key in [A, B, C, D] {
-        assert_eq!(seq_info(&mut c2, key), infos[key], "{key}: SEQ.INFO after DEBUG RELOAD");
+        assert_eq!(info_of(&mut c2, key), infos[key], "{key}: SEQ.INFO after DEBUG RELOAD");
     }
     let a_last = last(&mut c2, A);
     assert_eq!(
-        alloc(&mut c2, A, "after-reload-a"),
+        alloc_msg(&mut c2, A, "after-reload-a"),
         a_last + 1,
         "{A}: written in epoch 2 already: no skip after DEBUG RELOAD"
     );
     let b_last = last(&mut c2, B);
     assert_eq!(
-        alloc(&mut c2, B, "after-reload-b"),
+        alloc_msg(&mut c2, B, "after-reload-b"),
         b_last + GAP + 1,
         "{B}: epoch 1 log, first write in epoch 2 after DEBUG RELOAD skips"
     );
 
     // --- and a restart ------------------------------------------------------------------
     let _: () = redis::cmd("SAVE").query(&mut c2).expect("SAVE");
-    let infos: HashMap<&str, HashMap<String, i64>> = [A, B, C, D].iter().map(|k| (*k, seq_info(&mut c2, k))).collect();
+    let infos: BTreeMap<&str, BTreeMap<String, i64>> = [A, B, C, D].iter().map(|k| (*k, info_of(&mut c2, k))).collect();
     drop(c2);
     let mut r2 = r2;
     r2.restart();
     let mut c2 = r2.connect();
-    assert_eq!(info(&mut c2, "replication").get("role").map(String::as_str), Some("master"));
+    assert_eq!(info_section(&mut c2, "replication").get("role").map(String::as_str), Some("master"));
     let e = node_epoch(&mut c2);
     assert!(e.map(|e| e >= 2).unwrap_or(false), "seq_epoch after a restart must not go back: {e:?}");
     for key in [A, B, C, D] {
-        assert_eq!(seq_info(&mut c2, key), infos[key], "{key}: SEQ.INFO after SAVE + restart");
+        assert_eq!(info_of(&mut c2, key), infos[key], "{key}: SEQ.INFO after SAVE + restart");
     }
     let a_last = last(&mut c2, A);
-    assert_eq!(alloc(&mut c2, A, "after-restart-a"), a_last + 1, "{A}: a restart is no promotion: no skip");
+    assert_eq!(alloc_msg(&mut c2, A, "after-restart-a"), a_last + 1, "{A}: a restart is no promotion: no skip");
     let c_last = last(&mut c2, C);
-    assert_eq!(alloc(&mut c2, C, "after-restart-c"), c_last + GAP + 1, "{C}: epoch 1 log, first write in epoch 2");
+    assert_eq!(alloc_msg(&mut c2, C, "after-restart-c"), c_last + GAP + 1, "{C}: epoch 1 log, first write in epoch 2");
 
     // --- a third promotion goes above everything seen ----------------------------------
     let (r3, _r3dir) = Server::start(&args);
@@ -286,8 +280,8 @@ fn fence_skips_gap_after_promotion_and_epoch_grows() {
     promote(&mut c3);
     assert_eq!(node_epoch(&mut c3), Some(3), "seq_epoch after the third promotion");
     let a_last = last(&mut c3, A);
-    assert_eq!(alloc(&mut c3, A, "epoch3-a"), a_last + GAP + 1);
-    let ai = seq_info(&mut c3, A);
+    assert_eq!(alloc_msg(&mut c3, A, "epoch3-a"), a_last + GAP + 1);
+    let ai = info_of(&mut c3, A);
     assert_eq!((field(&ai, "epoch"), field(&ai, "skipped-seqs")), (3, 3 * GAP), "{A}: {ai:?}");
     println!("fence with gap {GAP}: 3 promotions, epochs 1, 2, 3; 50 lost allocations fenced off; {:?}", t0.elapsed());
 }
@@ -299,25 +293,25 @@ fn no_fence_with_gap_zero() {
     let mut r = f.promoted.connect();
     assert_eq!(node_epoch(&mut r), Some(1), "INFO seq seq_epoch moves on promotion whatever the gap");
     for key in [A, B] {
-        let first = alloc(&mut r, key, &format!("post-{key}-0"));
+        let first = alloc_msg(&mut r, key, &format!("post-{key}-0"));
         assert_eq!(first, f.last_before[key] + 1, "{key}: gap 0: no skip after the promotion");
         // This is the hazard the fence exists for: the dead master gave this seq to another
         // message (its acknowledged-but-unreplicated `lost-*` ids).
         let (dead_id, dead_seq) = &f.dead_master_gave[key][0];
         assert_eq!(*dead_seq, first, "the dead master gave {first} to {dead_id}");
         for i in 1..=5 {
-            assert_eq!(alloc(&mut r, key, &format!("post-{key}-{i}")), first + i);
+            assert_eq!(alloc_msg(&mut r, key, &format!("post-{key}-{i}")), first + i);
         }
-        let i = seq_info(&mut r, key);
+        let i = info_of(&mut r, key);
         assert_eq!(field(&i, "skipped-seqs"), 0, "{key}: {i:?}");
         assert_eq!(field(&i, "epoch"), 1, "{key}: written in epoch 1: {i:?}");
-        let seqs: Vec<i64> = seq_range_all(&mut r, key).iter().map(|e| e.0).collect();
+        let seqs: Vec<i64> = entries(&mut r, key).iter().map(|e| e.seq).collect();
         assert_eq!(seqs, (1..=16).collect::<Vec<_>>(), "{key}: continuous, no hole");
     }
     for key in [C, D] {
-        let i = seq_info(&mut r, key);
+        let i = info_of(&mut r, key);
         assert_eq!((field(&i, "epoch"), field(&i, "skipped-seqs")), (0, 0), "{key}: {i:?}");
-        assert_eq!(alloc(&mut r, key, "post"), 11);
+        assert_eq!(alloc_msg(&mut r, key, "post"), 11);
     }
     println!(
         "gap 0: no skip; the promoted node re-issued seqs 11.. that the dead master had given to other messages; {:?}",

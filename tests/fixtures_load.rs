@@ -8,9 +8,8 @@
 
 mod common;
 
-use common::contract::*;
 use common::fixture::*;
-use common::{ScratchDir, Server};
+use common::*;
 use redis::Value;
 
 #[test]

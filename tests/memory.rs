@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::seq::{call_int, info_section};
-use common::Server;
+use common::*;
 use redis::Connection;
 
 /// Appends `n` entries (ids `<prefix>-<i>`) with `payload_len`-byte payloads, pipelined.

@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 use std::thread;
 use std::time::Duration;
 
-use common::seq::*;
-use common::{attach_replica, wait_until, Server};
+use common::*;
 use redis::{Connection, Value};
 
 const FIELDS: [&str; 6] =
@@ -109,7 +108,7 @@ fn allocation_and_dedup_counters() {
     assert_eq!(d, expect(&[("seq_allocations", 5)]));
 
     let d = moved(&mut con, |c| {
-        assert_eq!(alloc(c, "conv:{c}", "m2", Some("retry")), 3);
+        assert_eq!(alloc(c, "conv:{c}", "m2", Some(b"retry")), 3);
         assert_eq!(alloc(c, "conv:{c}", "first", None), 1);
     });
     assert_eq!(d, expect(&[("seq_dedup_hits", 2)]), "two de-duplicated retries, nothing appended");
@@ -139,7 +138,7 @@ fn allocation_and_dedup_counters() {
     assert_eq!(d, expect(&[("seq_allocations", 2), ("seq_dedup_hits", 1), ("seq_logs", 1)]), "inside MULTI");
 
     let d = moved(&mut con, |c| {
-        range_all(c, "conv:{c}");
+        entries(c, "conv:{c}");
         call_int(c, &["SEQ.LAST", "conv:{c}"]);
         info_of(c, "conv:{c}");
         call_int(c, &["SEQ.ACK", "conv:{c}", "x", "2"]);

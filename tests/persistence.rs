@@ -13,8 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::contract::*;
-use common::wait_until;
+use common::*;
 use redis::{Connection, Value};
 
 /// Every acknowledged allocation: (key, id) → the seq it got first.
@@ -25,10 +24,6 @@ fn record(acks: &mut Acks, con: &mut Connection, key: &[u8], id: &[u8], payload:
     let first = *acks.entry((key.to_vec(), id.to_vec())).or_insert(seq);
     assert_eq!(seq, first, "retry of {} in {} got a different seq", show_bytes(id), show_bytes(key));
     seq
-}
-
-fn set_config(con: &mut Connection, name: &str, value: &str) {
-    let _: () = redis::cmd("CONFIG").arg("SET").arg(name).arg(value).query(con).expect("CONFIG SET");
 }
 
 /// A mixed dataset: text and binary logs, retries, big (compressible and not) payloads,
@@ -57,11 +52,11 @@ fn workload(con: &mut Connection, acks: &mut Acks, round: u32) {
     let random = rng.bytes(100_000);
     record(acks, con, b"big:{b}", format!("r{round}").as_bytes(), Some(&random));
 
-    set_config(con, "seq.max-len", "4");
+    config_set(con, "seq.max-len", "4");
     for i in 0..10u32 {
         record(acks, con, b"trimmed:{t}", format!("r{round}-t{i}").as_bytes(), Some(b"t"));
     }
-    set_config(con, "seq.max-len", "0");
+    config_set(con, "seq.max-len", "0");
     if round == 0 {
         record(acks, con, b"single", b"only", None);
         let _: () = redis::cmd("SET").arg("plain:string").arg("not a log").query(con).unwrap();
@@ -288,7 +283,7 @@ fn copy_makes_an_independent_identical_log() {
         let r: redis::RedisResult<i64> = redis::cmd("COPY").arg(key).arg(&dst).query(&mut con);
         match r {
             Ok(n) => assert_eq!(n, 1, "COPY {}", show_bytes(key)),
-            Err(e) => panic!("COPY {} failed: {}", show_bytes(key), err_text(&e)),
+            Err(e) => panic!("COPY {} failed: {}", show_bytes(key), error_text(&e)),
         }
         assert_eq!(&log_state(&mut con, &dst), state, "COPY of {} differs", show_bytes(key));
         // Independent: writing either side leaves the other alone.
@@ -329,7 +324,7 @@ fn migrate_moves_an_identical_log() {
             .arg(5000)
             .arg("COPY")
             .query(&mut con)
-            .unwrap_or_else(|e| panic!("MIGRATE COPY {}: {}", show_bytes(key), err_text(&e)));
+            .unwrap_or_else(|e| panic!("MIGRATE COPY {}: {}", show_bytes(key), error_text(&e)));
         assert_eq!(ok, "OK");
         assert_eq!(&log_state(&mut dcon, key), state, "MIGRATE COPY of {}", show_bytes(key));
     }
@@ -400,7 +395,7 @@ fn sigkill_under_appendfsync_always_keeps_every_acknowledged_seq() {
         let es = entries(&mut con, &key);
         let l = last(&mut con, &key);
         assert_eq!(
-            es.iter().map(|e| e.0).collect::<Vec<_>>(),
+            es.iter().map(|e| e.seq).collect::<Vec<_>>(),
             (1..=l).collect::<Vec<_>>(),
             "{}: entries after the crash are not exactly 1..=last",
             show_bytes(&key)
@@ -412,7 +407,12 @@ fn sigkill_under_appendfsync_always_keeps_every_acknowledged_seq() {
         let e = es
             .get((*seq - 1) as usize)
             .unwrap_or_else(|| panic!("acknowledged seq {seq} of {} lost (last {})", show_bytes(key), es.len()));
-        assert_eq!((&e.1, &e.3), (id, payload), "acknowledged seq {seq} of {} holds another entry", show_bytes(key));
+        assert_eq!(
+            (&e.id, &e.payload),
+            (id, payload),
+            "acknowledged seq {seq} of {} holds another entry",
+            show_bytes(key)
+        );
     }
     let before = db_state(&mut con);
     for (key, id, _, seq) in &acked {

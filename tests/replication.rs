@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 use std::thread;
 use std::time::Duration;
 
-use common::contract::*;
-use common::{attach_replica, wait_for_replica_offset, Server};
+use common::*;
 use redis::Connection;
 
 type Acks = BTreeMap<(Vec<u8>, Vec<u8>), i64>;
@@ -73,10 +72,6 @@ fn assert_identical(master: &Server, replica: &Server, what: &str) {
     assert_same_db(&ms, &rs, &format!("{what}: master vs replica"));
 }
 
-fn set_config(con: &mut Connection, name: &str, value: &str) {
-    let _: () = redis::cmd("CONFIG").arg("SET").arg(name).arg(value).query(con).expect("CONFIG SET");
-}
-
 #[test]
 fn a_replica_attached_first_follows_a_mixed_workload_exactly() {
     let (master, _d1) = start_seq(&[]);
@@ -90,10 +85,10 @@ fn a_replica_attached_first_follows_a_mixed_workload_exactly() {
 
     // Retention and a short dedup window configured on the master only: the replica
     // (default configs) must still end up with the same trims and answers.
-    set_config(&mut m, "seq.max-len", "5");
-    set_config(&mut m, "seq.max-age-ms", "3600000");
+    config_set(&mut m, "seq.max-len", "5");
+    config_set(&mut m, "seq.max-age-ms", "3600000");
     mixed_workload(&mut m, &mut acks, 2, 25, 600, true);
-    set_config(&mut m, "seq.max-len", "0");
+    config_set(&mut m, "seq.max-len", "0");
     let trimmed = all_keys(&mut m).into_iter().any(|k| {
         let i = info_of(&mut m, &k);
         i["first"] > 1
@@ -101,7 +96,7 @@ fn a_replica_attached_first_follows_a_mixed_workload_exactly() {
     assert!(trimmed, "seq.max-len 5 trimmed no log on the master");
     assert_identical(&master, &replica, "after retention on the master only");
 
-    set_config(&mut m, "seq.dedup-window-ms", "1");
+    config_set(&mut m, "seq.dedup-window-ms", "1");
     thread::sleep(Duration::from_millis(10));
     mixed_workload(&mut m, &mut acks, 3, 5, 100, false);
     assert_identical(&master, &replica, "after a 1 ms dedup window on the master only");
@@ -121,9 +116,9 @@ fn a_replica_attached_after_the_data_gets_it_by_full_sync_and_keeps_answers_afte
     let mut m = master.connect();
     let mut acks = Acks::new();
     mixed_workload(&mut m, &mut acks, 11, 30, 700, true);
-    set_config(&mut m, "seq.max-len", "4");
+    config_set(&mut m, "seq.max-len", "4");
     mixed_workload(&mut m, &mut acks, 12, 30, 300, true);
-    set_config(&mut m, "seq.max-len", "0");
+    config_set(&mut m, "seq.max-len", "0");
 
     attach_replica(&master, &replica);
     assert_identical(&master, &replica, "after a full sync");

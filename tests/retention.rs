@@ -7,14 +7,13 @@ mod common;
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::seq::*;
-use common::Server;
+use common::*;
 
 /// A log of `n` entries with ids `m1..mn`; returns its entries.
 fn log_of(con: &mut redis::Connection, key: &str, n: usize) -> Vec<Entry> {
     let seqs_got = alloc_many(con, key, "m", n);
     assert_eq!(seqs_got, (1..=n as i64).collect::<Vec<_>>(), "a new log numbers its entries 1..=n");
-    let es = range_all(con, key);
+    let es = entries(con, key);
     assert_eq!(seqs(&es), seqs_got);
     es
 }
@@ -38,7 +37,7 @@ fn trim_maxlen_keeps_the_newest_n_and_never_moves_last() {
 
     assert_eq!(call_int(&mut con, &["SEQ.TRIM", "conv:{a}", "MAXLEN", "3"]), 7, "10 entries, MAXLEN 3 removes 7");
     assert_shape(&mut con, "conv:{a}", 10, 8, 3, es[7].ts);
-    assert_eq!(range_all(&mut con, "conv:{a}"), es[7..].to_vec(), "the newest three entries stay untouched");
+    assert_eq!(entries(&mut con, "conv:{a}"), es[7..].to_vec(), "the newest three entries stay untouched");
 
     // Nothing more to remove: same or larger limits remove 0.
     assert_eq!(call_int(&mut con, &["SEQ.TRIM", "conv:{a}", "MAXLEN", "3"]), 0);
@@ -49,7 +48,7 @@ fn trim_maxlen_keeps_the_newest_n_and_never_moves_last() {
     assert_eq!(call_int(&mut con, &["SEQ.TRIM", "conv:{a}", "MAXLEN", "0"]), 3);
     assert_shape(&mut con, "conv:{a}", 10, 11, 0, 0);
     assert!(exists(&mut con, "conv:{a}"), "a fully trimmed log still exists (it remembers last)");
-    assert!(range_all(&mut con, "conv:{a}").is_empty());
+    assert!(entries(&mut con, "conv:{a}").is_empty());
 
     // The next append continues the numbering.
     assert_eq!(alloc(&mut con, "conv:{a}", "after-trim", None), 11);
@@ -65,7 +64,7 @@ fn trim_minseq_removes_lower_seqs_only() {
 
     assert_eq!(call_int(&mut con, &["SEQ.TRIM", "conv:{b}", "MINSEQ", "4"]), 3, "MINSEQ 4 removes seqs 1..=3");
     assert_shape(&mut con, "conv:{b}", 10, 4, 7, es[3].ts);
-    assert_eq!(range_all(&mut con, "conv:{b}"), es[3..].to_vec());
+    assert_eq!(entries(&mut con, "conv:{b}"), es[3..].to_vec());
 
     assert_eq!(call_int(&mut con, &["SEQ.TRIM", "conv:{b}", "MINSEQ", "4"]), 0);
     assert_eq!(call_int(&mut con, &["SEQ.TRIM", "conv:{b}", "MinSeq", "2"]), 0, "a lower MINSEQ removes nothing");
@@ -93,7 +92,7 @@ fn trim_maxage_is_relative_to_the_newest_entry() {
     sleep(Duration::from_millis(120));
     alloc(&mut con, key, "g3a", None);
     alloc(&mut con, key, "g3b", None);
-    let es = range_all(&mut con, key);
+    let es = entries(&mut con, key);
     assert_eq!(seqs(&es), vec![1, 2, 3, 4, 5, 6]);
     for w in es.windows(2) {
         assert!(w[0].ts <= w[1].ts, "ts never decreases within a log: {es:?}");
@@ -117,7 +116,7 @@ fn trim_maxage_is_relative_to_the_newest_entry() {
     // MAXAGE 0: only entries strictly older than the newest go.
     let older = es[4..].iter().filter(|e| e.ts < newest).count() as i64;
     assert_eq!(call_int(&mut con, &["SEQ.TRIM", key, "MAXAGE", "0"]), older, "MAXAGE 0 on {:?}", &es[4..]);
-    let left = range_all(&mut con, key);
+    let left = entries(&mut con, key);
     assert!(!left.is_empty() && left.iter().all(|e| e.ts == newest), "the newest entry survives MAXAGE 0: {left:?}");
     assert_eq!(call_int(&mut con, &["SEQ.LAST", key]), 6);
 }
@@ -169,14 +168,14 @@ fn config_max_len_trims_on_append() {
 
     let seqs_got = alloc_many(&mut con, "conv:{ml}", "m", 10);
     assert_eq!(seqs_got, (1..=10).collect::<Vec<_>>(), "retention never changes the numbering");
-    let es = range_all(&mut con, "conv:{ml}");
+    let es = entries(&mut con, "conv:{ml}");
     assert_eq!(seqs(&es), vec![8, 9, 10], "seq.max-len 3 keeps the newest 3");
     assert_shape(&mut con, "conv:{ml}", 10, 8, 3, es[0].ts);
 
     // Raised at run time: the log grows back to the new limit, then is held there.
     call(&mut con, &["CONFIG", "SET", "seq.max-len", "5"]);
     alloc_many(&mut con, "conv:{ml}", "n", 4);
-    let es = range_all(&mut con, "conv:{ml}");
+    let es = entries(&mut con, "conv:{ml}");
     assert_eq!(seqs(&es), vec![10, 11, 12, 13, 14]);
     assert_shape(&mut con, "conv:{ml}", 14, 10, 5, es[0].ts);
 
@@ -188,7 +187,7 @@ fn config_max_len_trims_on_append() {
     // Automatic retention, like SEQ.TRIM, keeps the de-duplication answers of what it drops.
     call(&mut con, &["CONFIG", "SET", "seq.max-len", "1"]);
     assert_eq!(alloc(&mut con, "conv:{ml}", "p1", None), 19);
-    assert_eq!(seqs(&range_all(&mut con, "conv:{ml}")), vec![19]);
+    assert_eq!(seqs(&entries(&mut con, "conv:{ml}")), vec![19]);
     assert_eq!(alloc(&mut con, "conv:{ml}", "m1", None), 1, "m1 was trimmed by retention but is still de-duplicated");
     assert_eq!(call_int(&mut con, &["SEQ.LAST", "conv:{ml}"]), 19);
 
@@ -207,7 +206,7 @@ fn config_max_age_drops_old_entries_on_append() {
     alloc_many(&mut con, "conv:{ma}", "old", 3);
     sleep(Duration::from_millis(400));
     assert_eq!(alloc(&mut con, "conv:{ma}", "new", None), 4);
-    let es = range_all(&mut con, "conv:{ma}");
+    let es = entries(&mut con, "conv:{ma}");
     assert_eq!(seqs(&es), vec![4], "entries 400 ms older than the newest one are dropped at append");
     assert_shape(&mut con, "conv:{ma}", 4, 4, 1, es[0].ts);
     assert_eq!(alloc(&mut con, "conv:{ma}", "old2", None), 2, "a trimmed id within the window keeps its seq");
@@ -223,7 +222,7 @@ fn config_max_age_drops_old_entries_on_append() {
     let got: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("seq.max-age-ms").query(&mut con2).unwrap();
     assert_eq!(got[1], "300");
     assert_eq!(alloc(&mut con2, "conv:{mb}", "new", None), 5);
-    let es = range_all(&mut con2, "conv:{mb}");
+    let es = entries(&mut con2, "conv:{mb}");
     assert_eq!(seqs(&es), vec![4, 5], "the next append drops what is older than 300 ms: {es:?}");
     assert_shape(&mut con2, "conv:{mb}", 5, 4, 2, es[0].ts);
 }
@@ -240,7 +239,7 @@ fn dedup_survives_an_explicit_trim() {
     assert_eq!(call_int(&mut con, &["SEQ.TRIM", key, "MINSEQ", "6"]), 5);
     let before = snapshot(&mut con, key);
     for (i, id) in ["m1", "m2", "m3", "m4", "m5"].iter().enumerate() {
-        assert_eq!(alloc(&mut con, key, id, Some("retry")), i as i64 + 1, "retry of trimmed {id}");
+        assert_eq!(alloc(&mut con, key, id, Some(b"retry")), i as i64 + 1, "retry of trimmed {id}");
     }
     assert_eq!(snapshot(&mut con, key), before, "a de-duplicated retry of a trimmed id changed the log");
     assert_eq!(field(&info_of(&mut con, key), "dedup-entries"), 5);
@@ -257,8 +256,8 @@ fn dedup_window_expires_by_the_logs_own_ts() {
     assert_eq!(alloc(&mut con, key, "a", None), 1, "an immediate retry is de-duplicated");
     sleep(Duration::from_millis(120));
     assert_eq!(alloc(&mut con, key, "b", None), 2, "b advances the log's ts by >= 120 ms");
-    assert_eq!(alloc(&mut con, key, "a", Some("late")), 3, "a's window (50 ms of log time) has ended: new seq");
-    let es = range_all(&mut con, key);
+    assert_eq!(alloc(&mut con, key, "a", Some(b"late")), 3, "a's window (50 ms of log time) has ended: new seq");
+    let es = entries(&mut con, key);
     assert_eq!(seqs(&es), vec![1, 2, 3]);
     assert_eq!((es[2].id_str(), es[2].payload.as_slice()), ("a".to_string(), &b"late"[..]));
     assert_eq!(alloc(&mut con, key, "a", None), 3, "the new seq is now what a retry of a gets");

@@ -21,8 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::topology::*;
-use common::{attach_replica, wait_for_replica_offset, wait_until, Server};
+use common::*;
 
 /// The two tests each run 6-7 processes with second-scale timeouts: run them one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -250,16 +249,16 @@ fn failover_under_load(gap: i64) {
     let mut entries_total = 0;
     for i in 0..LOGS {
         let key = log_key(i);
-        let es = seq_range_all(&mut con, &key);
-        let info = seq_info(&mut con, &key);
+        let es = entries(&mut con, &key);
+        let info = info_of(&mut con, &key);
         entries_total += es.len();
         // No id has two seqs.
         let mut ids = HashSet::new();
         for e in &es {
-            assert!(ids.insert(e.1.clone()), "{key}: id {} appears twice in the log", e.1);
+            assert!(ids.insert(e.id.clone()), "{key}: id {} appears twice in the log", e.id_str());
         }
         // Continuity: 1..=last, apart from (with the fence) exactly one skip of `gap`.
-        let seqs: Vec<i64> = es.iter().map(|e| e.0).collect();
+        let seqs: Vec<i64> = es.iter().map(|e| e.seq).collect();
         let last = info["last"];
         assert_eq!(seqs.first(), Some(&1), "{key}: the log starts at 1");
         assert_eq!(seqs.last(), Some(&last), "{key}: the last entry is `last` (nothing trimmed)");
@@ -292,7 +291,7 @@ fn failover_under_load(gap: i64) {
     let mut by_log: HashMap<String, HashMap<i64, String>> = HashMap::new();
     for i in 0..LOGS {
         let key = log_key(i);
-        by_log.insert(key.clone(), seq_range_all(&mut con, &key).into_iter().map(|e| (e.0, e.1)).collect());
+        by_log.insert(key.clone(), entries(&mut con, &key).into_iter().map(|e| (e.seq, e.id_str())).collect());
     }
     let mut lost = Vec::new();
     for a in &acked_all {

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use redis::Connection;
 
-use super::contract::*;
+use super::client::{hex, show_bytes, unhex};
+use super::replies::Entry;
+use super::seq::{alloc, cursors, entries, seq_info, seq_info_pairs};
 
 /// `tests/fixtures`, or `$SEQ_FIXTURES_DIR` (to try the generator without touching the
 /// committed fixture).
@@ -36,7 +38,7 @@ pub struct Expect {
     pub strings: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-pub fn int(s: &str, line: &str) -> i64 {
+fn parse_int(s: &str, line: &str) -> i64 {
     s.parse().unwrap_or_else(|_| panic!("bad integer {s:?} in line {line:?}"))
 }
 
@@ -52,21 +54,32 @@ pub fn parse_expected(text: &str) -> Expect {
         match t.as_slice() {
             ["log", key] => exp.logs.push(LogExpect { key: bytes_of(key), ..Default::default() }),
             ["string", key, value] => exp.strings.push((bytes_of(key), bytes_of(value))),
-            ["info", field, v] => {
-                exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).info.push((field.to_string(), int(v, line)))
-            }
-            ["entry", seq, id, ts, payload] => exp
+            ["info", field, v] => exp
                 .logs
                 .last_mut()
                 .unwrap_or_else(|| panic!("{}", cur()))
-                .entries
-                .push((int(seq, line), bytes_of(id), int(ts, line), bytes_of(payload))),
-            ["cursor", name, c] => {
-                exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).cursors.push((bytes_of(name), int(c, line)))
+                .info
+                .push((field.to_string(), parse_int(v, line))),
+            ["entry", seq, id, ts, payload] => {
+                exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).entries.push(Entry {
+                    seq: parse_int(seq, line),
+                    id: bytes_of(id),
+                    ts: parse_int(ts, line),
+                    payload: bytes_of(payload),
+                })
             }
-            ["dedup", id, seq] => {
-                exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur())).dedup.push((bytes_of(id), int(seq, line)))
-            }
+            ["cursor", name, c] => exp
+                .logs
+                .last_mut()
+                .unwrap_or_else(|| panic!("{}", cur()))
+                .cursors
+                .push((bytes_of(name), parse_int(c, line))),
+            ["dedup", id, seq] => exp
+                .logs
+                .last_mut()
+                .unwrap_or_else(|| panic!("{}", cur()))
+                .dedup
+                .push((bytes_of(id), parse_int(seq, line))),
             _ => panic!("unknown line in the expected file: {line:?}"),
         }
     }
@@ -119,7 +132,7 @@ pub fn render(exp: &Expect, encver: u64) -> String {
             out.push_str(&format!("info {f} {v}\n"));
         }
         for e in &l.entries {
-            out.push_str(&format!("entry {} {} {} {}\n", e.0, hx(&e.1), e.2, hx(&e.3)));
+            out.push_str(&format!("entry {} {} {} {}\n", e.seq, hx(&e.id), e.ts, hx(&e.payload)));
         }
         for (c, v) in &l.cursors {
             out.push_str(&format!("cursor {} {v}\n", hx(c)));

@@ -1,0 +1,107 @@
+//! The one place that decides which programs the tests and the benchmark run: the
+//! module they load, and the server, Sentinel, cli and benchmark binaries (from the
+//! environment, so the same suite can run against Valkey as well as Redis).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+/// The server binary: `$SEQ_TEST_SERVER`, default `redis-server`.
+pub fn server() -> Command {
+    command_from_env("SEQ_TEST_SERVER", "redis-server")
+}
+
+/// The Sentinel command for `conf`: `$SEQ_TEST_SENTINEL` (a binary plus optional arguments,
+/// e.g. `valkey-server --sentinel`), default `redis-sentinel`. The config file goes right
+/// after the binary, before those arguments: `redis-server`/`valkey-server` read a config
+/// file only as their first argument.
+pub fn sentinel(conf: &Path) -> Command {
+    let (program, args) = split_env("SEQ_TEST_SENTINEL", "redis-sentinel");
+    let mut cmd = Command::new(program);
+    cmd.arg(conf).args(args);
+    cmd
+}
+
+/// The cli binary (cluster creation): `$SEQ_TEST_CLI`, default `redis-cli`.
+pub fn cli() -> Command {
+    command_from_env("SEQ_TEST_CLI", "redis-cli")
+}
+
+/// The load generator of the benchmark: `$SEQ_TEST_BENCHMARK`, default `redis-benchmark`.
+pub fn benchmark() -> Command {
+    command_from_env("SEQ_TEST_BENCHMARK", "redis-benchmark")
+}
+
+/// A binary plus leading arguments from `var` (split on whitespace), or `default`.
+fn command_from_env(var: &str, default: &str) -> Command {
+    let (program, args) = split_env(var, default);
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    cmd
+}
+
+fn split_env(var: &str, default: &str) -> (String, Vec<String>) {
+    let value = std::env::var(var).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_string());
+    let mut words = value.split_whitespace().map(str::to_string);
+    let program = words.next().unwrap_or_else(|| default.to_string());
+    (program, words.collect())
+}
+
+/// The module to load: `$SEQ_TEST_MODULE` as given, or else `libredis_seq.so` of the
+/// profile this test binary was built with (its executable sits in `<target>/<profile>/deps`,
+/// so `cargo test --release` loads `target/release/...`), refused when it is older than
+/// the sources: testing a stale build would report on code that is not there.
+///
+/// The sources are the files under `src/` and `crates/seq-core/src/`. `Cargo.toml` is not
+/// among them: cargo does not relink the module for a manifest change outside its build
+/// (a `[[bench]]` or `[dev-dependencies]` edit), so a newer `Cargo.toml` would fail every
+/// test with no way for `cargo build --release` to fix it.
+pub fn module_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("SEQ_TEST_MODULE") {
+        return PathBuf::from(path);
+    }
+    let build = if cfg!(debug_assertions) { "cargo build" } else { "cargo build --release" };
+    let path = profile_dir().join("libredis_seq.so");
+    let built = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or_else(|_| {
+        panic!("{} is missing: run `{build}` (./test.sh does) before the integration tests", path.display())
+    });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = [root.join("src"), root.join("crates/seq-core/src")];
+    if let Some((newest, changed)) = sources.iter().filter_map(|p| newest_mtime(p)).max() {
+        assert!(
+            built >= newest,
+            "{} is older than {}: run `{build}` before the integration tests",
+            path.display(),
+            changed.display()
+        );
+    }
+    path
+}
+
+/// `<target>/<profile>`, from this executable's path (`<target>/<profile>/deps/<exe>` for
+/// tests and benchmarks, `.../examples/<exe>` for examples); `target/release` or
+/// `target/debug` by the build's assertions if that path is unusual.
+fn profile_dir() -> PathBuf {
+    let from_exe = std::env::current_exe().ok().and_then(|exe| {
+        let parent = exe.parent()?;
+        let name = parent.file_name()?;
+        if name == "deps" || name == "examples" {
+            parent.parent().map(Path::to_path_buf)
+        } else {
+            None
+        }
+    });
+    from_exe.unwrap_or_else(|| {
+        let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(profile)
+    })
+}
+
+/// The newest modification time of a file or of any file under a directory, with its path.
+fn newest_mtime(path: &Path) -> Option<(SystemTime, PathBuf)> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return Some((meta.modified().ok()?, path.to_path_buf()));
+    }
+    std::fs::read_dir(path).ok()?.filter_map(|e| e.ok()).filter_map(|e| newest_mtime(&e.path())).max()
+}
