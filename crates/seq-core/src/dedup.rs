@@ -3,9 +3,16 @@
 //!
 //! The window is a *seq range*: every entry with `seq >= floor` is indexed. Because `ts`
 //! never decreases along seqs, "ids younger than the window" is always such a suffix, and
-//! expiring is moving `floor` up. The table (`IdTable`) stores only a `u32` per id:
+//! expiring is moving `floor` up. The table (`IdTable`) stores only a slot per id:
 //! `seq - base` and a few bits of the id's hash; the id itself is read from where the
 //! entry lives (its chunk, or `retired` once trimmed), so no id is stored twice.
+//!
+//! The window is kept by time alone, for any number of ids: the slot width follows the
+//! span of seqs indexed (`u32` slots while it fits 24 bits, `u64` ones beyond), chosen
+//! each time the table is rebuilt, and a rebuild never runs all at once on a large table
+//! (see `Migration`), so an ALLOC costs O(1) amortised however many ids the window holds.
+//! (Until issue 14 the floor was pinned 16.7 M seqs below `last`, which expired older ids
+//! early and made every ALLOC past that count rebuild the whole table.)
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -15,6 +22,7 @@ use foldhash::fast::RandomState;
 use super::chunk::{chunk_of, Chunk};
 use super::id_table::{IdTable, MAX_OFFSET};
 use super::retired::RetiredIds;
+use super::SeqError;
 
 #[derive(Clone)]
 pub struct DedupIndex {
@@ -30,33 +38,49 @@ pub struct DedupIndex {
     migration: Option<Migration>,
 }
 
-/// Replacing a large table happens one storage chunk of ids per insert, never in one
+/// Replacing a large table happens a few storage chunks of ids per insert, never in one
 /// long pause (a log with millions of ids in its window would otherwise stall the server
 /// while its table is rebuilt), as Redis' own dictionaries rehash incrementally. Stored
-/// entries `next..=end` are still indexed only in `old`; everything else is in the new
-/// table. `old` is only read: ids copied out or expired stay in it, unseen (lookups try
-/// the new table first and ignore seqs below the floor), which spares a probe per id.
+/// entries `next..=end` are still indexed only in the `old` tables; everything else is in
+/// the new table. The old tables are only read: ids copied out or expired stay in them,
+/// unseen (lookups try the new table first and ignore seqs below the floor), which spares
+/// a probe per id.
+///
+/// Should the new table itself need replacing before the migration ends (a fence skip
+/// beyond what its slots hold), it joins the old tables and the migration starts over
+/// from the floor into the next one: lookups search every old table, so every id stays
+/// findable, and no insert ever has to finish a migration at once.
 #[derive(Clone)]
 struct Migration {
-    old: IdTable,
-    old_base: u64,
+    /// `(table, base)`, each holding some of the ids of `next..=end` (together, all).
+    old: Vec<(IdTable, u64)>,
     next: u64,
     end: u64,
     /// Live ids indexed only in `old`.
     pending: usize,
 }
 
-/// Tables up to this many ids are rebuilt at once (a fraction of a millisecond). Above,
-/// each insert moves the ids of one storage chunk (at most 256, read in order from the
-/// chunk's start): the new table is sized for 45% more ids than it starts with, so the
-/// migration ends long before it fills up.
+/// Tables up to this many ids are rebuilt at once (a fraction of a millisecond).
 const REBUILD_AT_ONCE: usize = 4096;
+
+/// Above, each insert moves whole storage chunks (read in order from the chunk's start)
+/// until it has moved this many ids: the new table is sized for 45% more ids than it
+/// starts with and sees one new id per this many moved, so the migration ends long
+/// before it fills up, whatever the chunks' sizes.
+const MOVE_PER_INSERT: usize = 256;
+
+/// The seq span a new table's slots are chosen for, as a multiple of the span indexed
+/// when it is built (4/3): room to grow before the next rebuild, so compact slots are
+/// used only while they last a good while.
+fn span_to_hold(span: u64) -> u64 {
+    span.saturating_add(span / 3)
+}
 
 /// How much of a migration one call to `migrate` does.
 #[derive(Clone, Copy)]
 enum Step {
     All,
-    OneChunk,
+    Some,
 }
 
 /// Where indexed ids live: the retired list, then the log's chunks.
@@ -127,10 +151,11 @@ impl DedupIndex {
         self.oldest_ts
     }
 
-    /// The lowest floor that lets `seq` be indexed: offsets from the floor fit a slot.
-    /// (So the window also ends after 16,777,214 newer entries in the same log.)
-    pub fn lowest_floor_for(seq: u64) -> u64 {
-        seq.saturating_sub(MAX_OFFSET)
+    /// Whether `seq` can be indexed over a window starting at `floor`: the span must fit
+    /// the widest slot (56 bits; only fence skips, tens of thousands of the largest inside
+    /// one window, could leave it).
+    pub fn can_index(floor: u64, seq: u64) -> bool {
+        seq.checked_sub(floor).is_some_and(|span| span <= MAX_OFFSET)
     }
 
     pub fn floor(&self) -> u64 {
@@ -150,6 +175,12 @@ impl DedupIndex {
         self.migration.is_some()
     }
 
+    /// Whether the table in use has wide slots.
+    #[cfg(test)]
+    pub fn is_wide(&self) -> bool {
+        self.table.is_wide()
+    }
+
     fn hash(&self, id: &[u8]) -> u64 {
         self.hash_state.hash_one(id)
     }
@@ -164,60 +195,79 @@ impl DedupIndex {
                 .map(|offset| base + offset)
         };
         find_in(&self.table, self.base)
-            .or_else(|| self.migration.as_ref().and_then(|m| find_in(&m.old, m.old_base)))
+            .or_else(|| {
+                let old = self.migration.as_ref().map_or(&[][..], |m| &m.old[..]);
+                old.iter().rev().find_map(|(table, base)| find_in(table, *base))
+            })
             .filter(|&seq| seq >= self.floor)
     }
 
     /// Indexes `seq`, whose entry (holding `id`) the caller has just stored. Entries are
     /// indexed in seq order: every stored entry in `floor..seq` is indexed already.
-    pub fn insert(&mut self, seq: u64, ts: u64, id: &[u8], chunks: &VecDeque<Chunk>) {
+    /// Refused only if `can_index(floor, seq)` does not hold (the caller checks first).
+    pub fn insert(&mut self, seq: u64, ts: u64, id: &[u8], chunks: &VecDeque<Chunk>) -> Result<(), SeqError> {
+        if !DedupIndex::can_index(self.floor, seq) {
+            return Err(SeqError::InvalidState("de-duplicated seq too far above the floor"));
+        }
         if self.len() == 0 {
             self.oldest_ts = ts;
         }
         if self.migration.is_some() {
-            self.migrate(Step::OneChunk, chunks);
+            self.migrate(Step::Some, chunks);
         }
-        let fits = seq.checked_sub(self.base).is_some_and(|offset| offset <= MAX_OFFSET);
+        let fits = seq.checked_sub(self.base).is_some_and(|offset| self.table.fits(offset));
         if !fits || self.table.needs_room() {
-            // Never replace a table while the previous replacement is still going on.
-            self.migrate(Step::All, chunks);
             self.replace_table(seq, chunks);
         }
         let hash = self.hash(id);
         self.table.insert(hash, seq - self.base);
+        Ok(())
     }
 
     /// Starts over with a table sized for the ids indexed now (so it grows, and shrinks
     /// after expiry, with the window; it also sheds the removed ids' tombstones), based at
-    /// `floor`. The stored entries below `seq` move over at once if they are few, else a
-    /// few per insert (`Migration`). Ids are read from storage in order, not looked up.
+    /// `floor`, its slots as wide as the span up to `seq` needs. The stored entries below
+    /// `seq` move over at once if they are few, else a few per insert (`Migration`),
+    /// starting over if a migration was still going on. Ids are read from storage in
+    /// order, not looked up.
     fn replace_table(&mut self, seq: u64, chunks: &VecDeque<Chunk>) {
         let ids = self.len();
-        let old = std::mem::replace(&mut self.table, IdTable::for_ids(ids + 1));
-        let old_base = std::mem::replace(&mut self.base, self.floor);
-        self.migration = Some(Migration { old, old_base, next: self.floor, end: seq - 1, pending: ids });
+        let table = IdTable::for_ids(ids + 1, span_to_hold(seq - self.floor));
+        let old = (std::mem::replace(&mut self.table, table), std::mem::replace(&mut self.base, self.floor));
+        let mut old_tables = self.migration.take().map_or_else(Vec::new, |m| m.old);
+        old_tables.push(old);
+        self.migration = Some(Migration { old: old_tables, next: self.floor, end: seq - 1, pending: ids });
         if ids <= REBUILD_AT_ONCE {
             self.migrate(Step::All, chunks);
         }
     }
 
-    /// Moves ids from the old table to the new one: all of them, or those of the storage
-    /// chunk where the migration stands.
+    /// Moves ids from the old tables to the new one: all of them, or whole storage
+    /// chunks from where the migration stands until `MOVE_PER_INSERT` ids have moved.
     fn migrate(&mut self, step: Step, chunks: &VecDeque<Chunk>) {
         let Some(migration) = self.migration.as_mut() else { return };
         let store = IdStore { retired: &self.retired, chunks };
         let (hash_state, table, base) = (&self.hash_state, &mut self.table, self.base);
         let from = migration.next.max(self.floor);
-        let through = match step {
-            Step::All => migration.end,
-            Step::OneChunk => migration.end.min(store.chunk_end(from).saturating_sub(1)),
+        let budget = match step {
+            Step::All => usize::MAX,
+            Step::Some => MOVE_PER_INSERT,
         };
+        let (mut moved, mut chunk_end, mut through) = (0, store.chunk_end(from), migration.end);
         store.each_from(from, |seq, id| {
-            if seq > through {
+            if seq > migration.end {
                 return false;
+            }
+            if seq >= chunk_end {
+                if moved >= budget {
+                    through = seq.saturating_sub(1);
+                    return false;
+                }
+                chunk_end = store.chunk_end(seq);
             }
             table.insert(hash_state.hash_one(id), seq - base);
             migration.pending -= 1;
+            moved += 1;
             true
         });
         migration.next = through.saturating_add(1);
@@ -227,16 +277,18 @@ impl DedupIndex {
     }
 
     /// Builds the table once for everything stored from the floor up (`in_chunks` of it
-    /// in chunks, the rest retired): how a loaded log gets its index in one pass.
-    pub fn reindex(&mut self, chunks: &VecDeque<Chunk>, in_chunks: u64) {
+    /// in chunks, the rest retired, up to `last`): how a loaded log gets its index in one
+    /// pass.
+    pub fn reindex(&mut self, chunks: &VecDeque<Chunk>, in_chunks: u64, last: u64) -> Result<(), SeqError> {
+        let span = last.saturating_sub(self.floor);
+        if span > MAX_OFFSET {
+            return Err(SeqError::InvalidState("de-duplication floor too far below the last seq"));
+        }
         let ids = self.retired.len() + usize::try_from(in_chunks).unwrap_or(0);
-        let mut table = IdTable::for_ids(ids);
         let base = self.floor;
+        let mut table = IdTable::for_ids(ids, span_to_hold(span));
         let store = IdStore { retired: &self.retired, chunks };
         store.each_from(self.floor, |seq, id| {
-            if seq - base > MAX_OFFSET {
-                return false;
-            }
             table.insert(self.hash_state.hash_one(id), seq - base);
             true
         });
@@ -250,6 +302,7 @@ impl DedupIndex {
         self.table = table;
         self.base = base;
         self.migration = None;
+        Ok(())
     }
 
     /// Expires every id below `new_floor` (no-op if it is not above the current floor).
@@ -293,7 +346,8 @@ impl DedupIndex {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.table.heap_bytes() + self.migration.as_ref().map_or(0, |m| m.old.heap_bytes()) + self.retired.heap_bytes()
+        let old = self.migration.as_ref().map_or(0, |m| m.old.iter().map(|(t, _)| t.heap_bytes()).sum());
+        self.table.heap_bytes() + old + self.retired.heap_bytes()
     }
 }
 

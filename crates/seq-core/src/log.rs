@@ -208,7 +208,10 @@ impl SeqLog {
         let ts = now_ms.max(self.header.last_ts);
         let window_start = ts.saturating_sub(policy.dedup_window_ms);
         let last = self.header.last;
-        let fenced = policy.failover_gap > 0 && last > 0 && self.header.epoch < policy.node_epoch;
+        // The fence: a log last written in an older epoch skips the gap first. A new log
+        // (last 0, epoch 0) counts as written in epoch 0, since the lost master may have
+        // created it. SEQ.IMPORT (explicit seqs) will be exempt: it does not come here.
+        let fenced = policy.failover_gap > 0 && self.header.epoch < policy.node_epoch;
         let skip = if fenced { policy.failover_gap } else { 0 };
         let seq = last.saturating_add(skip).saturating_add(1);
         if seq > MAX_SEQ || ts > MAX_SEQ {
@@ -220,7 +223,10 @@ impl SeqLog {
         } else {
             self.dedup_floor_for_window_start(window_start).unwrap_or(seq)
         };
-        let dedup_floor = expired.max(self.dedup.floor()).max(DedupIndex::lowest_floor_for(seq));
+        let dedup_floor = expired.max(self.dedup.floor());
+        if !DedupIndex::can_index(dedup_floor, seq) {
+            return Err(SeqError::DedupSpan);
+        }
 
         let mut keep_from = self.first();
         if policy.max_len > 0 && self.len + 1 > policy.max_len {
@@ -256,7 +262,10 @@ impl SeqLog {
         if id.is_empty() {
             return Err(SeqError::InvalidState("empty client-msg-id"));
         }
-        let floor = append.dedup_floor.min(append.seq).max(DedupIndex::lowest_floor_for(append.seq));
+        let floor = append.dedup_floor.min(append.seq);
+        if !DedupIndex::can_index(floor.max(self.dedup.floor()), append.seq) {
+            return Err(SeqError::InvalidState("appended seq too far above the de-duplication floor"));
+        }
         self.dedup.advance_floor(floor, &self.chunks);
 
         let open_chunk_fits = self.chunks.back().is_some_and(|c| {
@@ -280,7 +289,7 @@ impl SeqLog {
         self.header.last_ts = append.ts;
         self.header.epoch = append.epoch;
         self.len += 1;
-        self.dedup.insert(append.seq, append.ts, id, &self.chunks);
+        self.dedup.insert(append.seq, append.ts, id, &self.chunks)?;
         Ok(self.trim_before(append.keep_from))
     }
 
