@@ -34,8 +34,22 @@ pub struct DedupIndex {
     table: IdTable,
     hash_state: RandomState,
     retired: RetiredIds,
-    /// While a large table is being replaced, the old one (see `Migration`).
+    /// While a large table is being replaced, the old ones (see `Migration`).
     migration: Option<Migration>,
+    /// While the next large table is being made ready, where new ids go meanwhile.
+    successor: Option<Successor>,
+}
+
+/// A large table is replaced in two phases, neither of them a long pause. First the new
+/// table's memory is zeroed a piece per insert (`IdTable::prepare`) while new ids go to
+/// `spill`, a small table of its own, so the table in use needs no room (nor offsets)
+/// for them; then it replaces the table in use and the ids move over (`Migration`).
+#[derive(Clone)]
+struct Successor {
+    table: IdTable,
+    /// Indexes every stored id from `spill_base` on.
+    spill: IdTable,
+    spill_base: u64,
 }
 
 /// Replacing a large table happens a few storage chunks of ids per insert, never in one
@@ -62,6 +76,9 @@ struct Migration {
 
 /// Tables up to this many ids are rebuilt at once (a fraction of a millisecond).
 const REBUILD_AT_ONCE: usize = 4096;
+
+/// Slots of a successor zeroed per insert (128 KB or less: well under a millisecond).
+const PREPARE_PER_INSERT: usize = 16 * 1024;
 
 /// Above, each insert moves whole storage chunks (read in order from the chunk's start)
 /// until it has moved this many ids: the new table is sized for 45% more ids than it
@@ -144,6 +161,7 @@ impl DedupIndex {
             hash_state: RandomState::default(),
             retired: RetiredIds::default(),
             migration: None,
+            successor: None,
         }
     }
 
@@ -163,7 +181,9 @@ impl DedupIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.table.len() + self.migration.as_ref().map_or(0, |m| m.pending)
+        self.table.len()
+            + self.migration.as_ref().map_or(0, |m| m.pending)
+            + self.successor.as_ref().map_or(0, |s| s.spill.len())
     }
 
     pub fn retired(&self) -> &RetiredIds {
@@ -173,6 +193,12 @@ impl DedupIndex {
     #[cfg(test)]
     pub fn is_migrating(&self) -> bool {
         self.migration.is_some()
+    }
+
+    /// Whether a successor table is being made ready (new ids go to its spill).
+    #[cfg(test)]
+    pub fn is_preparing(&self) -> bool {
+        self.successor.is_some()
     }
 
     /// Whether the table in use has wide slots.
@@ -195,6 +221,7 @@ impl DedupIndex {
                 .map(|offset| base + offset)
         };
         find_in(&self.table, self.base)
+            .or_else(|| self.successor.as_ref().and_then(|s| find_in(&s.spill, s.spill_base)))
             .or_else(|| {
                 let old = self.migration.as_ref().map_or(&[][..], |m| &m.old[..]);
                 old.iter().rev().find_map(|(table, base)| find_in(table, *base))
@@ -212,34 +239,87 @@ impl DedupIndex {
         if self.len() == 0 {
             self.oldest_ts = ts;
         }
-        if self.migration.is_some() {
-            self.migrate(Step::Some, chunks);
-        }
-        let fits = seq.checked_sub(self.base).is_some_and(|offset| self.table.fits(offset));
-        if !fits || self.table.needs_room() {
-            self.replace_table(seq, chunks);
-        }
+        self.migrate(Step::Some, chunks);
         let hash = self.hash(id);
-        self.table.insert(hash, seq - self.base);
+        if self.successor.is_none() {
+            let fits = seq.checked_sub(self.base).is_some_and(|offset| self.table.fits(offset));
+            if fits && !self.table.needs_room() {
+                self.table.insert(hash, seq - self.base);
+                return Ok(());
+            }
+            let ids = self.len();
+            if ids <= REBUILD_AT_ONCE {
+                let table = IdTable::for_ids(ids + 1, span_to_hold(seq - self.floor));
+                self.replace_table(table, seq - 1, ids);
+                self.migrate(Step::All, chunks);
+                self.table.insert(hash, seq - self.base);
+                return Ok(());
+            }
+            let (table, spill) = (self.next_table(seq, ids), IdTable::for_ids(64, MAX_OFFSET));
+            self.successor = Some(Successor { table, spill, spill_base: seq });
+        }
+        self.spill(seq, hash, chunks);
+        self.prepare_successor(seq);
         Ok(())
     }
 
-    /// Starts over with a table sized for the ids indexed now (so it grows, and shrinks
-    /// after expiry, with the window; it also sheds the removed ids' tombstones), based at
-    /// `floor`, its slots as wide as the span up to `seq` needs. The stored entries below
-    /// `seq` move over at once if they are few, else a few per insert (`Migration`),
-    /// starting over if a migration was still going on. Ids are read from storage in
-    /// order, not looked up.
-    fn replace_table(&mut self, seq: u64, chunks: &VecDeque<Chunk>) {
+    /// An unprepared table for the ids indexed now, with room for those that come while it
+    /// is made ready and moved into (so it grows, and shrinks after expiry, with the
+    /// window; it also sheds the removed ids' tombstones), its slots as wide as the span
+    /// up to `seq` needs.
+    fn next_table(&self, seq: u64, ids: usize) -> IdTable {
+        IdTable::unprepared(ids + ids / 8 + 1, span_to_hold(seq - self.floor))
+    }
+
+    /// Indexes `seq` in the successor's spill table (rebuilt from storage, at once: it
+    /// holds only the few ids that come while the successor is made ready).
+    fn spill(&mut self, seq: u64, hash: u64, chunks: &VecDeque<Chunk>) {
+        let Some(successor) = self.successor.as_mut() else { return };
+        let fits = seq.checked_sub(successor.spill_base).is_some_and(|offset| successor.spill.fits(offset));
+        if !fits || successor.spill.needs_room() || successor.spill_base < self.floor {
+            let base = successor.spill_base.max(self.floor);
+            let mut spill = IdTable::for_ids(successor.spill.len() * 2 + 64, MAX_OFFSET);
+            let store = IdStore { retired: &self.retired, chunks };
+            store.each_from(base, |stored, id| {
+                if stored < seq {
+                    spill.insert(self.hash_state.hash_one(id), stored - base);
+                }
+                stored < seq
+            });
+            successor.spill = spill;
+            successor.spill_base = base;
+        }
+        successor.spill.insert(hash, seq - successor.spill_base);
+    }
+
+    /// Zeroes another piece of the successor; once it is ready, it replaces the table in
+    /// use (unless the ids or the span outgrew it meanwhile: then a new one is prepared).
+    fn prepare_successor(&mut self, seq: u64) {
+        if !self.successor.as_mut().is_some_and(|s| s.table.prepare(PREPARE_PER_INSERT)) {
+            return;
+        }
         let ids = self.len();
-        let table = IdTable::for_ids(ids + 1, span_to_hold(seq - self.floor));
+        let Some(successor) = self.successor.take() else { return };
+        if !(successor.table.fits(seq - self.floor) && successor.table.is_roomy_for(ids + 1)) {
+            self.successor = Some(Successor { table: self.next_table(seq, ids), ..successor });
+            return;
+        }
+        let Successor { table, spill, spill_base } = successor;
+        self.replace_table(table, seq, ids);
+        if let Some(migration) = self.migration.as_mut() {
+            migration.old.push((spill, spill_base));
+        }
+    }
+
+    /// Puts `table` (ready, empty) in use, based at `floor`: the stored ids up to `end`
+    /// (`ids` of them) move over from the tables they are in now (`Migration`), starting
+    /// over if a migration was still going on. Ids are read from storage in order, not
+    /// looked up.
+    fn replace_table(&mut self, table: IdTable, end: u64, ids: usize) {
         let old = (std::mem::replace(&mut self.table, table), std::mem::replace(&mut self.base, self.floor));
         let mut old_tables = self.migration.take().map_or_else(Vec::new, |m| m.old);
         old_tables.push(old);
-        self.migration = Some(Migration { old: old_tables, next: self.floor, end: seq - 1, pending: ids });
-        if ids <= REBUILD_AT_ONCE {
-            self.migrate(Step::All, chunks);
-        }
+        self.migration = Some(Migration { old: old_tables, next: self.floor, end, pending: ids });
     }
 
     /// Moves ids from the old tables to the new one: all of them, or whole storage
@@ -302,6 +382,7 @@ impl DedupIndex {
         self.table = table;
         self.base = base;
         self.migration = None;
+        self.successor = None;
         Ok(())
     }
 
@@ -310,8 +391,9 @@ impl DedupIndex {
         if new_floor <= self.floor {
             return;
         }
-        let DedupIndex { retired, table, migration, hash_state, base, .. } = self;
-        retired.drop_before(new_floor, |e| remove(table, migration, *base, hash_state.hash_one(e.id), e.seq));
+        let DedupIndex { retired, table, migration, successor, hash_state, base, .. } = self;
+        let mut tables = Tables { table, base: *base, migration, successor };
+        retired.drop_before(new_floor, |e| tables.remove(hash_state.hash_one(e.id), e.seq));
         self.oldest_ts = self.retired.first().map_or(u64::MAX, |(_, ts)| ts);
         // What is left of `retired` is above the new floor: the rest expires from chunks.
         let start = chunks.partition_point(|c| c.end_seq() <= self.floor);
@@ -329,7 +411,8 @@ impl DedupIndex {
     }
 
     fn remove(&mut self, hash: u64, seq: u64) {
-        remove(&mut self.table, &mut self.migration, self.base, hash, seq);
+        let DedupIndex { table, migration, successor, base, .. } = self;
+        Tables { table, base: *base, migration, successor }.remove(hash, seq);
     }
 
     /// Keeps the id of an entry being trimmed from the log, if it is still in the window.
@@ -346,18 +429,35 @@ impl DedupIndex {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        let old = self.migration.as_ref().map_or(0, |m| m.old.iter().map(|(t, _)| t.heap_bytes()).sum());
-        self.table.heap_bytes() + old + self.retired.heap_bytes()
+        let old: usize = self.migration.as_ref().map_or(0, |m| m.old.iter().map(|(t, _)| t.heap_bytes()).sum());
+        let successor = self.successor.as_ref().map_or(0, |s| s.table.heap_bytes() + s.spill.heap_bytes());
+        self.table.heap_bytes() + old + successor + self.retired.heap_bytes()
     }
 }
 
-/// Removes `seq` from whichever table indexes it (the old one while it is migrating).
-fn remove(table: &mut IdTable, migration: &mut Option<Migration>, base: u64, hash: u64, seq: u64) {
-    match migration {
-        Some(m) if (m.next..=m.end).contains(&seq) => m.pending -= 1,
-        _ => {
-            if let Some(offset) = seq.checked_sub(base) {
-                table.remove(hash, offset);
+/// The index's tables, borrowed apart from the rest (expiry walks `retired` meanwhile).
+struct Tables<'a> {
+    table: &'a mut IdTable,
+    base: u64,
+    migration: &'a mut Option<Migration>,
+    successor: &'a mut Option<Successor>,
+}
+
+impl Tables<'_> {
+    /// Removes `seq` from whichever table indexes it: the spill for the newest ids while a
+    /// successor is prepared, none while it waits to migrate (the old tables are only
+    /// read), else the table in use.
+    fn remove(&mut self, hash: u64, seq: u64) {
+        if let Some(s) = self.successor.as_mut().filter(|s| seq >= s.spill_base) {
+            s.spill.remove(hash, seq - s.spill_base);
+            return;
+        }
+        match self.migration {
+            Some(m) if (m.next..=m.end).contains(&seq) => m.pending -= 1,
+            _ => {
+                if let Some(offset) = seq.checked_sub(self.base) {
+                    self.table.remove(hash, offset);
+                }
             }
         }
     }

@@ -65,29 +65,29 @@ fn a_seq_jump_past_24_bits_keeps_older_ids() {
 
 #[test]
 fn a_fence_skip_during_a_large_migration_loses_no_id() {
-    // Enough ids that tables are replaced a few chunks per insert; the skip comes while
-    // one replacement is still going on, so it starts over into wide slots.
+    // Enough ids that tables are replaced a piece per insert (made ready while new ids
+    // go to a spill table, then migrated); the skips come while a migration is still going
+    // on, so the next table (wide) is prepared and the migration starts over into it.
     let mut log = SeqLog::new();
     let mut policy = AllocPolicy { dedup_window_ms: 1 << 40, ..AllocPolicy::default() };
     let id = |n: u64| format!("client-{n}").into_bytes();
     let mut seqs: HashMap<u64, u64> = HashMap::new();
     let mut skipped_while_migrating = 0;
-    let (mut n, mut newest, mut restarted_wide) = (0u64, 0u64, false);
+    let (mut n, mut newest) = (0u64, 0u64);
+    let (mut spilled_compact, mut restarted_wide) = (false, false);
     while n < 60_000 {
         n += 1;
-        if log.dedup.is_migrating() && n % 5 == 0 && skipped_while_migrating < 3 {
+        if n > 20_000 && log.dedup.is_migrating() && n % 5 == 0 && skipped_while_migrating < 3 {
             skipped_while_migrating += 1;
             promote(&mut policy, 1 << (23 + 4 * skipped_while_migrating));
         }
-        let compact_migration = log.dedup.is_migrating() && !log.dedup.is_wide();
         let seq = alloc(&mut log, &id(n), n, &policy);
-        if skipped_while_migrating == 1 && compact_migration && seq > newest + 1 {
-            restarted_wide = log.dedup.is_migrating() && log.dedup.is_wide();
-        }
+        spilled_compact |= log.dedup.is_preparing() && log.dedup.is_migrating() && !log.dedup.is_wide();
+        restarted_wide |= spilled_compact && log.dedup.is_migrating() && log.dedup.is_wide();
         assert!(seq > newest, "id {n} got {seq}, not a new seq");
         newest = seq;
         seqs.insert(n, seq);
-        if n % 1009 == 0 || (log.dedup.is_migrating() && n % 13 == 0) {
+        if n % 1009 == 0 || ((log.dedup.is_migrating() || log.dedup.is_preparing()) && n % 13 == 0) {
             assert_eq!(log.dedup_entries() as u64, n, "at {n}");
             for m in (1..=n).step_by(47) {
                 assert_eq!(log.seq_of_id(&id(m)), Some(seqs[&m]), "id {m} after {n} allocations");
@@ -95,7 +95,8 @@ fn a_fence_skip_during_a_large_migration_loses_no_id() {
         }
     }
     assert_eq!(skipped_while_migrating, 3, "the fence skips should have come during migrations");
-    assert!(restarted_wide, "the first skip should have restarted a compact migration into wide slots");
+    assert!(spilled_compact, "a skip should have found a compact table migrating and sent ids to a spill");
+    assert!(restarted_wide, "the migration should have started over into wide slots");
     assert!(log.dedup.is_wide());
     assert!(log.last() > 1 << 35);
     let reloaded = round_trip(&log);

@@ -105,13 +105,38 @@ impl IdTable {
     /// A table for `ids` ids, about 55% full (it asks for a rebuild at 80%), whose slots
     /// hold offsets up to `max_offset` (compact slots when they can).
     pub fn for_ids(ids: usize, max_offset: u64) -> IdTable {
+        let mut table = IdTable::unprepared(ids, max_offset);
+        table.prepare(usize::MAX);
+        table
+    }
+
+    /// `for_ids`, with the memory reserved but not yet written: `prepare` zeroes it a
+    /// piece at a time, so a large table never costs one long pause (the allocator the
+    /// module runs on has no zeroed allocation: writing 100+ MB at once takes a
+    /// noticeable fraction of a second). Used only once `prepare` says it is ready.
+    pub fn unprepared(ids: usize, max_offset: u64) -> IdTable {
         let count = (ids * 20 / 11 + 1).max(16);
         let slots = if max_offset <= NARROW_MAX_OFFSET {
-            Slots::Narrow(vec![Narrow::EMPTY; count])
+            Slots::Narrow(Vec::with_capacity(count))
         } else {
-            Slots::Wide(vec![Wide::EMPTY; count])
+            Slots::Wide(Vec::with_capacity(count))
         };
         IdTable { slots, len: 0, used: 0 }
+    }
+
+    /// Zeroes up to `step` more slots; true once every reserved slot is ready.
+    pub fn prepare(&mut self, step: usize) -> bool {
+        fn extend<S: Slot>(slots: &mut Vec<S>, step: usize) -> bool {
+            let more = (slots.capacity() - slots.len()).min(step);
+            slots.resize(slots.len() + more, S::EMPTY);
+            slots.len() == slots.capacity()
+        }
+        with_slots!(&mut self.slots, s => extend(s, step))
+    }
+
+    /// Whether `ids` ids leave the table at most 60% full (room to take more for a while).
+    pub fn is_roomy_for(&self, ids: usize) -> bool {
+        ids * 5 <= with_slots!(&self.slots, s => s.len()) * 3
     }
 
     pub fn len(&self) -> usize {
