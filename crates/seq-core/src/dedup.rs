@@ -10,7 +10,8 @@
 //! The window is kept by time alone, for any number of ids: the slot width follows the
 //! span of seqs indexed (`u32` slots while it fits 24 bits, `u64` ones beyond), chosen
 //! each time the table is rebuilt, and a rebuild never runs all at once on a large table
-//! (see `Migration`), so an ALLOC costs O(1) amortised however many ids the window holds.
+//! (see `Successor`, `Migration`), so an ALLOC costs O(1) amortised, with no long pause,
+//! however many ids the window holds.
 //! (Until issue 14 the floor was pinned 16.7 M seqs below `last`, which expired older ids
 //! early and made every ALLOC past that count rebuild the whole table.)
 
@@ -60,10 +61,11 @@ struct Successor {
 /// unseen (lookups try the new table first and ignore seqs below the floor), which spares
 /// a probe per id.
 ///
-/// Should the new table itself need replacing before the migration ends (a fence skip
-/// beyond what its slots hold), it joins the old tables and the migration starts over
-/// from the floor into the next one: lookups search every old table, so every id stays
-/// findable, and no insert ever has to finish a migration at once.
+/// Should the new table itself be replaced before the migration ends (a fence skip
+/// beyond what its slots hold), it joins the old tables, with the successor's spill, and
+/// the migration starts over from the floor into the next one: lookups search every old
+/// table, so every id stays findable, and no insert ever has to finish a migration at
+/// once.
 #[derive(Clone)]
 struct Migration {
     /// `(table, base)`, each holding some of the ids of `next..=end` (together, all).
@@ -74,16 +76,17 @@ struct Migration {
     pending: usize,
 }
 
-/// Tables up to this many ids are rebuilt at once (a fraction of a millisecond).
+/// Tables up to this many ids are rebuilt at once (a fraction of a millisecond), with
+/// no successor and no migration.
 const REBUILD_AT_ONCE: usize = 4096;
 
-/// Slots of a successor zeroed per insert (128 KB or less: well under a millisecond).
+/// Above, slots of a successor zeroed per insert (128 KB or less: about 0.1 ms).
 const PREPARE_PER_INSERT: usize = 16 * 1024;
 
-/// Above, each insert moves whole storage chunks (read in order from the chunk's start)
-/// until it has moved this many ids: the new table is sized for 45% more ids than it
-/// starts with and sees one new id per this many moved, so the migration ends long
-/// before it fills up, whatever the chunks' sizes.
+/// And each insert moves whole storage chunks (read in order from the chunk's start)
+/// until it has moved this many ids (about 0.1 ms): the new table starts at most 60%
+/// full, with room for a third more ids, and sees one new id per this many moved, so the
+/// migration ends long before it fills up, whatever the chunks' sizes.
 const MOVE_PER_INSERT: usize = 256;
 
 /// The seq span a new table's slots are chosen for, as a multiple of the span indexed
