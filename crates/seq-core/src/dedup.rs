@@ -39,6 +39,9 @@ pub struct DedupIndex {
     migration: Option<Migration>,
     /// While the next large table is being made ready, where new ids go meanwhile.
     successor: Option<Successor>,
+    /// Tables no longer used, freed a segment per insert (freeing a large one at once
+    /// would be a pause of its own).
+    unused: Vec<IdTable>,
 }
 
 /// A large table is replaced in two phases, neither of them a long pause. First the new
@@ -80,8 +83,8 @@ struct Migration {
 /// no successor and no migration.
 const REBUILD_AT_ONCE: usize = 4096;
 
-/// Above, slots of a successor zeroed per insert (128 KB or less: about 0.1 ms).
-const PREPARE_PER_INSERT: usize = 16 * 1024;
+/// Above, segments of a successor zeroed per insert (512 KB or less: about 0.1 ms).
+const PREPARE_PER_INSERT: usize = 1;
 
 /// And each insert moves whole storage chunks (read in order from the chunk's start)
 /// until it has moved this many ids (about 0.1 ms): the new table starts at most 60%
@@ -165,6 +168,7 @@ impl DedupIndex {
             retired: RetiredIds::default(),
             migration: None,
             successor: None,
+            unused: Vec::new(),
         }
     }
 
@@ -243,6 +247,9 @@ impl DedupIndex {
             self.oldest_ts = ts;
         }
         self.migrate(Step::Some, chunks);
+        if self.unused.last_mut().is_some_and(IdTable::release_some) {
+            self.unused.pop();
+        }
         let hash = self.hash(id);
         if self.successor.is_none() {
             let fits = seq.checked_sub(self.base).is_some_and(|offset| self.table.fits(offset));
@@ -302,9 +309,11 @@ impl DedupIndex {
             return;
         }
         let ids = self.len();
-        let Some(successor) = self.successor.take() else { return };
+        let Some(mut successor) = self.successor.take() else { return };
         if !(successor.table.fits(seq - self.floor) && successor.table.is_roomy_for(ids + 1)) {
-            self.successor = Some(Successor { table: self.next_table(seq, ids), ..successor });
+            let table = std::mem::replace(&mut successor.table, self.next_table(seq, ids));
+            self.unused.push(table);
+            self.successor = Some(successor);
             return;
         }
         let Successor { table, spill, spill_base } = successor;
@@ -355,7 +364,9 @@ impl DedupIndex {
         });
         migration.next = through.saturating_add(1);
         if migration.next > migration.end {
-            self.migration = None;
+            if let Some(done) = self.migration.take() {
+                self.unused.extend(done.old.into_iter().map(|(table, _)| table));
+            }
         }
     }
 
@@ -434,7 +445,8 @@ impl DedupIndex {
     pub fn heap_bytes(&self) -> usize {
         let old: usize = self.migration.as_ref().map_or(0, |m| m.old.iter().map(|(t, _)| t.heap_bytes()).sum());
         let successor = self.successor.as_ref().map_or(0, |s| s.table.heap_bytes() + s.spill.heap_bytes());
-        self.table.heap_bytes() + old + successor + self.retired.heap_bytes()
+        let unused: usize = self.unused.iter().map(IdTable::heap_bytes).sum();
+        self.table.heap_bytes() + old + successor + unused + self.retired.heap_bytes()
     }
 }
 

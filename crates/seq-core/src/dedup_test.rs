@@ -75,9 +75,9 @@ fn a_fence_skip_during_a_large_migration_loses_no_id() {
     let mut skipped_while_migrating = 0;
     let (mut n, mut newest) = (0u64, 0u64);
     let (mut spilled_compact, mut restarted_wide) = (false, false);
-    while n < 60_000 {
+    while n < 200_000 {
         n += 1;
-        if n > 20_000 && log.dedup.is_migrating() && n % 5 == 0 && skipped_while_migrating < 3 {
+        if n > 120_000 && log.dedup.is_migrating() && n % 5 == 0 && skipped_while_migrating < 3 {
             skipped_while_migrating += 1;
             promote(&mut policy, 1 << (23 + 4 * skipped_while_migrating));
         }
@@ -87,7 +87,13 @@ fn a_fence_skip_during_a_large_migration_loses_no_id() {
         assert!(seq > newest, "id {n} got {seq}, not a new seq");
         newest = seq;
         seqs.insert(n, seq);
-        if n % 1009 == 0 || ((log.dedup.is_migrating() || log.dedup.is_preparing()) && n % 13 == 0) {
+        if log.dedup.is_preparing() {
+            // The newest ids are in the spill table meanwhile.
+            for m in n.saturating_sub(5).max(1)..=n {
+                assert_eq!(log.seq_of_id(&id(m)), Some(seqs[&m]), "id {m} while the next table is prepared");
+            }
+        }
+        if n % 1009 == 0 || log.dedup.is_preparing() || (log.dedup.is_migrating() && n % 13 == 0) {
             assert_eq!(log.dedup_entries() as u64, n, "at {n}");
             for m in (1..=n).step_by(47) {
                 assert_eq!(log.seq_of_id(&id(m)), Some(seqs[&m]), "id {m} after {n} allocations");

@@ -70,10 +70,50 @@ macro_rules! slot_width {
 slot_width!(Narrow, u32, 24);
 slot_width!(Wide, u64, 56);
 
+/// Slots live in segments of this many (256 KB compact, 512 KB wide), so a large table
+/// is zeroed and freed a segment at a time, never in one long pause: the module's
+/// allocator has no zeroed allocation, and freeing 100+ MB at once returns it to the
+/// system inline; both cost tens of milliseconds or more.
+const SEGMENT_BITS: u32 = 16;
+const SEGMENT: usize = 1 << SEGMENT_BITS;
+
+#[derive(Clone, Debug)]
+struct Segmented<S> {
+    segments: Vec<Vec<S>>,
+    /// Slots of the whole table (the last segment may be shorter than `SEGMENT`).
+    len: usize,
+}
+
+impl<S: Slot> Segmented<S> {
+    fn get(&self, index: usize) -> Option<S> {
+        self.segments.get(index >> SEGMENT_BITS)?.get(index & (SEGMENT - 1)).copied()
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut S> {
+        self.segments.get_mut(index >> SEGMENT_BITS)?.get_mut(index & (SEGMENT - 1))
+    }
+
+    fn prepared(&self) -> usize {
+        self.segments.iter().map(Vec::len).sum()
+    }
+
+    /// Zeroes up to `segments` more segments; true once the table is ready.
+    fn prepare(&mut self, segments: usize) -> bool {
+        for _ in 0..segments {
+            let ready = self.segments.len() * SEGMENT;
+            if ready >= self.len {
+                break;
+            }
+            self.segments.push(vec![S::EMPTY; (self.len - ready).min(SEGMENT)]);
+        }
+        self.segments.len() * SEGMENT >= self.len
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Slots {
-    Narrow(Vec<Narrow>),
-    Wide(Vec<Wide>),
+    Narrow(Segmented<Narrow>),
+    Wide(Segmented<Wide>),
 }
 
 #[derive(Clone, Debug)]
@@ -87,7 +127,7 @@ pub struct IdTable {
 
 impl Default for IdTable {
     fn default() -> IdTable {
-        IdTable { slots: Slots::Narrow(Vec::new()), len: 0, used: 0 }
+        IdTable { slots: Slots::Narrow(Segmented { segments: Vec::new(), len: 0 }), len: 0, used: 0 }
     }
 }
 
@@ -110,33 +150,34 @@ impl IdTable {
         table
     }
 
-    /// `for_ids`, with the memory reserved but not yet written: `prepare` zeroes it a
-    /// piece at a time, so a large table never costs one long pause (the allocator the
-    /// module runs on has no zeroed allocation: writing 100+ MB at once takes a
-    /// noticeable fraction of a second). Used only once `prepare` says it is ready.
+    /// `for_ids`, with no memory yet: `prepare` zeroes it a segment at a time, so a
+    /// large table never costs one long pause. Used only once `prepare` says it is ready.
     pub fn unprepared(ids: usize, max_offset: u64) -> IdTable {
-        let count = (ids * 20 / 11 + 1).max(16);
+        let len = (ids * 20 / 11 + 1).max(16);
         let slots = if max_offset <= NARROW_MAX_OFFSET {
-            Slots::Narrow(Vec::with_capacity(count))
+            Slots::Narrow(Segmented { segments: Vec::new(), len })
         } else {
-            Slots::Wide(Vec::with_capacity(count))
+            Slots::Wide(Segmented { segments: Vec::new(), len })
         };
         IdTable { slots, len: 0, used: 0 }
     }
 
-    /// Zeroes up to `step` more slots; true once every reserved slot is ready.
-    pub fn prepare(&mut self, step: usize) -> bool {
-        fn extend<S: Slot>(slots: &mut Vec<S>, step: usize) -> bool {
-            let more = (slots.capacity() - slots.len()).min(step);
-            slots.resize(slots.len() + more, S::EMPTY);
-            slots.len() == slots.capacity()
-        }
-        with_slots!(&mut self.slots, s => extend(s, step))
+    /// Zeroes up to `segments` more segments; true once the table is ready.
+    pub fn prepare(&mut self, segments: usize) -> bool {
+        with_slots!(&mut self.slots, s => s.prepare(segments))
+    }
+
+    /// Frees one segment of a table no longer used; true once all are freed.
+    pub fn release_some(&mut self) -> bool {
+        with_slots!(&mut self.slots, s => {
+            s.segments.pop();
+            s.segments.is_empty()
+        })
     }
 
     /// Whether `ids` ids leave the table at most 60% full (room to take more for a while).
     pub fn is_roomy_for(&self, ids: usize) -> bool {
-        ids * 5 <= with_slots!(&self.slots, s => s.len()) * 3
+        ids * 5 <= with_slots!(&self.slots, s => s.len) * 3
     }
 
     pub fn len(&self) -> usize {
@@ -145,7 +186,7 @@ impl IdTable {
 
     /// Whether one more insert would take the table past 80% full.
     pub fn needs_room(&self) -> bool {
-        (self.used + 1) * 5 > with_slots!(&self.slots, s => s.len()) * 4
+        (self.used + 1) * 5 > with_slots!(&self.slots, s => s.len) * 4
     }
 
     /// Whether the slots can hold `offset`.
@@ -166,8 +207,8 @@ impl IdTable {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        fn bytes<S>(slots: &Vec<S>) -> usize {
-            slots.capacity() * std::mem::size_of::<S>()
+        fn bytes<S: Slot>(slots: &Segmented<S>) -> usize {
+            slots.prepared() * std::mem::size_of::<S>() + slots.segments.capacity() * std::mem::size_of::<Vec<S>>()
         }
         with_slots!(&self.slots, s => bytes(s))
     }
@@ -212,58 +253,59 @@ fn next(len: usize, index: usize) -> usize {
     }
 }
 
-fn find<S: Slot>(slots: &[S], hash: u64, mut is_id: impl FnMut(u64) -> bool) -> Option<u64> {
-    if slots.is_empty() {
+fn find<S: Slot>(slots: &Segmented<S>, hash: u64, mut is_id: impl FnMut(u64) -> bool) -> Option<u64> {
+    if slots.len == 0 {
         return None;
     }
     let wanted = S::tag_of(hash);
-    let mut index = home(slots.len(), hash);
+    let mut index = home(slots.len, hash);
     loop {
-        let slot = *slots.get(index)?;
+        let slot = slots.get(index)?;
         if slot == S::EMPTY {
             return None;
         }
         if slot.is_live() && slot.tag() == wanted && is_id(slot.offset()) {
             return Some(slot.offset());
         }
-        index = next(slots.len(), index);
+        index = next(slots.len, index);
     }
 }
 
 /// `Some(whether an EMPTY slot was taken)`, or None if the table is full.
-fn insert<S: Slot>(slots: &mut [S], hash: u64, offset: u64) -> Option<bool> {
-    let mut index = home(slots.len(), hash);
-    for _ in 0..slots.len() {
+fn insert<S: Slot>(slots: &mut Segmented<S>, hash: u64, offset: u64) -> Option<bool> {
+    let len = slots.len;
+    let mut index = home(len, hash);
+    for _ in 0..len {
         let slot = slots.get_mut(index)?;
         if !slot.is_live() {
             let fresh = *slot == S::EMPTY;
             *slot = S::new(hash, offset);
             return Some(fresh);
         }
-        index = next(slots.len(), index);
+        index = next(len, index);
     }
     None
 }
 
 /// `Some(whether the slot became EMPTY rather than a tombstone)`, or None if absent.
-fn remove<S: Slot>(slots: &mut [S], hash: u64, offset: u64) -> Option<bool> {
-    if slots.is_empty() {
+fn remove<S: Slot>(slots: &mut Segmented<S>, hash: u64, offset: u64) -> Option<bool> {
+    let len = slots.len;
+    if len == 0 {
         return None;
     }
-    let mut index = home(slots.len(), hash);
+    let mut index = home(len, hash);
     loop {
-        let slot = *slots.get(index)?;
+        let slot = slots.get(index)?;
         if slot == S::EMPTY {
             return None;
         }
         if slot.is_live() && slot.offset() == offset {
-            let following = slots.get(next(slots.len(), index)).copied();
             // Before an EMPTY slot no probe needs to pass here: free it outright.
-            let freed = following == Some(S::EMPTY);
+            let freed = slots.get(next(len, index)) == Some(S::EMPTY);
             *slots.get_mut(index)? = if freed { S::EMPTY } else { S::TOMBSTONE };
             return Some(freed);
         }
-        index = next(slots.len(), index);
+        index = next(len, index);
     }
 }
 
