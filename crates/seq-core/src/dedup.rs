@@ -33,6 +33,10 @@ pub struct DedupIndex {
     oldest_ts: u64,
     base: u64,
     table: IdTable,
+    /// Ids indexed with `seq >= floor`. Expiry only counts: the slots of expired ids
+    /// stay in the tables, unseen (lookups skip seqs below the floor), until a rebuild
+    /// sheds them, so expiring millions of ids at once costs no more than a few.
+    live: usize,
     hash_state: RandomState,
     retired: RetiredIds,
     /// While a large table is being replaced, the old ones (see `Migration`).
@@ -75,8 +79,6 @@ struct Migration {
     old: Vec<(IdTable, u64)>,
     next: u64,
     end: u64,
-    /// Live ids indexed only in `old`.
-    pending: usize,
 }
 
 /// Tables up to this many ids are rebuilt at once (a fraction of a millisecond), with
@@ -164,6 +166,7 @@ impl DedupIndex {
             oldest_ts: u64::MAX,
             base: floor,
             table: IdTable::default(),
+            live: 0,
             hash_state: RandomState::default(),
             retired: RetiredIds::default(),
             migration: None,
@@ -188,9 +191,7 @@ impl DedupIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.table.len()
-            + self.migration.as_ref().map_or(0, |m| m.pending)
-            + self.successor.as_ref().map_or(0, |s| s.spill.len())
+        self.live
     }
 
     pub fn retired(&self) -> &RetiredIds {
@@ -222,9 +223,10 @@ impl DedupIndex {
     pub fn find(&self, id: &[u8], chunks: &VecDeque<Chunk>) -> Option<u64> {
         let store = IdStore { retired: &self.retired, chunks };
         let hash = self.hash(id);
+        let floor = self.floor;
         let find_in = |table: &IdTable, base: u64| {
             table
-                .find(hash, |offset| store.id_of(base + offset).is_some_and(|stored| stored == id))
+                .find(hash, |offset| base + offset >= floor && store.id_of(base + offset).is_some_and(|s| s == id))
                 .map(|offset| base + offset)
         };
         find_in(&self.table, self.base)
@@ -233,7 +235,6 @@ impl DedupIndex {
                 let old = self.migration.as_ref().map_or(&[][..], |m| &m.old[..]);
                 old.iter().rev().find_map(|(table, base)| find_in(table, *base))
             })
-            .filter(|&seq| seq >= self.floor)
     }
 
     /// Indexes `seq`, whose entry (holding `id`) the caller has just stored. Entries are
@@ -243,9 +244,10 @@ impl DedupIndex {
         if !DedupIndex::can_index(self.floor, seq) {
             return Err(SeqError::InvalidState("de-duplicated seq too far above the floor"));
         }
-        if self.len() == 0 {
+        if self.live == 0 {
             self.oldest_ts = ts;
         }
+        self.live += 1;
         self.migrate(Step::Some, chunks);
         if self.unused.last_mut().is_some_and(IdTable::release_some) {
             self.unused.pop();
@@ -253,14 +255,16 @@ impl DedupIndex {
         let hash = self.hash(id);
         if self.successor.is_none() {
             let fits = seq.checked_sub(self.base).is_some_and(|offset| self.table.fits(offset));
-            if fits && !self.table.needs_room() {
+            // Mostly expired ids: a smaller table sheds them (and frees their memory).
+            let stale = self.table.len() > self.live.saturating_mul(2) + REBUILD_AT_ONCE;
+            if fits && !self.table.needs_room() && !stale {
                 self.table.insert(hash, seq - self.base);
                 return Ok(());
             }
-            let ids = self.len();
+            let ids = self.live - 1;
             if ids <= REBUILD_AT_ONCE {
                 let table = IdTable::for_ids(ids + 1, span_to_hold(seq - self.floor));
-                self.replace_table(table, seq - 1, ids);
+                self.replace_table(table, seq - 1);
                 self.migrate(Step::All, chunks);
                 self.table.insert(hash, seq - self.base);
                 return Ok(());
@@ -275,7 +279,7 @@ impl DedupIndex {
 
     /// An unprepared table for the ids indexed now, with room for those that come while it
     /// is made ready and moved into (so it grows, and shrinks after expiry, with the
-    /// window; it also sheds the removed ids' tombstones), its slots as wide as the span
+    /// window; it also sheds the expired ids' slots), its slots as wide as the span
     /// up to `seq` needs.
     fn next_table(&self, seq: u64, ids: usize) -> IdTable {
         IdTable::unprepared(ids + ids / 8 + 1, span_to_hold(seq - self.floor))
@@ -308,7 +312,7 @@ impl DedupIndex {
         if !self.successor.as_mut().is_some_and(|s| s.table.prepare(PREPARE_PER_INSERT)) {
             return;
         }
-        let ids = self.len();
+        let ids = self.live;
         let Some(mut successor) = self.successor.take() else { return };
         if !(successor.table.fits(seq - self.floor) && successor.table.is_roomy_for(ids + 1)) {
             let table = std::mem::replace(&mut successor.table, self.next_table(seq, ids));
@@ -317,21 +321,20 @@ impl DedupIndex {
             return;
         }
         let Successor { table, spill, spill_base } = successor;
-        self.replace_table(table, seq, ids);
+        self.replace_table(table, seq);
         if let Some(migration) = self.migration.as_mut() {
             migration.old.push((spill, spill_base));
         }
     }
 
     /// Puts `table` (ready, empty) in use, based at `floor`: the stored ids up to `end`
-    /// (`ids` of them) move over from the tables they are in now (`Migration`), starting
-    /// over if a migration was still going on. Ids are read from storage in order, not
-    /// looked up.
-    fn replace_table(&mut self, table: IdTable, end: u64, ids: usize) {
+    /// move over from the tables they are in now (`Migration`), starting over if a
+    /// migration was still going on. Ids are read from storage in order, not looked up.
+    fn replace_table(&mut self, table: IdTable, end: u64) {
         let old = (std::mem::replace(&mut self.table, table), std::mem::replace(&mut self.base, self.floor));
         let mut old_tables = self.migration.take().map_or_else(Vec::new, |m| m.old);
         old_tables.push(old);
-        self.migration = Some(Migration { old: old_tables, next: self.floor, end, pending: ids });
+        self.migration = Some(Migration { old: old_tables, next: self.floor, end });
     }
 
     /// Moves ids from the old tables to the new one: all of them, or whole storage
@@ -358,7 +361,6 @@ impl DedupIndex {
                 chunk_end = store.chunk_end(seq);
             }
             table.insert(hash_state.hash_one(id), seq - base);
-            migration.pending -= 1;
             moved += 1;
             true
         });
@@ -382,16 +384,16 @@ impl DedupIndex {
         let base = self.floor;
         let mut table = IdTable::for_ids(ids, span_to_hold(span));
         let store = IdStore { retired: &self.retired, chunks };
+        let mut live = 0;
         store.each_from(self.floor, |seq, id| {
             table.insert(self.hash_state.hash_one(id), seq - base);
+            live += 1;
             true
         });
+        self.live = live;
         self.oldest_ts = match self.retired.first() {
             Some((_, ts)) => ts,
-            None => {
-                let start = chunks.partition_point(|c| c.end_seq() <= self.floor);
-                chunks.get(start).and_then(|c| c.iter_from(self.floor).next()).map_or(u64::MAX, |e| e.ts)
-            }
+            None => first_at_or_after(chunks, self.floor).map_or(u64::MAX, |e| e.ts),
         };
         self.table = table;
         self.base = base;
@@ -400,33 +402,21 @@ impl DedupIndex {
         Ok(())
     }
 
-    /// Expires every id below `new_floor` (no-op if it is not above the current floor).
+    /// Expires every id below `new_floor` (no-op if it is not above the current floor):
+    /// it counts them (by chunk, not one by one) and drops the retired ones.
     pub fn advance_floor(&mut self, new_floor: u64, chunks: &VecDeque<Chunk>) {
         if new_floor <= self.floor {
             return;
         }
-        let DedupIndex { retired, table, migration, successor, hash_state, base, .. } = self;
-        let mut tables = Tables { table, base: *base, migration, successor };
-        retired.drop_before(new_floor, |e| tables.remove(hash_state.hash_one(e.id), e.seq));
-        self.oldest_ts = self.retired.first().map_or(u64::MAX, |(_, ts)| ts);
-        // What is left of `retired` is above the new floor: the rest expires from chunks.
-        let start = chunks.partition_point(|c| c.end_seq() <= self.floor);
-        'chunks: for chunk in chunks.iter().skip(start) {
-            for entry in chunk.iter_from(self.floor) {
-                if entry.seq >= new_floor {
-                    self.oldest_ts = self.oldest_ts.min(entry.ts);
-                    break 'chunks;
-                }
-                let hash = self.hash(entry.id);
-                self.remove(hash, entry.seq);
-            }
-        }
+        let retired = self.retired.drop_before(new_floor);
+        let in_chunks = entries_below(chunks, new_floor) - entries_below(chunks, self.floor);
+        let expired = retired.saturating_add(usize::try_from(in_chunks).unwrap_or(usize::MAX));
+        self.live = self.live.saturating_sub(expired);
+        self.oldest_ts = match self.retired.first() {
+            Some((_, ts)) => ts,
+            None => first_at_or_after(chunks, new_floor).map_or(u64::MAX, |e| e.ts),
+        };
         self.floor = new_floor;
-    }
-
-    fn remove(&mut self, hash: u64, seq: u64) {
-        let DedupIndex { table, migration, successor, base, .. } = self;
-        Tables { table, base: *base, migration, successor }.remove(hash, seq);
     }
 
     /// Keeps the id of an entry being trimmed from the log, if it is still in the window.
@@ -450,30 +440,16 @@ impl DedupIndex {
     }
 }
 
-/// The index's tables, borrowed apart from the rest (expiry walks `retired` meanwhile).
-struct Tables<'a> {
-    table: &'a mut IdTable,
-    base: u64,
-    migration: &'a mut Option<Migration>,
-    successor: &'a mut Option<Successor>,
+/// How many entries of `chunks` have a seq below `seq` (chunks hold consecutive seqs).
+fn entries_below(chunks: &VecDeque<Chunk>, seq: u64) -> u64 {
+    let Some(front) = chunks.front() else { return 0 };
+    let index = chunks.partition_point(|c| c.first_seq < seq);
+    let Some(chunk) = index.checked_sub(1).and_then(|i| chunks.get(i)) else { return 0 };
+    chunk.ordinal_base() + (seq - chunk.first_seq).min(u64::from(chunk.len)) - front.ordinal_base()
 }
 
-impl Tables<'_> {
-    /// Removes `seq` from whichever table indexes it: the spill for the newest ids while a
-    /// successor is prepared, none while it waits to migrate (the old tables are only
-    /// read), else the table in use.
-    fn remove(&mut self, hash: u64, seq: u64) {
-        if let Some(s) = self.successor.as_mut().filter(|s| seq >= s.spill_base) {
-            s.spill.remove(hash, seq - s.spill_base);
-            return;
-        }
-        match self.migration {
-            Some(m) if (m.next..=m.end).contains(&seq) => m.pending -= 1,
-            _ => {
-                if let Some(offset) = seq.checked_sub(self.base) {
-                    self.table.remove(hash, offset);
-                }
-            }
-        }
-    }
+/// The first entry of `chunks` with a seq `>= seq`.
+fn first_at_or_after(chunks: &VecDeque<Chunk>, seq: u64) -> Option<super::Entry<'_>> {
+    let start = chunks.partition_point(|c| c.end_seq() <= seq);
+    chunks.get(start).and_then(|c| c.iter_from(seq).next())
 }

@@ -211,3 +211,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn expiring_most_of_a_large_window_at_once_counts_and_sheds_the_ids() {
+    // Expiry only counts the ids (no per-id work); the table holding them is replaced by
+    // a small one on the next insert and freed a segment per insert after that.
+    let mut log = SeqLog::new();
+    let policy = AllocPolicy { dedup_window_ms: 1_000, ..AllocPolicy::default() };
+    for n in 1..=300_000u64 {
+        alloc(&mut log, format!("m{n}").as_bytes(), 5, &policy);
+    }
+    let full = log.dedup.heap_bytes();
+    assert_eq!(log.dedup_entries(), 300_000);
+    assert_eq!(alloc(&mut log, b"late", 2_000, &policy), 300_001);
+    assert_eq!(log.dedup_entries(), 1, "every older id left the window by time");
+    for n in (1..=300_000u64).step_by(997) {
+        assert_eq!(log.seq_of_id(format!("m{n}").as_bytes()), None, "m{n} expired");
+    }
+    for n in 0..100u64 {
+        assert_eq!(alloc(&mut log, format!("again-{n}").as_bytes(), 2_000, &policy), 300_002 + n);
+    }
+    assert_eq!(log.seq_of_id(b"late"), Some(300_001));
+    assert_eq!(alloc(&mut log, b"m7", 2_000, &policy), 300_102, "an expired id is new again");
+    assert!(log.dedup.heap_bytes() * 20 < full, "{} bytes left of {full}", log.dedup.heap_bytes());
+}
