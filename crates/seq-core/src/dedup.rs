@@ -290,7 +290,7 @@ impl DedupIndex {
     fn spill(&mut self, seq: u64, hash: u64, chunks: &VecDeque<Chunk>) {
         let Some(successor) = self.successor.as_mut() else { return };
         let fits = seq.checked_sub(successor.spill_base).is_some_and(|offset| successor.spill.fits(offset));
-        if !fits || successor.spill.needs_room() || successor.spill_base < self.floor {
+        if !fits || successor.spill.needs_room() {
             let base = successor.spill_base.max(self.floor);
             let mut spill = IdTable::for_ids(successor.spill.len() * 2 + 64, MAX_OFFSET);
             let store = IdStore { retired: &self.retired, chunks };
