@@ -14,8 +14,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::topology::seq_info;
-use common::Server;
+use common::*;
 
 const KEY: &str = "conv:big";
 /// Ids past the compact slots' 24-bit range, with room to spare.
@@ -110,7 +109,7 @@ fn alloc_stays_fast_and_exact_past_2_pow_24_ids_in_the_window() {
         let (seq, took) = timed_alloc(&mut con, &id(n));
         assert_eq!(seq as u64, n, "retry of {} (first seq {n}), answered in {took:?}", id(n));
     }
-    let info = seq_info(&mut con, KEY);
+    let info = info_of(&mut con, KEY);
     let entries = info.get("dedup-entries").copied().unwrap_or(0);
     assert_eq!(entries as u64, IDS + 20, "dedup-entries: {info:?}");
     assert!(entries > 1 << 24, "{info:?}");

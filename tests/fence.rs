@@ -300,36 +300,36 @@ fn fence_covers_a_log_created_after_the_cut() {
     let (replica, _rdir) = Server::start(&args);
     attach_replica(&master, &replica);
     let mut m = master.connect();
-    assert_eq!(alloc(&mut m, A, "before-the-cut"), 1, "a log created in epoch 0 starts at 1");
+    assert_eq!(alloc_msg(&mut m, A, "before-the-cut"), 1, "a log created in epoch 0 starts at 1");
     wait_for_replica_offset(&master, &replica);
 
     cut_replication(&master, &replica);
-    let gave: Vec<i64> = (1..=3).map(|i| alloc(&mut m, NEW, &format!("lost-{i}"))).collect();
+    let gave: Vec<i64> = (1..=3).map(|i| alloc_msg(&mut m, NEW, &format!("lost-{i}"))).collect();
     assert_eq!(gave, vec![1, 2, 3], "the old master, in epoch 0, creates {NEW} at seq 1");
     master.kill();
     signal(replica.pid().expect("replica pid"), "CONT");
 
     let mut r = replica.connect();
-    assert!(seq_info(&mut r, NEW).is_empty(), "the replica never received {NEW}");
+    assert!(seq_info(&mut r, NEW).is_none(), "the replica never received {NEW}");
     promote(&mut r);
     assert_eq!(node_epoch(&mut r), Some(1));
-    assert!(seq_info(&mut r, NEW).is_empty(), "promotion itself creates no log");
-    let first = alloc(&mut r, NEW, "post-0");
+    assert!(seq_info(&mut r, NEW).is_none(), "promotion itself creates no log");
+    let first = alloc_msg(&mut r, NEW, "post-0");
     assert_eq!(first, GAP + 1, "the ALLOC that creates a log on a node in epoch 1 skips the gap");
-    let i = seq_info(&mut r, NEW);
+    let i = info_of(&mut r, NEW);
     assert_eq!(
         (field(&i, "last"), field(&i, "epoch"), field(&i, "skipped-seqs"), field(&i, "length"), field(&i, "first")),
         (GAP + 1, 1, GAP, 1, GAP + 1),
         "{NEW} on the promoted node: {i:?}"
     );
     // The dead master's ids, retried, are new here and get seqs above the gap; no skip again.
-    let retried: Vec<i64> = (1..=3).map(|i| alloc(&mut r, NEW, &format!("lost-{i}"))).collect();
+    let retried: Vec<i64> = (1..=3).map(|i| alloc_msg(&mut r, NEW, &format!("lost-{i}"))).collect();
     assert_eq!(retried, vec![GAP + 2, GAP + 3, GAP + 4]);
     assert!(retried.iter().all(|s| !gave.contains(s)), "a seq went to two messages: {gave:?} then {retried:?}");
-    let hole: Vec<LogEntry> = redis::cmd("SEQ.RANGE").arg(NEW).arg(1).arg(GAP).query(&mut r).unwrap();
+    let hole = range(&mut r, NEW, "1", &gap_s, None);
     assert!(hole.is_empty(), "the skipped seqs 1..={GAP} hold nothing: {hole:?}");
     // A log that existed keeps the ordinary rule: its first ALLOC in epoch 1 skips too.
-    assert_eq!(alloc(&mut r, A, "after-promotion"), 1 + GAP + 1);
+    assert_eq!(alloc_msg(&mut r, A, "after-promotion"), 1 + GAP + 1);
 }
 
 #[test]
