@@ -125,8 +125,9 @@ fn alloc_stays_fast_and_exact_past_2_pow_24_ids_in_the_window() {
         println!("  {us} µs: {args:?}");
     }
     assert!(worst < SLOWLOG_STALL_US, "a SEQ.ALLOC stalled the server: {slow:?}");
-    // The old index rebuilt itself on every call past 2^24 ids (300,000 entries here); a
-    // loaded machine preempting the server shows as a few hundred at most (0.01%).
-    assert!(slow.len() as u64 <= IDS / 10_000, "{} SEQ.ALLOC calls above {SLOW_US} µs: {slow:?}", slow.len());
+    // The old index rebuilt itself on every call past 2^24 ids (300,000 calls here, each
+    // over a second); a machine preempting the server shows as scattered calls of 10-30 ms
+    // (9-86 on an idle 2-core machine, 5,631 with a load average of 14): at most 0.1%.
+    assert!(slow.len() as u64 <= IDS / 1_000, "{} SEQ.ALLOC calls above {SLOW_US} µs: {slow:?}", slow.len());
     println!("dedup past 2^24 ids: {:?} in all", t0.elapsed());
 }
