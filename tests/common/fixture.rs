@@ -27,6 +27,9 @@ pub fn fixtures_dir() -> PathBuf {
     }
 }
 
+/// A SEQ.CHANGES answer: `[rev, changes]`, or the RESYNC error's rev.
+pub type ChangesAnswer = Result<(i64, Vec<Change>), i64>;
+
 #[derive(Debug, Default, PartialEq)]
 pub struct LogExpect {
     pub key: Vec<u8>,
@@ -34,8 +37,8 @@ pub struct LogExpect {
     pub entries: Vec<Entry>,
     pub cursors: Vec<(Vec<u8>, i64)>,
     pub dedup: Vec<(Vec<u8>, i64)>,
-    /// SEQ.CHANGES since-rev -> `[rev, changes]`, or the RESYNC error's rev.
-    pub changes: Vec<(i64, Result<(i64, Vec<Change>), i64>)>,
+    /// SEQ.CHANGES since-rev -> its answer.
+    pub changes: Vec<(i64, ChangesAnswer)>,
 }
 
 #[derive(Debug, Default, PartialEq)]
