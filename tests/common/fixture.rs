@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use redis::Connection;
 
 use super::client::{hex, show_bytes, unhex};
-use super::lifecycle::{changes, Change};
+use super::lifecycle::{changes, resync_rev, Change};
 use super::replies::Entry;
 use super::seq::{alloc, cursors, entries, seq_info, seq_info_pairs};
 
@@ -176,12 +176,6 @@ pub fn describe_changed_log(con: &mut Connection, key: &[u8], dedup_ids: &[Vec<u
         })
         .collect();
     log
-}
-
-/// The `<r>` of `RESYNC changes up to rev <r> are no longer kept`.
-pub fn resync_rev(error: &str) -> i64 {
-    let rev = error.strip_prefix("RESYNC changes up to rev ").and_then(|rest| rest.split(' ').next());
-    rev.and_then(|r| r.parse().ok()).unwrap_or_else(|| panic!("not a RESYNC error: {error:?}"))
 }
 
 pub fn render(exp: &Expect, encver: u64) -> String {

@@ -83,3 +83,9 @@ pub fn lookup(con: &mut Connection, key: impl AsRef<[u8]>, id: impl AsRef<[u8]>)
         other => panic!("{} replied {other:?}, expected an integer or nil", show_cmd(&cmd)),
     }
 }
+
+/// The `<r>` of `RESYNC changes up to rev <r> are no longer kept`.
+pub fn resync_rev(error: &str) -> i64 {
+    let rev = error.strip_prefix("RESYNC changes up to rev ").and_then(|rest| rest.split(' ').next());
+    rev.and_then(|r| r.parse().ok()).unwrap_or_else(|| panic!("not a RESYNC error: {error:?}"))
+}
