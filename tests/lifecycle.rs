@@ -619,3 +619,21 @@ fn memory_usage_falls_when_payloads_are_deleted() {
     let after = usage(&mut con);
     assert!(after + 25 * 1900 <= before, "deleting 25 payloads of 2000 bytes: MEMORY USAGE {before} -> {after}");
 }
+
+#[test]
+fn digest_value_covers_rev_and_change_records() {
+    let (server, _dir) = start_seq(&[]);
+    let mut con = server.connect();
+    log_of(&mut con, KEY, 3);
+    call_int(&mut con, &["COPY", KEY, "conv:{life}:copy"]);
+    assert_eq!(digest_value(&mut con, KEY.as_bytes()), digest_value(&mut con, b"conv:{life}:copy"));
+    // Edited and edited back: the same entries, but two changes more.
+    edit(&mut con, "conv:{life}:copy", 2, b"other");
+    edit(&mut con, "conv:{life}:copy", 2, b"payload-m2");
+    assert_eq!(entries(&mut con, "conv:{life}:copy"), entries(&mut con, KEY));
+    assert_ne!(
+        digest_value(&mut con, KEY.as_bytes()),
+        digest_value(&mut con, b"conv:{life}:copy"),
+        "DEBUG DIGEST-VALUE does not see rev and the change records"
+    );
+}
