@@ -637,3 +637,44 @@ fn digest_value_covers_rev_and_change_records() {
         "DEBUG DIGEST-VALUE does not see rev and the change records"
     );
 }
+
+#[test]
+fn every_lifecycle_refusal_changes_nothing_in_the_whole_database() {
+    let (server, _dir) = start_seq(&[]);
+    let mut con = server.connect();
+    log_of(&mut con, KEY, 6);
+    edit(&mut con, KEY, 1, b"edited");
+    del(&mut con, KEY, &[2]);
+    call_int(&mut con, &["SEQ.TRIM", KEY, "MINSEQ", "2"]);
+    call(&mut con, &["SET", "plain", "x"]);
+    config_set(&mut con, "seq.max-payload-bytes", "8");
+    let refusals: &[&[&str]] = &[
+        &["SEQ.EDIT", KEY, "2", "x"],
+        &["SEQ.EDIT", KEY, "1", "x"],
+        &["SEQ.EDIT", KEY, "7", "x"],
+        &["SEQ.EDIT", KEY, "3", "123456789"],
+        &["SEQ.EDIT", KEY, "-3", "x"],
+        &["SEQ.EDIT", KEY, "3"],
+        &["SEQ.EDIT", "plain", "1", "x"],
+        &["SEQ.EDIT", "conv:{missing}", "1", "x"],
+        &["SEQ.DEL", KEY, "3", "4", "x"],
+        &["SEQ.DEL", KEY, "-1"],
+        &["SEQ.DEL", "plain", "1"],
+        &["SEQ.CHANGES", KEY, "0"],
+        &["SEQ.CHANGES", KEY, "1", "COUNT", "0"],
+        &["SEQ.CHANGES", "plain", "0"],
+        &["SEQ.LOOKUP", "plain", "m1"],
+        &["SEQ.LOOKUP", KEY, "m1", "extra"],
+    ];
+    for args in refusals {
+        let before = db_state(&mut con);
+        let e = call_err(&mut con, args);
+        assert!(
+            ["ERR ", "WRONGTYPE ", "RESYNC "].iter().any(|code| e.starts_with(code)),
+            "{args:?}: an error reply naming the problem, got {e:?}"
+        );
+        assert_same_db(&before, &db_state(&mut con), &format!("after the refused {args:?}"));
+    }
+    assert!(answers_ping(&server));
+    assert_eq!(alloc(&mut con, KEY, b"m7", None), 7);
+}
