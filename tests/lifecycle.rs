@@ -678,3 +678,86 @@ fn every_lifecycle_refusal_changes_nothing_in_the_whole_database() {
     assert!(answers_ping(&server));
     assert_eq!(alloc(&mut con, KEY, b"m7", None), 7);
 }
+
+/// The commands of an AOF file (RESP arrays of bulk strings).
+fn aof_commands(bytes: &[u8]) -> Vec<Vec<Vec<u8>>> {
+    let mut pos = 0;
+    let line = |pos: &mut usize, marker: u8| -> usize {
+        assert_eq!(bytes[*pos], marker, "AOF byte {pos}: expected {:?}", marker as char);
+        let end = *pos + bytes[*pos..].windows(2).position(|w| w == b"\r\n").expect("a CRLF");
+        let n = std::str::from_utf8(&bytes[*pos + 1..end]).unwrap().parse().unwrap();
+        *pos = end + 2;
+        n
+    };
+    let mut commands = Vec::new();
+    while pos < bytes.len() {
+        let argc = line(&mut pos, b'*');
+        let command = (0..argc)
+            .map(|_| {
+                let len = line(&mut pos, b'$');
+                let arg = bytes[pos..pos + len].to_vec();
+                pos += len + 2;
+                arg
+            })
+            .collect();
+        commands.push(command);
+    }
+    commands
+}
+
+fn aof_bytes(commands: &[Vec<Vec<u8>>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for command in commands {
+        out.extend(format!("*{}\r\n", command.len()).into_bytes());
+        for arg in command {
+            out.extend(format!("${}\r\n", arg.len()).into_bytes());
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out
+}
+
+#[test]
+fn an_aof_rewritten_by_a_module_before_the_lifecycle_still_replays() {
+    let (mut server, _dir) = start_seq(&["--appendonly", "yes", "--aof-use-rdb-preamble", "no"]);
+    let mut con = server.connect();
+    log_of(&mut con, KEY, 3);
+    call_int(&mut con, &["SEQ.ACK", KEY, "dev", "2"]);
+    rewrite_aof(&mut con);
+    let before = full_state(&mut con);
+    drop(con);
+    server.shutdown();
+    // The older rewrite: RESTORE-HEADER without `rev resync-floor`, RESTORE-CHUNK without
+    // the change records.
+    let aof_dir = server.dir.join("appendonlydir");
+    let base = std::fs::read_dir(&aof_dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().ends_with(".base.aof"))
+        .expect("a base AOF file");
+    let mut commands = aof_commands(&std::fs::read(&base).unwrap());
+    let mut rewritten = (0, 0);
+    for command in commands.iter_mut().filter(|c| c.first().map(Vec::as_slice) == Some(b"SEQ.EFFECT")) {
+        match command[2].as_slice() {
+            b"RESTORE-HEADER" => {
+                assert_eq!((command.len(), &command[9], &command[10]), (11, &b"0".to_vec(), &b"0".to_vec()));
+                command.truncate(9);
+                rewritten.0 += 1;
+            }
+            b"RESTORE-CHUNK" => {
+                assert_eq!((command.len(), command[8].is_empty()), (9, true), "an unchanged chunk has no records");
+                command.truncate(8);
+                rewritten.1 += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(rewritten, (1, 1), "one header and one chunk in the base file");
+    std::fs::write(&base, aof_bytes(&commands)).unwrap();
+    server.start_again();
+    let mut con = server.connect();
+    assert_same_state(&before, &full_state(&mut con), "an AOF in the older RESTORE-* form");
+    assert_eq!(edit(&mut con, KEY, 2, b"edited after the upgrade"), 1);
+    assert_eq!(del(&mut con, KEY, &[1]), 1);
+}
