@@ -35,6 +35,10 @@ fn register_commands(ctx: *mut RedisModuleCtx) -> bool {
         && register::<cursors::Cursors>(ctx)
         && register::<forget::Forget>(ctx)
         && register::<effect::Effect>(ctx)
+        && register::<edit::Edit>(ctx)
+        && register::<del::Del>(ctx)
+        && register::<changes::Changes>(ctx)
+        && register::<lookup::Lookup>(ctx)
 }
 
 fn init(ctx: &Context, _args: &[RedisString]) -> Status {

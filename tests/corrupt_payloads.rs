@@ -363,6 +363,9 @@ fn check_accepted(server: &Server, con: &mut Connection, key: &[u8], label: &str
     if es.windows(2).any(|w| w[0].ts > w[1].ts) {
         note("ts decreases within the log (invariant 4)".into());
     }
+    for problem in lifecycle_problems(con, key, &pairs, &es, l) {
+        note(problem);
+    }
     let mut r = rev.clone();
     r.reverse();
     if r != es {
@@ -423,6 +426,76 @@ fn check_accepted(server: &Server, con: &mut Connection, key: &[u8], label: &str
         }
     }
     let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(key).arg("corrupt:again").query(con);
+    problems
+}
+
+/// The lifecycle of an accepted log must be consistent with its entries: `rev` and
+/// `deleted` present; SEQ.CHANGES from 0 lists (or RESYNCs at a rev ≤ `rev`, and then lists
+/// from there) strictly ascending change-revs in `since+1..=rev`, each seq once, an edit's
+/// entry exactly as SEQ.RANGE returns it, a deletion's seq returned by no read; an edit of
+/// a listed entry then gives `rev + 1` (or is refused at the 63-bit limit).
+fn lifecycle_problems(
+    con: &mut Connection,
+    key: &[u8],
+    pairs: &[(String, Value)],
+    es: &[Entry],
+    last: i64,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let get = |name: &str| {
+        pairs.iter().find(|(k, _)| k == name).and_then(|(_, v)| if let Value::Int(n) = v { Some(*n) } else { None })
+    };
+    let (Some(rev), Some(deleted)) = (get("rev"), get("deleted")) else {
+        return vec![format!("SEQ.INFO lacks rev or deleted: {pairs:?}")];
+    };
+    if rev < 0 || deleted < 0 || deleted > last {
+        problems.push(format!("rev {rev} / deleted {deleted} out of range (last {last})"));
+    }
+    let (since, listed) = match changes(con, key, 0, Some(1_000_000)) {
+        Ok(reply) => (0, reply),
+        Err(e) if e.starts_with("RESYNC ") => {
+            let floor = resync_rev(&e);
+            if floor > rev || floor < 1 {
+                problems.push(format!("RESYNC at rev {floor} but rev is {rev}"));
+                return problems;
+            }
+            match changes(con, key, floor, Some(1_000_000)) {
+                Ok(reply) => (floor, reply),
+                Err(e) => return vec![format!("SEQ.CHANGES from the RESYNC rev {floor} failed: {e}")],
+            }
+        }
+        Err(e) => return vec![format!("SEQ.CHANGES failed: {e}")],
+    };
+    let (reply_rev, list) = listed;
+    if reply_rev != rev {
+        problems.push(format!("SEQ.CHANGES rev {reply_rev}, SEQ.INFO rev {rev}"));
+    }
+    if list.windows(2).any(|w| w[0].rev >= w[1].rev) || list.iter().any(|c| c.rev <= since || c.rev > rev) {
+        problems.push(format!("change revs not ascending within {since}+1..={rev}: {list:?}"));
+    }
+    let mut listed_seqs: Vec<i64> = list.iter().map(|c| c.seq).collect();
+    listed_seqs.sort_unstable();
+    if listed_seqs.windows(2).any(|w| w[0] == w[1]) {
+        problems.push("a seq is listed twice by SEQ.CHANGES".into());
+    }
+    for c in &list {
+        let read = es.iter().find(|e| e.seq == c.seq);
+        if c.entry.as_ref() != read {
+            problems.push(format!("change {c:?} disagrees with SEQ.RANGE's {read:?}"));
+        }
+    }
+    if let Some(entry) = list.iter().find_map(|c| c.entry.clone()) {
+        let mut payload = entry.payload.clone();
+        payload.push(b'!');
+        match redis::cmd("SEQ.EDIT").arg(key).arg(entry.seq).arg(&payload).query::<Value>(con) {
+            Ok(Value::Int(n)) if Some(n) == rev.checked_add(1) => {}
+            // A (corrupt but consistent) rev at the 63-bit limit refuses further changes.
+            Err(e) if rev == i64::MAX && error_text(&e).starts_with("ERR ") => {}
+            other => {
+                problems.push(format!("SEQ.EDIT of listed seq {} replied {other:?}, expected {}", entry.seq, rev + 1))
+            }
+        }
+    }
     problems
 }
 
@@ -642,4 +715,52 @@ fn damaged_logs_with_cursors_and_trims_are_refused_or_load_consistently() {
         total += bodies.len();
     }
     report("logs with cursors and trims", total, all_accepted, &all_problems);
+}
+
+/// A log of encoding v2's new state: edits (one twice), deletions (the first entry, an
+/// edited one), a change trimmed away (a RESYNC floor), a cursor.
+fn changed_log(con: &mut Connection) -> Dump {
+    for i in 1..=9 {
+        alloc(con, b"src", format!("m{i}").as_bytes(), Some(format!("payload {i}").as_bytes()));
+    }
+    edit(con, b"src", 2, b"edited, then trimmed");
+    edit(con, b"src", 5, b"edited");
+    edit(con, b"src", 5, b"edited twice");
+    edit(con, b"src", 7, b"edited, then deleted");
+    del(con, b"src", &[4, 7, 9]);
+    let _: i64 = redis::cmd("SEQ.TRIM").arg("src").arg("MINSEQ").arg(3).query(con).expect("SEQ.TRIM");
+    del(con, b"src", &[3]);
+    let _: i64 = redis::cmd("SEQ.ACK").arg("src").arg("dev").arg(6).query(con).expect("SEQ.ACK");
+    let info = info_of(con, b"src");
+    assert_eq!((info["rev"], info["deleted"], info["first"]), (8, 4, 5), "{info:?}");
+    assert!(changes(con, b"src", 0, None).unwrap_err().starts_with("RESYNC"));
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("src").query(con).unwrap();
+    split_dump(&payload)
+}
+
+#[test]
+fn damaged_logs_with_edits_and_deletions_are_refused_or_load_consistently() {
+    let (server, _dir, mut con) = server();
+    let dump = changed_log(&mut con);
+    let _: String =
+        redis::cmd("RESTORE").arg("copy").arg(0).arg(seal(&dump.body, dump.version)).query(&mut con).unwrap();
+    assert_eq!(log_state(&mut con, b"copy"), log_state(&mut con, b"src"), "the undamaged payload");
+    assert_eq!(changes(&mut con, b"copy", 2, None), changes(&mut con, b"src", 2, None));
+    let truncated: Vec<(String, Vec<u8>)> = (0..dump.body.len())
+        .map(|n| (format!("first {n} of {} bytes", dump.body.len()), dump.body[..n].to_vec()))
+        .collect();
+    let (accepted, problems) = try_bodies(&server, &mut con, dump.version, &truncated);
+    assert_eq!(accepted, 0, "a truncated v2 payload was accepted");
+    report("v2 truncations", truncated.len(), accepted, &problems);
+    let mut bodies = Vec::new();
+    for pos in 1..dump.body.len() {
+        for mask in [0x01u8, 0x80, 0xff] {
+            let mut b = dump.body.clone();
+            b[pos] ^= mask;
+            bodies.push((format!("byte {pos} ^ {mask:#04x}"), b));
+        }
+    }
+    bodies.extend(field_mutations(&dump.body));
+    let (accepted, problems) = try_bodies(&server, &mut con, dump.version, &bodies);
+    report("v2 flipped bytes and field mutations", bodies.len(), accepted, &problems);
 }

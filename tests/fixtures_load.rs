@@ -1,31 +1,34 @@
-//! Released RDB encodings keep loading: `tests/fixtures/seq-v1.rdb` (written by encoding
-//! version 1 of the module) is loaded by the current module and must read back exactly as
-//! `tests/fixtures/seq-v1.expected.txt` describes (format: `tests/common/fixture.rs`).
+//! Released RDB encodings keep loading: each `tests/fixtures/seq-v<N>.rdb` (written by
+//! encoding version N of the module) is loaded by the current module and must read back
+//! exactly as `tests/fixtures/seq-v<N>.expected.txt` describes (format:
+//! `tests/common/fixture.rs`): v1 (append-only logs: cursors, trims, the fence) and v2
+//! (the message lifecycle: edits, deletions, change records, a RESYNC floor).
 //!
-//! Both files were produced once, from a fixed workload, by
-//! `cargo run --release --example make_fixture_v1`, which refuses to overwrite them: a
+//! Each pair was produced once, from a fixed workload, by
+//! `cargo run --release --example make_fixture_v<N>`, which refuses to overwrite them: a
 //! released encoding's fixture never changes.
 
 mod common;
 
 use common::fixture::*;
 use common::*;
-use redis::Value;
+use redis::{Connection, Value};
 
-#[test]
-fn loads_the_encoding_v1_fixture() {
-    let rdb = fixtures_dir().join("seq-v1.rdb");
-    let expected = fixtures_dir().join("seq-v1.expected.txt");
+/// Loads `seq-v<version>.rdb`, checks it against its expected file, runs the version's own
+/// `check`, then the de-duplication answers, appends and a DEBUG RELOAD round trip.
+fn load_fixture(version: u32, check: impl FnOnce(&mut Connection, &Expect)) {
+    let rdb = fixtures_dir().join(format!("seq-v{version}.rdb"));
+    let expected = fixtures_dir().join(format!("seq-v{version}.expected.txt"));
     assert!(
         rdb.exists() && expected.exists(),
-        "missing {} or {}: generate them once with `cargo run --release --example make_fixture_v1`",
+        "missing {} or {}: generate them once with `cargo run --release --example make_fixture_v{version}`",
         rdb.display(),
         expected.display()
     );
     let exp = parse_expected(&std::fs::read_to_string(&expected).unwrap());
     assert!(!exp.logs.is_empty(), "the expected file describes no log");
 
-    let dir = ScratchDir::new("fixture-v1");
+    let dir = ScratchDir::new(&format!("fixture-v{version}"));
     std::fs::copy(&rdb, dir.0.join("dump.rdb")).expect("copy the fixture");
     let mut args: Vec<&str> = DEBUG_ON.to_vec();
     args.extend(["--dbfilename", "dump.rdb"]);
@@ -50,7 +53,12 @@ fn loads_the_encoding_v1_fixture() {
         }
         assert_eq!(entries(&mut con, &l.key), l.entries, "{k}: entries");
         assert_eq!(cursors(&mut con, &l.key), l.cursors, "{k}: cursors");
+        for (since, answer) in &l.changes {
+            let got = changes(&mut con, &l.key, *since, Some(1000)).map_err(|e| resync_rev(&e));
+            assert_eq!(&got, answer, "{k}: SEQ.CHANGES {since}");
+        }
     }
+    check(&mut con, &exp);
     // De-duplication answers (before any new append, so by the log's own ts every window
     // is still open), which change nothing; then each log continues at last + 1.
     let before = db_state(&mut con);
@@ -68,10 +76,42 @@ fn loads_the_encoding_v1_fixture() {
     assert_same_db(&before, &db_state(&mut con), "retries on the loaded fixture");
     for l in &exp.logs {
         let last_v = l.info.iter().find(|(f, _)| f == "last").map(|(_, v)| *v).expect("info last");
-        assert_eq!(alloc(&mut con, &l.key, b"appended after loading v1", None), last_v + 1, "{}", show_bytes(&l.key));
+        let id = format!("appended after loading v{version}");
+        assert_eq!(alloc(&mut con, &l.key, id.as_bytes(), None), last_v + 1, "{}", show_bytes(&l.key));
     }
     // Round trip in the current encoding.
     let after = db_state(&mut con);
     let _: () = redis::cmd("DEBUG").arg("RELOAD").query(&mut con).expect("DEBUG RELOAD");
-    assert_same_db(&after, &db_state(&mut con), "DEBUG RELOAD of the loaded fixture");
+    assert_same_db(&after, &db_state(&mut con), &format!("DEBUG RELOAD of the loaded v{version} fixture"));
+}
+
+#[test]
+fn loads_the_encoding_v1_fixture() {
+    load_fixture(1, |con, exp| {
+        // A v1 log never changed: rev 0, nothing deleted, nothing to list.
+        for l in &exp.logs {
+            let info = info_of(con, &l.key);
+            assert_eq!((info["rev"], info["deleted"]), (0, 0), "{}: {info:?}", show_bytes(&l.key));
+            assert_eq!(changes(con, &l.key, 0, None), Ok((0, vec![])), "{}", show_bytes(&l.key));
+        }
+    });
+}
+
+#[test]
+fn loads_the_encoding_v2_fixture() {
+    load_fixture(2, |con, exp| {
+        // The fixture holds what it claims: edits, deletions, a RESYNC floor, every SEQ.CHANGES answer.
+        let info = |con: &mut Connection, key: &[u8], f: &str| field(&info_of(con, key), f);
+        assert!(exp.logs.iter().all(|l| !l.changes.is_empty()), "every v2 log lists its SEQ.CHANGES answers");
+        assert!(exp.logs.iter().any(|l| l.changes.iter().any(|(_, a)| a.is_err())), "a RESYNC floor");
+        assert!(info(con, b"conv:{g1}", "deleted") > 0 && info(con, b"conv:{g1}", "rev") > 3);
+        assert_eq!(info(con, b"conv:{g1}", "first"), 2, "the deleted first entry stays deleted");
+        assert!(info(con, b"big:{b}", "deleted") == 10 && info(con, b"big:{b}", "rev") == 20);
+        // Changes go on from the loaded rev.
+        let rev = info(con, b"conv:{g1}", "rev");
+        assert_eq!(edit(con, b"conv:{g1}", 4, b"edited after loading"), rev + 1);
+        assert_eq!(del(con, b"conv:{g1}", &[4]), 1);
+        let (now, list) = changes(con, b"conv:{g1}", rev, None).unwrap();
+        assert_eq!((now, list), (rev + 2, vec![Change { rev: rev + 2, seq: 4, entry: None }]));
+    });
 }

@@ -145,6 +145,14 @@ fn allocation_and_dedup_counters() {
         sync(c, &["conv:{c}", "x"]);
     });
     assert_eq!(d, expect(&[]), "reads and cursor commands count nothing");
+
+    let d = moved(&mut con, |c| {
+        assert_eq!(call_int(c, &["SEQ.EDIT", "conv:{c}", "1", "edited"]), 1);
+        assert_eq!(call_int(c, &["SEQ.DEL", "conv:{c}", "2"]), 1);
+        call(c, &["SEQ.CHANGES", "conv:{c}", "0"]);
+        assert_eq!(call_int(c, &["SEQ.LOOKUP", "conv:{c}", "m1"]), 2);
+    });
+    assert_eq!(d, expect(&[]), "edits and deletions are neither allocations nor trims");
 }
 
 #[test]
@@ -237,7 +245,7 @@ struct Spec {
     tokens: &'static [&'static str],
 }
 
-const SPECS: [Spec; 12] = [
+const SPECS: [Spec; 16] = [
     Spec { name: "SEQ.ALLOC", flags: &["write", "denyoom"], args: &["key", "client-msg-id", "payload"], tokens: &[] },
     Spec { name: "SEQ.RANGE", flags: &["readonly"], args: &["key", "start", "end"], tokens: &["COUNT"] },
     Spec { name: "SEQ.REVRANGE", flags: &["readonly"], args: &["key", "end", "start"], tokens: &["COUNT"] },
@@ -250,6 +258,10 @@ const SPECS: [Spec; 12] = [
     Spec { name: "SEQ.UNREAD", flags: &["readonly"], args: &["key", "consumer"], tokens: &[] },
     Spec { name: "SEQ.CURSORS", flags: &["readonly"], args: &["key"], tokens: &[] },
     Spec { name: "SEQ.FORGET", flags: &["write"], args: &["key", "consumer"], tokens: &[] },
+    Spec { name: "SEQ.EDIT", flags: &["write", "denyoom"], args: &["key", "seq", "payload"], tokens: &[] },
+    Spec { name: "SEQ.DEL", flags: &["write"], args: &["key", "seq"], tokens: &[] },
+    Spec { name: "SEQ.CHANGES", flags: &["readonly"], args: &["key", "since-rev"], tokens: &["COUNT"] },
+    Spec { name: "SEQ.LOOKUP", flags: &["readonly", "fast"], args: &["key", "client-msg-id"], tokens: &[] },
 ];
 
 /// Every `token` in an argument tree (nested blocks and oneofs included).
@@ -371,6 +383,10 @@ fn command_getkeys_and_list() {
     assert_eq!(keys(&mut con, &["SEQ.SYNC", "k", "c", "AFTER", "1", "COUNT", "2", "BLOCK", "0"]), vec!["k"]);
     assert_eq!(keys(&mut con, &["SEQ.TRIM", "k", "MAXLEN", "1"]), vec!["k"]);
     assert_eq!(keys(&mut con, &["SEQ.ACK", "k", "c", "1"]), vec!["k"]);
+    assert_eq!(keys(&mut con, &["SEQ.EDIT", "k", "1", "payload"]), vec!["k"]);
+    assert_eq!(keys(&mut con, &["SEQ.DEL", "k", "1", "2", "3"]), vec!["k"]);
+    assert_eq!(keys(&mut con, &["SEQ.CHANGES", "k", "0", "COUNT", "5"]), vec!["k"]);
+    assert_eq!(keys(&mut con, &["SEQ.LOOKUP", "k", "id"]), vec!["k"]);
 
     let listed: Vec<String> = array(&call(&mut con, &["COMMAND", "LIST", "FILTERBY", "MODULE", "seq"]))
         .iter()

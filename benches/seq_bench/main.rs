@@ -10,7 +10,7 @@
 //!
 //! It starts the server with the integration tests' harness (`tests/common`, included
 //! below by path), so both run the same binaries with the same arguments. The phases are
-//! modules of their own: `throughput`, `memory`, `scale`; `rows` runs redis-benchmark,
+//! modules of their own: `throughput`, `memory`, `scale`, `lifecycle`; `rows` runs redis-benchmark,
 //! `report` prints the tables and the SUMMARY.
 //!
 //! Run (after `cargo build --release`):
@@ -31,6 +31,7 @@
 mod common;
 mod config;
 mod data;
+mod lifecycle;
 mod memory;
 mod report;
 mod rows;
@@ -143,6 +144,9 @@ fn main() {
     }
     if cfg.phase("scale") {
         scale::phase(&cfg, &server, &mut con, &mut sum);
+    }
+    if cfg.phase("lifecycle") {
+        lifecycle::phase(&cfg, &server, &mut con, &mut sum);
     }
 
     print_table(

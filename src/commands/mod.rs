@@ -3,11 +3,15 @@
 
 pub mod ack;
 pub mod alloc;
+pub mod changes;
 pub mod cursors;
+pub mod del;
+pub mod edit;
 pub mod effect;
 pub mod forget;
 pub mod info;
 pub mod last;
+pub mod lookup;
 pub mod range;
 pub mod sync;
 pub mod trim;

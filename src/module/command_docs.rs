@@ -73,6 +73,7 @@ pub const READS: u32 = raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_AC
 pub const UPDATES: u32 = raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_UPDATE;
 pub const INSERTS: u32 = raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_INSERT;
 pub const ACCESS_UPDATES: u32 = UPDATES | raw::REDISMODULE_CMD_KEY_ACCESS;
+pub const DELETES: u32 = raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_DELETE;
 
 /// Builds the C argument array (null-terminated) for `docs`; Redis copies what it keeps.
 fn c_args(

@@ -7,9 +7,13 @@
 //!
 //! Ops: `APPEND packed id payload` (packed: seq, ts, epoch, dedup floor and retention trim
 //! point as five varints, see `seq_core::encoding::pack_append`), `TRIM keep-from`,
-//! `ACK consumer cursor`, `FORGET consumer`, and the AOF rewrite's
-//! `RESTORE-HEADER last skipped epoch last-ts dedup-floor node-epoch`,
-//! `RESTORE-RETIRED seq ts id`, `RESTORE-CHUNK first-seq skipped-before first-ts len bytes`.
+//! `ACK consumer cursor`, `FORGET consumer`, `EDIT seq payload`, `DEL packed-seqs`
+//! (`seq_core::encoding::pack_seqs`: the seqs actually deleted), and the AOF rewrite's
+//! `RESTORE-HEADER last skipped epoch last-ts dedup-floor node-epoch [rev resync-floor]`,
+//! `RESTORE-RETIRED seq ts id`,
+//! `RESTORE-CHUNK first-seq skipped-before first-ts len bytes [packed-changes]`
+//! (the bracketed operands came with the message lifecycle; a rewrite by an older module
+//! lacks them and means rev 0, no changes).
 //!
 //! Operands go out as integers and raw buffers, and an appended entry's id and payload as
 //! the client's own argument strings (shared, not copied): no strings are built for them.
@@ -57,6 +61,8 @@ ops! {
     RestoreHeader = c"RESTORE-HEADER",
     RestoreRetired = c"RESTORE-RETIRED",
     RestoreChunk = c"RESTORE-CHUNK",
+    Edit = c"EDIT",
+    Del = c"DEL",
 }
 
 impl Op {
@@ -90,6 +96,8 @@ pub enum Effect<'a> {
     RestoreHeader {
         header: LogHeader,
         node_epoch: u64,
+        rev: u64,
+        resync_floor: u64,
     },
     RestoreRetired {
         seq: u64,
@@ -102,6 +110,17 @@ pub enum Effect<'a> {
         first_ts: u64,
         len: u32,
         bytes: &'a [u8],
+        /// The chunk's change records, `SeqLog::packed_changes`.
+        changes: &'a [u8],
+    },
+    /// The retained, not deleted entry `seq` now has this payload (it had another).
+    Edit {
+        seq: u64,
+        payload: Arg<'a>,
+    },
+    /// These entries (`pack_seqs`, ascending, each retained and not deleted) are deleted.
+    Del {
+        packed_seqs: &'a [u8],
     },
 }
 
@@ -177,6 +196,8 @@ impl<'a> Effect<'a> {
             Effect::RestoreHeader { .. } => Op::RestoreHeader,
             Effect::RestoreRetired { .. } => Op::RestoreRetired,
             Effect::RestoreChunk { .. } => Op::RestoreChunk,
+            Effect::Edit { .. } => Op::Edit,
+            Effect::Del { .. } => Op::Del,
         }
     }
 
@@ -202,7 +223,19 @@ impl<'a> Effect<'a> {
                 Effect::Forget { consumer: consumer.bytes() }
             }
             Op::RestoreHeader => {
-                let [last, skipped, epoch, last_ts, dedup_floor, node_epoch] = operands(args)?;
+                let (head, lifecycle) = match args.len() {
+                    9 => (operands::<6>(args)?, None),
+                    _ => {
+                        let [last, skipped, epoch, last_ts, dedup_floor, node_epoch, rev, resync_floor] =
+                            operands(args)?;
+                        ([last, skipped, epoch, last_ts, dedup_floor, node_epoch], Some((rev, resync_floor)))
+                    }
+                };
+                let [last, skipped, epoch, last_ts, dedup_floor, node_epoch] = head;
+                let (rev, resync_floor) = match lifecycle {
+                    Some((rev, resync_floor)) => (int(rev)?, int(resync_floor)?),
+                    None => (0, 0),
+                };
                 let header = LogHeader {
                     last: int(last)?,
                     skipped: int(skipped)?,
@@ -210,21 +243,36 @@ impl<'a> Effect<'a> {
                     last_ts: int(last_ts)?,
                     dedup_floor: int(dedup_floor)?,
                 };
-                Effect::RestoreHeader { header, node_epoch: int(node_epoch)? }
+                Effect::RestoreHeader { header, node_epoch: int(node_epoch)?, rev, resync_floor }
             }
             Op::RestoreRetired => {
                 let [seq, ts, id] = operands(args)?;
                 Effect::RestoreRetired { seq: int(seq)?, ts: int(ts)?, id: id.bytes() }
             }
             Op::RestoreChunk => {
-                let [first_seq, skipped_before, first_ts, len, bytes] = operands(args)?;
+                let ([first_seq, skipped_before, first_ts, len, bytes], changes) = match args.len() {
+                    8 => (operands::<5>(args)?, &[][..]),
+                    _ => {
+                        let [first_seq, skipped_before, first_ts, len, bytes, changes] = operands(args)?;
+                        ([first_seq, skipped_before, first_ts, len, bytes], changes.bytes())
+                    }
+                };
                 Effect::RestoreChunk {
                     first_seq: int(first_seq)?,
                     skipped_before: int(skipped_before)?,
                     first_ts: int(first_ts)?,
                     len: u32::try_from(int(len)?).map_err(|_| SeqError::InvalidState("chunk length"))?,
                     bytes: bytes.bytes(),
+                    changes,
                 }
+            }
+            Op::Edit => {
+                let [seq, payload] = operands(args)?;
+                Effect::Edit { seq: int(seq)?, payload }
+            }
+            Op::Del => {
+                let [packed_seqs] = operands(args)?;
+                Effect::Del { packed_seqs: packed_seqs.bytes() }
             }
         })
     }
@@ -250,9 +298,9 @@ impl<'a> Effect<'a> {
                 let (ptr, len) = buf(consumer);
                 emit!(target, c"scb", key, op, ptr, len);
             }
-            Effect::RestoreHeader { header: h, node_epoch } => emit!(
+            Effect::RestoreHeader { header: h, node_epoch, rev, resync_floor } => emit!(
                 target,
-                c"scllllll",
+                c"scllllllll",
                 key,
                 op,
                 ll(h.last),
@@ -260,17 +308,20 @@ impl<'a> Effect<'a> {
                 ll(h.epoch),
                 ll(h.last_ts),
                 ll(h.dedup_floor),
-                ll(node_epoch)
+                ll(node_epoch),
+                ll(rev),
+                ll(resync_floor)
             ),
             Effect::RestoreRetired { seq, ts, id } => {
                 let (ptr, len) = buf(id);
                 emit!(target, c"scllb", key, op, ll(seq), ll(ts), ptr, len);
             }
-            Effect::RestoreChunk { first_seq, skipped_before, first_ts, len, bytes } => {
+            Effect::RestoreChunk { first_seq, skipped_before, first_ts, len, bytes, changes } => {
                 let (ptr, blen) = buf(bytes);
+                let (changes_ptr, changes_len) = buf(changes);
                 emit!(
                     target,
-                    c"scllllb",
+                    c"scllllbb",
                     key,
                     op,
                     ll(first_seq),
@@ -278,8 +329,15 @@ impl<'a> Effect<'a> {
                     ll(first_ts),
                     ll(u64::from(len)),
                     ptr,
-                    blen
+                    blen,
+                    changes_ptr,
+                    changes_len
                 );
+            }
+            Effect::Edit { seq, payload } => emit!(target, c"scls", key, op, ll(seq), payload.raw()),
+            Effect::Del { packed_seqs } => {
+                let (ptr, len) = buf(packed_seqs);
+                emit!(target, c"scb", key, op, ptr, len);
             }
         }
     }
@@ -311,8 +369,9 @@ impl<'a> Effect<'a> {
                 let removed = existing(key)?.forget(consumer);
                 Ok(Outcome { result: u64::from(removed), changed: removed })
             }
-            Effect::RestoreHeader { header, node_epoch } => {
-                let log = SeqLog::from_header(header)?;
+            Effect::RestoreHeader { header, node_epoch, rev, resync_floor } => {
+                let mut log = SeqLog::from_header(header)?;
+                log.restore_rev(rev, resync_floor)?;
                 fence::observe_epoch(header.epoch.max(node_epoch));
                 key.set(log)?;
                 Ok(Outcome::changed(1))
@@ -321,15 +380,15 @@ impl<'a> Effect<'a> {
                 existing(key)?.push_retired(seq, ts, id)?;
                 Ok(Outcome::changed(1))
             }
-            Effect::RestoreChunk { first_seq, skipped_before, first_ts, len, bytes } => {
-                existing(key)?.push_chunk(Chunk::from_parts(
-                    first_seq,
-                    skipped_before,
-                    first_ts,
-                    len,
-                    bytes.to_vec(),
-                ))?;
+            Effect::RestoreChunk { first_seq, skipped_before, first_ts, len, bytes, changes } => {
+                let chunk = Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes.to_vec());
+                existing(key)?.push_changed_chunk(chunk, changes)?;
                 Ok(Outcome::changed(1))
+            }
+            Effect::Edit { seq, payload } => Ok(Outcome::changed(existing(key)?.apply_edit(seq, payload.bytes())?)),
+            Effect::Del { packed_seqs } => {
+                let seqs = encoding::unpack_seqs(packed_seqs)?;
+                Ok(Outcome::changed(existing(key)?.apply_delete(&seqs)?))
             }
         }
     }
@@ -342,6 +401,8 @@ impl<'a> Effect<'a> {
                 ctx.notify(c"seq.alloc", key);
                 ctx.signal_ready(key);
             }
+            Effect::Edit { .. } => ctx.notify(c"seq.edit", key),
+            Effect::Del { .. } => ctx.notify(c"seq.del", key),
             Effect::Trim { .. }
             | Effect::Ack { .. }
             | Effect::Forget { .. }

@@ -91,6 +91,8 @@ impl fmt::Display for CmdError {
                 write!(f, "ERR SEQ.EFFECT is internal to redis-seq (replication and AOF only)")
             }
             CmdError::UnknownEffect(op) => write!(f, "ERR unknown SEQ.EFFECT op '{}'", String::from_utf8_lossy(op)),
+            // The one refusal with its own code: a device tells it apart from every ERR.
+            CmdError::Core(error @ SeqError::Resync { .. }) => write!(f, "RESYNC {error}"),
             CmdError::Core(error) => write!(f, "ERR {error}"),
             CmdError::Internal(_) => f.write_str(INTERNAL_ERROR),
         }
@@ -112,5 +114,9 @@ mod tests {
             "ERR payload is 9 bytes, longer than seq.max-payload-bytes (8)"
         );
         assert_eq!(CmdError::Internal("detail").to_string(), INTERNAL_ERROR);
+        assert_eq!(
+            CmdError::Core(SeqError::Resync { rev: 7 }).to_string(),
+            "RESYNC changes up to rev 7 are no longer kept"
+        );
     }
 }

@@ -89,13 +89,19 @@ unsafe extern "C" fn rdb_save(rdb: *mut RedisModuleIO, value: *mut c_void) {
     });
 }
 
-/// Rebuilds the key with RESTORE-* effects: header, retired ids, chunks (as stored),
-/// cursors. One command per chunk keeps every command small however long the log.
+/// Rebuilds the key with RESTORE-* effects: header (with rev and resync floor), retired
+/// ids, chunks (as stored, each with its change records), cursors. One command per chunk keeps every command small however long the log.
 unsafe extern "C" fn aof_rewrite(aof: *mut RedisModuleIO, key: *mut RedisModuleString, value: *mut c_void) {
     guard(c"aof_rewrite", (), || {
         let Some(log) = value.cast::<SeqLog>().as_ref() else { return };
         let header = log.header();
-        Effect::RestoreHeader { header, node_epoch: super::fence::node_epoch() }.rewrite(aof, key);
+        Effect::RestoreHeader {
+            header,
+            node_epoch: super::fence::node_epoch(),
+            rev: log.rev(),
+            resync_floor: log.resync_floor(),
+        }
+        .rewrite(aof, key);
         for retired in log.retired().iter() {
             Effect::RestoreRetired { seq: retired.seq, ts: retired.ts, id: retired.id }.rewrite(aof, key);
         }
@@ -106,6 +112,7 @@ unsafe extern "C" fn aof_rewrite(aof: *mut RedisModuleIO, key: *mut RedisModuleS
                 first_ts: chunk.first_ts,
                 len: chunk.len,
                 bytes: chunk.live_bytes(),
+                changes: &log.packed_changes(chunk),
             }
             .rewrite(aof, key);
         }
@@ -151,6 +158,20 @@ unsafe extern "C" fn digest(md: *mut RedisModuleDigest, value: *mut c_void) {
             add_bytes(consumer);
             add_int(cursor);
             end();
+        }
+        // The lifecycle, as SEQ.CHANGES and SEQ.INFO show it (a change at or below the
+        // resync floor is listed to no device, so it is not observable).
+        for v in [log.rev(), log.resync_floor(), log.deleted()] {
+            add_int(v);
+        }
+        end();
+        if let Ok(changes) = log.changes_since(log.resync_floor()) {
+            for change in changes {
+                add_int(change.rev);
+                add_int(change.seq);
+                add_int(u64::from(change.entry.is_some()));
+                end();
+            }
         }
     });
 }

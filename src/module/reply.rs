@@ -81,10 +81,15 @@ impl Reply {
 
     /// An array of entries whose count is known only once they are written.
     pub fn entries<'a>(self, entries: impl Iterator<Item = Entry<'a>>) {
+        self.postponed_array(entries, |entry| self.entry(&entry));
+    }
+
+    /// An array with one element per item, each written by `write`, counted as it goes.
+    pub fn postponed_array<T>(self, items: impl Iterator<Item = T>, mut write: impl FnMut(T)) {
         unsafe { api!(RedisModule_ReplyWithArray)(self.ctx, raw::REDISMODULE_POSTPONED_ARRAY_LEN as c_long) };
         let mut written: c_long = 0;
-        for entry in entries {
-            self.entry(&entry);
+        for item in items {
+            write(item);
             written += 1;
         }
         unsafe { api!(RedisModule_ReplySetArrayLength)(self.ctx, written) };

@@ -4,6 +4,9 @@
 //! One record per line, bytes hex-encoded, `#` starts a comment: `log <key>` opens a log;
 //! then `info <field> <int>` (SEQ.INFO, in order), `entry <seq> <id> <ts> <payload>`,
 //! `cursor <consumer> <cursor>`, `dedup <id> <seq>` (a retry of `id` answers `seq`);
+//! from encoding v2, SEQ.CHANGES answers: `changes <since-rev> <rev>` opens a reply, each
+//! `change <change-rev> <seq> <id> <ts> <payload>` (an edit) or `change <change-rev> <seq>
+//! nil` (a deletion) adds to it, and `resync <since-rev> <r>` is the RESYNC error;
 //! `string <key> <value>` is a plain string key.
 
 use std::path::{Path, PathBuf};
@@ -11,6 +14,7 @@ use std::path::{Path, PathBuf};
 use redis::Connection;
 
 use super::client::{hex, show_bytes, unhex};
+use super::lifecycle::{changes, resync_rev, Change};
 use super::replies::Entry;
 use super::seq::{alloc, cursors, entries, seq_info, seq_info_pairs};
 
@@ -23,6 +27,9 @@ pub fn fixtures_dir() -> PathBuf {
     }
 }
 
+/// A SEQ.CHANGES answer: `[rev, changes]`, or the RESYNC error's rev.
+pub type ChangesAnswer = Result<(i64, Vec<Change>), i64>;
+
 #[derive(Debug, Default, PartialEq)]
 pub struct LogExpect {
     pub key: Vec<u8>,
@@ -30,6 +37,8 @@ pub struct LogExpect {
     pub entries: Vec<Entry>,
     pub cursors: Vec<(Vec<u8>, i64)>,
     pub dedup: Vec<(Vec<u8>, i64)>,
+    /// SEQ.CHANGES since-rev -> its answer.
+    pub changes: Vec<(i64, ChangesAnswer)>,
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -80,6 +89,35 @@ pub fn parse_expected(text: &str) -> Expect {
                 .unwrap_or_else(|| panic!("{}", cur()))
                 .dedup
                 .push((bytes_of(id), parse_int(seq, line))),
+            ["changes", since, rev] => exp
+                .logs
+                .last_mut()
+                .unwrap_or_else(|| panic!("{}", cur()))
+                .changes
+                .push((parse_int(since, line), Ok((parse_int(rev, line), Vec::new())))),
+            ["resync", since, rev] => exp
+                .logs
+                .last_mut()
+                .unwrap_or_else(|| panic!("{}", cur()))
+                .changes
+                .push((parse_int(since, line), Err(parse_int(rev, line)))),
+            ["change", rev, seq, rest @ ..] => {
+                let entry = match rest {
+                    ["nil"] => None,
+                    [id, ts, payload] => Some(Entry {
+                        seq: parse_int(seq, line),
+                        id: bytes_of(id),
+                        ts: parse_int(ts, line),
+                        payload: bytes_of(payload),
+                    }),
+                    _ => panic!("bad change line {line:?}"),
+                };
+                let log = exp.logs.last_mut().unwrap_or_else(|| panic!("{}", cur()));
+                let Some((_, Ok((_, list)))) = log.changes.last_mut() else {
+                    panic!("a change line outside a `changes` reply: {line:?}")
+                };
+                list.push(Change { rev: parse_int(rev, line), seq: parse_int(seq, line), entry });
+            }
             _ => panic!("unknown line in the expected file: {line:?}"),
         }
     }
@@ -117,14 +155,34 @@ pub fn describe_log(con: &mut Connection, key: &[u8], dedup_ids: &[Vec<u8>]) -> 
         assert_eq!(entries(con, key), es_before, "dedup probe of {} appended", show_bytes(id));
         dedup.push((id.clone(), seq));
     }
-    LogExpect { key: key.to_vec(), info: info_ordered, entries: entries(con, key), cursors: cursors(con, key), dedup }
+    LogExpect {
+        key: key.to_vec(),
+        info: info_ordered,
+        entries: entries(con, key),
+        cursors: cursors(con, key),
+        dedup,
+        changes: Vec::new(),
+    }
+}
+
+/// `describe_log` plus every SEQ.CHANGES answer, since-rev 0 to the log's rev.
+pub fn describe_changed_log(con: &mut Connection, key: &[u8], dedup_ids: &[Vec<u8>]) -> LogExpect {
+    let mut log = describe_log(con, key, dedup_ids);
+    let rev = log.info.iter().find(|(f, _)| f == "rev").map_or(0, |(_, v)| *v);
+    log.changes = (0..=rev)
+        .map(|since| {
+            let answer = changes(con, key, since, Some(1000)).map_err(|e| resync_rev(&e));
+            (since, answer)
+        })
+        .collect();
+    log
 }
 
 pub fn render(exp: &Expect, encver: u64) -> String {
     let mut out = String::new();
     out.push_str("# redis-seq RDB fixture, encoding version ");
     out.push_str(&encver.to_string());
-    out.push_str(": written by `cargo run --release --example make_fixture_v1`.\n");
+    out.push_str(&format!(": written by `cargo run --release --example make_fixture_v{encver}`.\n"));
     out.push_str("# Bytes are hex (`-` = empty). Do not edit: a released encoding's fixture never changes.\n");
     for l in &exp.logs {
         out.push_str(&format!("log {}\n", hx(&l.key)));
@@ -140,9 +198,39 @@ pub fn render(exp: &Expect, encver: u64) -> String {
         for (id, seq) in &l.dedup {
             out.push_str(&format!("dedup {} {seq}\n", hx(id)));
         }
+        for (since, answer) in &l.changes {
+            match answer {
+                Err(rev) => out.push_str(&format!("resync {since} {rev}\n")),
+                Ok((rev, list)) => {
+                    out.push_str(&format!("changes {since} {rev}\n"));
+                    for c in list {
+                        match &c.entry {
+                            None => out.push_str(&format!("change {} {} nil\n", c.rev, c.seq)),
+                            Some(e) => out.push_str(&format!(
+                                "change {} {} {} {} {}\n",
+                                c.rev,
+                                c.seq,
+                                hx(&e.id),
+                                e.ts,
+                                hx(&e.payload)
+                            )),
+                        }
+                    }
+                }
+            }
+        }
     }
     for (k, v) in &exp.strings {
         out.push_str(&format!("string {} {}\n", hx(k), hx(v)));
     }
     out
+}
+
+/// The encoding version in a log's DUMP payload (a module value: type 7, then the 64-bit
+/// module id, whose low 10 bits are the version).
+pub fn dump_encver(payload: &[u8]) -> u64 {
+    assert_eq!(payload.first(), Some(&7), "a log's DUMP is a module value");
+    assert_eq!(payload.get(1), Some(&0x81), "module id as a 64-bit RDB length");
+    let id = u64::from_be_bytes(payload[2..10].try_into().expect("a module id"));
+    id & 1023
 }

@@ -10,8 +10,19 @@ use super::client::{call, error_text, show_bytes, show_cmd};
 use super::replies::{field_pairs, parse_entries, sync_reply, Entry};
 
 /// The `SEQ.INFO` fields in the order the contract fixes.
-pub const INFO_FIELDS: [&str; 9] =
-    ["last", "first", "length", "dedup-entries", "consumers", "first-ts", "last-ts", "epoch", "skipped-seqs"];
+pub const INFO_FIELDS: [&str; 11] = [
+    "last",
+    "first",
+    "length",
+    "dedup-entries",
+    "consumers",
+    "first-ts",
+    "last-ts",
+    "epoch",
+    "skipped-seqs",
+    "rev",
+    "deleted",
+];
 
 /// `SEQ.ALLOC key id [payload]`, which must succeed; returns the seq.
 pub fn alloc(con: &mut Connection, key: impl AsRef<[u8]>, id: impl AsRef<[u8]>, payload: Option<&[u8]>) -> i64 {

@@ -133,6 +133,32 @@ pub fn unpack_append(bytes: &[u8]) -> Result<Append, SeqError> {
     Ok(append)
 }
 
+/// A DEL effect's seqs (strictly ascending) as varints in one argument: the first seq,
+/// then each gap to the next.
+pub fn pack_seqs(seqs: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(seqs.len() * 2);
+    let mut previous = 0;
+    for &seq in seqs {
+        varint::put(&mut out, seq.wrapping_sub(previous));
+        previous = seq;
+    }
+    out
+}
+
+/// The inverse of `pack_seqs`; a gap of 0 after the first seq, or an overflow, is refused.
+pub fn unpack_seqs(bytes: &[u8]) -> Result<Vec<u64>, SeqError> {
+    let mut seqs = Vec::new();
+    let mut pos = 0;
+    let mut previous = 0u64;
+    while pos < bytes.len() {
+        let gap = varint::get(bytes, &mut pos).ok_or(SeqError::InvalidState("truncated DEL effect"))?;
+        let seq = previous.checked_add(gap).filter(|&seq| seqs.is_empty() || seq > previous);
+        previous = seq.ok_or(SeqError::InvalidState("DEL effect seqs not ascending"))?;
+        seqs.push(previous);
+    }
+    Ok(seqs)
+}
+
 /// An in-memory sink and source: for tests, and a reference for what the RDB holds.
 #[cfg(test)]
 pub mod memory {
@@ -186,6 +212,13 @@ mod tests {
             for cut in 0..len {
                 prop_assert!(unpack_append(&buf[..cut]).is_err());
             }
+        }
+
+        #[test]
+        fn packed_seqs_round_trip(mut seqs: Vec<u64>) {
+            seqs.sort_unstable();
+            seqs.dedup();
+            prop_assert_eq!(unpack_seqs(&pack_seqs(&seqs)), Ok(seqs));
         }
     }
 }

@@ -112,12 +112,20 @@ impl SeqLog {
     /// SEQ.DEL: deletes each given seq that is a retained, not deleted entry, ascending,
     /// one rev each; the others are ignored. Returns the seqs deleted: the effect.
     pub fn delete(&mut self, seqs: &[u64]) -> Result<Vec<u64>, SeqError> {
-        let mut targets: Vec<u64> = seqs.iter().copied().filter(|&seq| self.get(seq).is_some()).collect();
-        targets.sort_unstable();
-        targets.dedup();
+        let targets = self.plan_delete(seqs);
         self.check_rev_room(targets.len() as u64)?;
         self.delete_checked(&targets);
         Ok(targets)
+    }
+
+    /// What `delete(seqs)` would delete, without changing anything: the given seqs that are
+    /// retained, not deleted entries, ascending, each once. The adapter plans with this and
+    /// commits the result through `apply_delete`, as replicas do.
+    pub fn plan_delete(&self, seqs: &[u64]) -> Vec<u64> {
+        let mut targets: Vec<u64> = seqs.iter().copied().filter(|&seq| self.get(seq).is_some()).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        targets
     }
 
     /// Applies replicated deletions: refused, changing nothing, unless every seq is a

@@ -2,3 +2,4 @@
 
 pub mod append_effect;
 pub mod decoder;
+pub mod del_effect;
