@@ -141,7 +141,7 @@ fn check_append(mut log: SeqLog) -> Result<(), String> {
 /// Assorted logs built through the public API, so a new encoding's features appear in
 /// the corpus when it is regenerated (add a log below for each new feature).
 fn generate() -> Vec<(String, Vec<u8>)> {
-    let logs: [(&str, Build); 10] = [
+    let logs: [(&str, Build); 12] = [
         ("empty", |_| {}),
         ("one-entry", |b| b.alloc(b"m1", b"hello")),
         ("two-chunks", |b| b.allocs(300, 4)),
@@ -186,6 +186,21 @@ fn generate() -> Vec<(String, Vec<u8>)> {
             b.allocs(10, 2);
             b.log.trim_before(11);
             let _ = b.log.ack(b"only-cursor", 10);
+        }),
+        ("edits-and-deletions", |b| {
+            b.allocs(300, 4);
+            let _ = b.log.edit(2, b"edited");
+            let _ = b.log.edit(290, b"edited late");
+            let _ = b.log.delete(&[1, 3, 290, 299]);
+            let _ = b.log.edit(2, b"edited twice");
+        }),
+        ("changes-trimmed-resync-floor", |b| {
+            b.policy.dedup_window_ms = 1_000_000;
+            b.allocs(40, 8);
+            let _ = b.log.edit(5, b"gone with the trim");
+            let _ = b.log.delete(&[6, 35]);
+            let _ = b.log.edit(36, b"kept");
+            b.log.trim_before(20);
         }),
     ];
     logs.iter()
