@@ -134,6 +134,12 @@ fn command_info_shows_each_commands_categories() {
     let support = support();
     let (server, _dir) = Server::start(&[]);
     let mut con = connect_with_timeout(&server, 10);
+    // `support()` judges by the binary's --version: the running server must be that one.
+    let running = server_version();
+    let (field, name) = if running.valkey { ("valkey_version", Some("valkey")) } else { ("redis_version", None) };
+    let (major, minor, patch) = running.version;
+    assert_eq!(info_field(&mut con, "server", field), Some(format!("{major}.{minor}.{patch}")), "{running:?}");
+    assert_eq!(info_field(&mut con, "server", "server_name").as_deref(), name, "{running:?}");
     for probe in &COMMANDS {
         let mut want: BTreeSet<String> = BTreeSet::new();
         if support.categories {
