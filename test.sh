@@ -42,4 +42,5 @@ SEQ_TEST_SERVER="$valkey_bin/valkey-server" \
     SEQ_TEST_CLI="$valkey_bin/valkey-cli" \
     RUST_BACKTRACE=1 cargo test --release -p redis-seq --test '*' --no-fail-fast -- --test-threads=2 || failed=1
 
+echo "== test.sh: $([ "$failed" -eq 0 ] && echo passed || echo FAILED) in ${SECONDS} s =="
 exit "$failed"
