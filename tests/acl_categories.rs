@@ -236,7 +236,8 @@ fn categories_grant_the_commands_in_them() {
     }
 }
 
-/// The `ACL SETUSER` lines of the code block after `heading` in docs/deployment.md.
+/// The `ACL SETUSER` lines of the code block after `heading` in docs/deployment.md, one
+/// per documented user.
 fn documented_acl_lines(heading: &str) -> Vec<String> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deployment.md");
     let doc = std::fs::read_to_string(path).expect("read docs/deployment.md");
@@ -249,6 +250,7 @@ fn documented_acl_lines(heading: &str) -> Vec<String> {
 }
 
 const BY_NAME: &str = "By name, on every server";
+const IN_A_CLUSTER: &str = "In a cluster, run the lines on every node";
 const BY_CATEGORY: &str = "By category, where the server has `@seq`";
 
 /// Runs the lines on `admin`; the first error reply, if any, with its line.
@@ -328,4 +330,41 @@ fn documented_users_by_category_where_the_server_has_seq() {
         let user = line.split_whitespace().nth(2).unwrap_or_default();
         assert_eq!(call(&mut admin, &["ACL", "GETUSER", user]), Value::Nil, "{user} was created");
     }
+}
+
+#[test]
+fn documented_users_in_a_cluster() {
+    let cluster = Cluster::start(3, &[]);
+    let lines = [documented_acl_lines(BY_NAME), documented_acl_lines(IN_A_CLUSTER)].concat();
+    for node in &cluster.nodes {
+        set_users(&mut node.connect(), &lines).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let as_cluster_user = |user: &str, password: &str| {
+        let client = redis::cluster::ClusterClient::builder(cluster.urls())
+            .username(user.to_string())
+            .password(password.to_string())
+            .build()
+            .expect("cluster client");
+        client.get_connection().unwrap_or_else(|e| panic!("{user} connects to the cluster: {e}"))
+    };
+    let mut send = as_cluster_user("seq-send", "send-password");
+    let mut sync_user = as_cluster_user("seq-sync", "sync-password");
+    // Keys on every node: the client follows the slot map it was allowed to read.
+    let keys: Vec<String> = (0..12).map(|u| format!("inbox:{{u{u}}}")).collect();
+    let nodes: BTreeSet<u16> = keys.iter().map(|k| cluster.keyslot(k)).map(|slot| node_of(&cluster, slot)).collect();
+    assert_eq!(nodes.len(), 3, "the keys span every node");
+    for key in &keys {
+        let seq: i64 = redis::cmd("SEQ.ALLOC").arg(key).arg("m1").arg("hello").query(&mut send).expect("SEQ.ALLOC");
+        assert_eq!(seq, 1, "{key}");
+        let reply: Value = redis::cmd("SEQ.SYNC").arg(key).arg("phone").query(&mut sync_user).expect("SEQ.SYNC");
+        assert_eq!(sync_reply(&reply).0, 1, "{key}");
+        let refused: redis::RedisResult<Value> = redis::cmd("SEQ.SYNC").arg(key).arg("phone").query(&mut send);
+        assert!(matches!(&refused, Err(e) if e.code() == Some("NOPERM")), "seq-send may not sync: {refused:?}");
+    }
+}
+
+/// The port of the node that serves `slot`.
+fn node_of(cluster: &Cluster, slot: u16) -> u16 {
+    let map = cluster.slot_map(0);
+    map.iter().find(|(start, end, _)| (*start..=*end).contains(&slot)).map(|(_, _, port)| *port).expect("slot served")
 }
