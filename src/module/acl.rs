@@ -25,11 +25,16 @@ static MODULE_CATEGORY_ADDED: AtomicBool = AtomicBool::new(false);
 /// `@seq`: it is logged and the commands get the built-in categories alone.
 pub fn add_module_category(ctx: *mut RedisModuleCtx) {
     // SAFETY: the OnLoad context; the name is a static C string.
-    let Some(add) = (unsafe { optional_api!(RedisModule_AddACLCategory) }) else { return };
-    if unsafe { add(ctx, MODULE_CATEGORY.as_ptr()) } == raw::REDISMODULE_OK as c_int {
+    let added = unsafe {
+        match optional_api!(RedisModule_AddACLCategory) {
+            Some(add) => add(ctx, MODULE_CATEGORY.as_ptr()) == raw::REDISMODULE_OK as c_int,
+            None => return,
+        }
+    };
+    if added {
         MODULE_CATEGORY_ADDED.store(true, Ordering::Relaxed);
     } else {
-        log::warning("redis-seq: the server refused the ACL category @seq; the commands are in @read/@write only");
+        log::warning("redis-seq: the server refused the ACL category @seq; the commands get the built-in ones only");
     }
 }
 
