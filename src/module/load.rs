@@ -5,11 +5,12 @@ use std::os::raw::c_int;
 use redis_module::raw::{self, RedisModuleCtx};
 use redis_module::Context;
 
-use super::{api, config, fence, guard, log, stats};
+use super::{acl, api, config, fence, guard, log, stats};
 
-/// First: refuses a server without the API the module needs, installs the panic hook and
+/// First: refuses a server without the API the module needs, installs the panic hook,
 /// turns on HANDLE_IO_ERRORS (a short RDB read sets an error flag that the loader checks,
-/// instead of aborting the server).
+/// instead of aborting the server) and adds the `@seq` ACL category where the server can
+/// (before the commands that go in it are created).
 pub fn prepare(ctx: *mut RedisModuleCtx) -> bool {
     if api::check().is_err() {
         return false;
@@ -17,6 +18,7 @@ pub fn prepare(ctx: *mut RedisModuleCtx) -> bool {
     guard::install_panic_hook();
     // SAFETY: the OnLoad context.
     unsafe { api!(RedisModule_SetModuleOptions)(ctx, raw::REDISMODULE_OPTIONS_HANDLE_IO_ERRORS as c_int) };
+    acl::add_module_category(ctx);
     true
 }
 

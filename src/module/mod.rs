@@ -7,6 +7,7 @@
 mod api;
 
 pub mod acknowledge;
+pub mod acl;
 pub mod args;
 pub mod blocking;
 pub mod command;

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 /// The server binary: `$SEQ_TEST_SERVER`, default `redis-server`.
@@ -30,6 +31,43 @@ pub fn cli() -> Command {
 /// The load generator of the benchmark: `$SEQ_TEST_BENCHMARK`, default `redis-benchmark`.
 pub fn benchmark() -> Command {
     command_from_env("SEQ_TEST_BENCHMARK", "redis-benchmark")
+}
+
+/// Which server `server()` runs, from its `--version` line (`Redis server v=7.0.15 ...`,
+/// `Valkey server v=8.1.8 ...`), asked once per test binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerVersion {
+    pub valkey: bool,
+    /// (major, minor, patch) of Redis or of Valkey, as the server names itself.
+    pub version: (u32, u32, u32),
+}
+
+pub fn server_version() -> ServerVersion {
+    static VERSION: OnceLock<ServerVersion> = OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let mut cmd = server();
+        let out = cmd.arg("--version").output().unwrap_or_else(|e| panic!("{:?} --version: {e}", cmd.get_program()));
+        let line = String::from_utf8_lossy(&out.stdout).into_owned();
+        parse_version(&line).unwrap_or_else(|| panic!("unrecognised server version line: {line:?}"))
+    })
+}
+
+/// Whether the tests run against Valkey: for writing down, in a test, where Valkey and
+/// Redis answer differently.
+pub fn server_is_valkey() -> bool {
+    server_version().valkey
+}
+
+fn parse_version(line: &str) -> Option<ServerVersion> {
+    let valkey = match line.split_whitespace().next()? {
+        "Valkey" => true,
+        "Redis" => false,
+        _ => return None,
+    };
+    let number = line.split_whitespace().find_map(|w| w.strip_prefix("v="))?;
+    let mut parts = number.split('.').map(|p| p.parse::<u32>().ok());
+    let version = (parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0));
+    Some(ServerVersion { valkey, version })
 }
 
 /// A binary plus leading arguments from `var` (split on whitespace), or `default`.

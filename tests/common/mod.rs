@@ -18,6 +18,7 @@ pub mod seq;
 pub mod server;
 pub mod state;
 
+pub use binaries::{server_is_valkey, server_version, ServerVersion};
 pub use client::*;
 pub use cluster::*;
 pub use info::*;
