@@ -35,6 +35,8 @@ fn register_commands(ctx: *mut RedisModuleCtx) -> bool {
         && register::<cursors::Cursors>(ctx)
         && register::<forget::Forget>(ctx)
         && register::<effect::Effect>(ctx)
+        && register::<readers::Readers>(ctx)
+        && register::<read::Read>(ctx)
 }
 
 fn init(ctx: &Context, _args: &[RedisString]) -> Status {

@@ -9,6 +9,8 @@ pub mod forget;
 pub mod info;
 pub mod last;
 pub mod range;
+pub mod read;
+pub mod readers;
 pub mod sync;
 pub mod trim;
 pub mod unread;

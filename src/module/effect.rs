@@ -9,7 +9,8 @@
 //! point as five varints, see `seq_core::encoding::pack_append`), `TRIM keep-from`,
 //! `ACK consumer cursor`, `FORGET consumer`, and the AOF rewrite's
 //! `RESTORE-HEADER last skipped epoch last-ts dedup-floor node-epoch`,
-//! `RESTORE-RETIRED seq ts id`, `RESTORE-CHUNK first-seq skipped-before first-ts len bytes`.
+//! `RESTORE-RETIRED seq ts id`, `RESTORE-CHUNK first-seq skipped-before first-ts len bytes`,
+//! and `APPEND-ACK packed id payload consumer` (an APPEND and its sender's ACK at once).
 //!
 //! Operands go out as integers and raw buffers, and an appended entry's id and payload as
 //! the client's own argument strings (shared, not copied): no strings are built for them.
@@ -57,6 +58,7 @@ ops! {
     RestoreHeader = c"RESTORE-HEADER",
     RestoreRetired = c"RESTORE-RETIRED",
     RestoreChunk = c"RESTORE-CHUNK",
+    AppendAck = c"APPEND-ACK",
 }
 
 impl Op {
@@ -102,6 +104,15 @@ pub enum Effect<'a> {
         first_ts: u64,
         len: u32,
         bytes: &'a [u8],
+    },
+    /// An `Append` and the sender's acknowledgement of it (SEQ.ALLOC ... ACK): `consumer`'s
+    /// cursor becomes the new seq. One effect, so no replica or AOF ever holds the entry
+    /// without the cursor or the other way round.
+    AppendAck {
+        append: Append,
+        id: Arg<'a>,
+        payload: Arg<'a>,
+        consumer: Arg<'a>,
     },
 }
 
@@ -162,6 +173,22 @@ fn int(arg: Arg<'_>) -> Result<u64, CmdError> {
     parse_u64(arg.bytes(), "effect argument")
 }
 
+/// `append`'s operand as sent: its fields packed as varints into `packed`.
+fn pack(append: &Append, packed: &mut [u8; encoding::PACKED_APPEND_MAX]) -> (*const c_char, usize) {
+    let packed_len = encoding::pack_append(append, packed);
+    buf(packed.get(..packed_len).unwrap_or_default())
+}
+
+/// An append's change to the log (creating it if missing) and the node's books.
+#[inline(always)]
+fn append_entry(key: &mut LogKey<'_>, append: &Append, id: Arg<'_>, payload: &[u8]) -> Result<(), CmdError> {
+    let trimmed = key.log_or_create()?.apply_append(append, id.bytes(), payload)?;
+    fence::observe_epoch(append.epoch);
+    stats::allocated();
+    stats::trimmed(trimmed);
+    Ok(())
+}
+
 /// The log an effect on an existing log applies to.
 fn existing<'k>(key: &'k mut LogKey<'_>) -> Result<&'k mut SeqLog, CmdError> {
     key.log_mut()?.ok_or_else(|| SeqError::InvalidState("effect on a missing log").into())
@@ -177,6 +204,7 @@ impl<'a> Effect<'a> {
             Effect::RestoreHeader { .. } => Op::RestoreHeader,
             Effect::RestoreRetired { .. } => Op::RestoreRetired,
             Effect::RestoreChunk { .. } => Op::RestoreChunk,
+            Effect::AppendAck { .. } => Op::AppendAck,
         }
     }
 
@@ -226,6 +254,10 @@ impl<'a> Effect<'a> {
                     bytes: bytes.bytes(),
                 }
             }
+            Op::AppendAck => {
+                let [packed, id, payload, consumer] = operands(args)?;
+                Effect::AppendAck { append: encoding::unpack_append(packed.bytes())?, id, payload, consumer }
+            }
         })
     }
 
@@ -234,8 +266,7 @@ impl<'a> Effect<'a> {
         match *self {
             Effect::Append { append, id, payload } => {
                 let mut packed = [0u8; encoding::PACKED_APPEND_MAX];
-                let packed_len = encoding::pack_append(&append, &mut packed);
-                let (ptr, len) = buf(packed.get(..packed_len).unwrap_or_default());
+                let (ptr, len) = pack(&append, &mut packed);
                 match payload {
                     Some(payload) => emit!(target, c"scbss", key, op, ptr, len, id.raw(), payload.raw()),
                     None => emit!(target, c"scbsc", key, op, ptr, len, id.raw(), c"".as_ptr()),
@@ -281,6 +312,11 @@ impl<'a> Effect<'a> {
                     blen
                 );
             }
+            Effect::AppendAck { append, id, payload, consumer } => {
+                let mut packed = [0u8; encoding::PACKED_APPEND_MAX];
+                let (ptr, len) = pack(&append, &mut packed);
+                emit!(target, c"scbsss", key, op, ptr, len, id.raw(), payload.raw(), consumer.raw());
+            }
         }
     }
 
@@ -291,11 +327,7 @@ impl<'a> Effect<'a> {
     fn apply(&self, key: &mut LogKey<'_>) -> Result<Outcome, CmdError> {
         match *self {
             Effect::Append { append, id, payload } => {
-                let payload = payload.map_or(&[][..], Arg::bytes);
-                let trimmed = key.log_or_create()?.apply_append(&append, id.bytes(), payload)?;
-                fence::observe_epoch(append.epoch);
-                stats::allocated();
-                stats::trimmed(trimmed);
+                append_entry(key, &append, id, payload.map_or(&[][..], Arg::bytes))?;
                 Ok(Outcome::changed(append.seq))
             }
             Effect::Trim { keep_from } => {
@@ -331,6 +363,12 @@ impl<'a> Effect<'a> {
                 ))?;
                 Ok(Outcome::changed(1))
             }
+            Effect::AppendAck { append, id, payload, consumer } => {
+                append_entry(key, &append, id, payload.bytes())?;
+                // Cannot fail: the new seq is the log's `last` now.
+                existing(key)?.ack(consumer.bytes(), append.seq)?;
+                Ok(Outcome::changed(append.seq))
+            }
         }
     }
 
@@ -338,7 +376,7 @@ impl<'a> Effect<'a> {
     fn announce(&self, ctx: &Ctx, key: KeyName<'_>) {
         match self {
             // Subscribers get `seq.alloc` (module class); SEQ.SYNC BLOCK waiters wake up.
-            Effect::Append { .. } => {
+            Effect::Append { .. } | Effect::AppendAck { .. } => {
                 ctx.notify(c"seq.alloc", key);
                 ctx.signal_ready(key);
             }

@@ -36,6 +36,10 @@ pub enum CmdError {
     Core(SeqError),
     /// The server refused what the module asked (e.g. storing a value in a key).
     Internal(&'static str),
+    /// The keyword that starts a command's list (SEQ.READ's `LOGS`) is absent.
+    MissingKeyword(&'static str),
+    /// The list after the keyword is not keys followed by as many positions.
+    UnpairedKeys(&'static str),
 }
 
 /// The reply to an internal failure or a caught panic, logged in full.
@@ -93,6 +97,10 @@ impl fmt::Display for CmdError {
             CmdError::UnknownEffect(op) => write!(f, "ERR unknown SEQ.EFFECT op '{}'", String::from_utf8_lossy(op)),
             CmdError::Core(error) => write!(f, "ERR {error}"),
             CmdError::Internal(_) => f.write_str(INTERNAL_ERROR),
+            CmdError::MissingKeyword(keyword) => write!(f, "ERR {keyword} and its keys are missing"),
+            CmdError::UnpairedKeys(keyword) => {
+                write!(f, "ERR unbalanced {keyword} list: each key needs one position ($ or a seq)")
+            }
         }
     }
 }
