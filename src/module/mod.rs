@@ -17,6 +17,7 @@ pub mod effect;
 pub mod errors;
 pub mod fence;
 pub mod guard;
+pub mod key_positions;
 pub mod keys;
 pub mod load;
 pub mod log;
