@@ -193,7 +193,7 @@ fn readers_with_fifty_thousand_consumers() {
     }
     let _: () = pipe.query(&mut con).expect("allocs");
 
-    let mut rng = Rng(0x5eed_10);
+    let mut rng = Rng(0x5eed);
     let mut model: BTreeMap<String, i64> = BTreeMap::new();
     let ack_all = |con: &mut Connection, model: &mut BTreeMap<String, i64>, rng: &mut Rng, n: usize| {
         let mut pipe = redis::pipe();
