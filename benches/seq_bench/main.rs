@@ -32,6 +32,7 @@ mod common;
 mod config;
 mod data;
 mod memory;
+mod read_state;
 mod report;
 mod rows;
 mod scale;
@@ -143,6 +144,9 @@ fn main() {
     }
     if cfg.phase("scale") {
         scale::phase(&cfg, &server, &mut con, &mut sum);
+    }
+    if cfg.phase("readstate") {
+        read_state::phase(&cfg, &server, &mut con, &mut sum);
     }
 
     print_table(
