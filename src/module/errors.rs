@@ -120,5 +120,10 @@ mod tests {
             "ERR payload is 9 bytes, longer than seq.max-payload-bytes (8)"
         );
         assert_eq!(CmdError::Internal("detail").to_string(), INTERNAL_ERROR);
+        assert_eq!(CmdError::MissingKeyword("LOGS").to_string(), "ERR LOGS and its keys are missing");
+        assert_eq!(
+            CmdError::UnpairedKeys("LOGS").to_string(),
+            "ERR unbalanced LOGS list: each key needs one position ($ or a seq)"
+        );
     }
 }
