@@ -1,6 +1,7 @@
 //! `SEQ.READ [COUNT n] [BLOCK ms] LOGS key [key ...] seq [seq ...]`, XREAD for logs: the
 //! reply per key in order, nil when nothing is new, `$`, COUNT, every refusal, reading
-//! only; BLOCK woken by an append to any of its keys (also one that creates a key),
+//! only; BLOCK woken by an append to any of its keys (also one that creates a key, and a
+//! replicated one on a replica),
 //! timing out with nil, not blocking inside MULTI or a script, counted in
 //! `seq_blocked_clients`; its keys declared: COMMAND GETKEYS, ACL key patterns (NOPERM),
 //! and a real cluster's CROSSSLOT with same-slot keys working there.
@@ -417,4 +418,21 @@ fn cluster_refuses_keys_of_different_slots_and_serves_one_slot() {
     let seq: i64 = redis::cmd("SEQ.ALLOC").arg(b).arg("l2").query(&mut con).unwrap();
     let got = parse_read(&waiter.join().expect("waiter").expect("SEQ.READ BLOCK in the cluster"));
     assert_eq!(summary(&got), Some(vec![s(b, seq, &[2])]));
+}
+
+#[test]
+fn block_on_a_replica_is_woken_by_a_replicated_append() {
+    let (master, _mdir) = start_seq(&["--repl-diskless-sync-delay", "0"]);
+    let (replica, _rdir) = start_seq(&[]);
+    attach_replica(&master, &replica);
+    let mut m = connect_with_timeout(&master, 10);
+    let mut r = connect_with_timeout(&replica, 10);
+    alloc(&mut m, "inbox:{r1}", "m1", None);
+    wait_replica_caught_up(&mut m, &mut r);
+    let waiter = spawn_read(&replica, &["BLOCK", "0", "LOGS", "inbox:{r1}", "inbox:{r2}", "$", "$"]);
+    wait_blocked(&mut r, 1);
+    assert_eq!(call_int(&mut m, &["SEQ.ALLOC", "inbox:{r2}", "m1", "hi", "ACK", "sender"]), 1);
+    let got = parse_read(&waiter.join().expect("waiter").0.expect("SEQ.READ BLOCK on the replica"));
+    assert_eq!(summary(&got), Some(vec![s("inbox:{r2}", 1, &[1])]), "woken by the replicated APPEND-ACK");
+    assert_eq!(cursors(&mut r, "inbox:{r2}"), pairs(&[("sender", 1)]));
 }
