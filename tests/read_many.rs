@@ -1,10 +1,9 @@
 //! `SEQ.READ [COUNT n] [BLOCK ms] LOGS key [key ...] seq [seq ...]`, XREAD for logs: the
 //! reply per key in order, nil when nothing is new, `$`, COUNT, every refusal, reading
 //! only; BLOCK woken by an append to any of its keys (also one that creates a key, and a
-//! replicated one on a replica),
-//! timing out with nil, not blocking inside MULTI or a script, counted in
-//! `seq_blocked_clients`; its keys declared: COMMAND GETKEYS, ACL key patterns (NOPERM),
-//! and a real cluster's CROSSSLOT with same-slot keys working there.
+//! replicated one on a replica), timing out with nil, not blocking inside MULTI or a
+//! script, counted in `seq_blocked_clients`; its keys declared: COMMAND GETKEYS, ACL key
+//! patterns (NOPERM), and a real cluster's CROSSSLOT with same-slot keys working there.
 //!
 //! The only timing assertions are generous bounds: a wake-up within 2 s, a timeout not
 //! before ~100 ms.
