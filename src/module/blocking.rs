@@ -1,6 +1,6 @@
 //! Blocking a client on keys (Redis' blocking-on-keys API, as XREAD BLOCK uses): the
-//! callbacks Redis runs when one of the keys is signalled, when the timeout passes and when the
-//! wait ends, each under the guard, around what the blocked command answers.
+//! callbacks Redis runs when one of the keys is signalled, when the timeout passes and
+//! when the wait ends, each under the guard, around what the blocked command answers.
 
 use std::os::raw::{c_int, c_void};
 

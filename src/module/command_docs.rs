@@ -64,7 +64,8 @@ pub struct KeyUse {
     pub flags: u32,
     /// Set for keys that follow a keyword rather than a fixed position: the first half of
     /// the arguments after it (XREAD's `STREAMS key... id...`). The legacy triple is then
-    /// 0, 0, 0 (as XREAD's): only the key spec finds these keys.
+    /// 0, 0, 0 (as XREAD's): the key spec, and the getkeys API for Cluster routing
+    /// (`key_positions`), find these keys.
     pub half_after: Option<&'static CStr>,
 }
 
