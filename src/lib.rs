@@ -39,6 +39,8 @@ fn register_commands(ctx: *mut RedisModuleCtx) -> bool {
         && register::<del::Del>(ctx)
         && register::<changes::Changes>(ctx)
         && register::<lookup::Lookup>(ctx)
+        && register::<readers::Readers>(ctx)
+        && register::<read::Read>(ctx)
 }
 
 fn init(ctx: &Context, _args: &[RedisString]) -> Status {

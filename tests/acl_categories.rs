@@ -46,7 +46,7 @@ struct Probe {
     call: &'static [&'static str],
 }
 
-const COMMANDS: [Probe; 13] = [
+const COMMANDS: [Probe; 19] = [
     Probe { name: "SEQ.ALLOC", categories: &["write", "slow"], call: &["SEQ.ALLOC", "conv:{g1}", "m1", "hi"] },
     Probe { name: "SEQ.RANGE", categories: &["read", "slow"], call: &["SEQ.RANGE", "conv:{g1}", "-", "+"] },
     Probe { name: "SEQ.REVRANGE", categories: &["read", "slow"], call: &["SEQ.REVRANGE", "conv:{g1}", "+", "-"] },
@@ -64,6 +64,16 @@ const COMMANDS: [Probe; 13] = [
     Probe { name: "SEQ.CURSORS", categories: &["read", "slow"], call: &["SEQ.CURSORS", "conv:{g1}"] },
     Probe { name: "SEQ.FORGET", categories: &["write", "slow"], call: &["SEQ.FORGET", "conv:{g1}", "phone"] },
     Probe { name: "SEQ.EFFECT", categories: &["write", "slow"], call: &["SEQ.EFFECT", "conv:{g1}", "TRIM", "1"] },
+    Probe { name: "SEQ.EDIT", categories: &["write", "slow"], call: &["SEQ.EDIT", "conv:{g1}", "1", "hello"] },
+    Probe { name: "SEQ.DEL", categories: &["write", "slow"], call: &["SEQ.DEL", "conv:{g1}", "1"] },
+    Probe { name: "SEQ.CHANGES", categories: &["read", "slow"], call: &["SEQ.CHANGES", "conv:{g1}", "0"] },
+    Probe { name: "SEQ.LOOKUP", categories: &["read", "fast"], call: &["SEQ.LOOKUP", "conv:{g1}", "m1"] },
+    Probe { name: "SEQ.READERS", categories: &["read", "fast"], call: &["SEQ.READERS", "conv:{g1}", "1"] },
+    Probe {
+        name: "SEQ.READ",
+        categories: &["read", "slow", "blocking"],
+        call: &["SEQ.READ", "BLOCK", "0", "LOGS", "conv:{g1}", "$"],
+    },
 ];
 
 /// Built-in commands the documented users may or may not run, and a SEQ.* call on a key
@@ -265,10 +275,23 @@ fn set_users(admin: &mut Connection, lines: &[String]) -> Result<(), String> {
 /// What each documented user may run, as docs/deployment.md describes the three services.
 fn check_documented_users(server: &Server) {
     let mut admin = connect_with_timeout(server, 10);
-    let reads = ["SEQ.RANGE", "SEQ.REVRANGE", "SEQ.LAST", "SEQ.MLAST", "SEQ.INFO", "SEQ.UNREAD", "SEQ.CURSORS"];
+    let reads = [
+        "SEQ.RANGE",
+        "SEQ.REVRANGE",
+        "SEQ.LAST",
+        "SEQ.MLAST",
+        "SEQ.INFO",
+        "SEQ.UNREAD",
+        "SEQ.CURSORS",
+        "SEQ.CHANGES",
+        "SEQ.LOOKUP",
+        "SEQ.READERS",
+        "SEQ.READ",
+    ];
+    let send_grants = ["SEQ.ALLOC", "SEQ.EDIT", "SEQ.DEL", "SEQ.LOOKUP", "WAIT", "PING"];
     let sync_grants = [&reads[..], &["SEQ.SYNC", "SEQ.ACK", "PING"]].concat();
-    let operator_grants = [&reads[..], &["SEQ.TRIM", "SEQ.FORGET", "INFO", "SLOWLOG GET", "PING"]].concat();
-    assert_eq!(grants(&mut admin, "seq-send"), set_of(&["SEQ.ALLOC", "WAIT", "PING"]), "seq-send");
+    let operator_grants = [&reads[..], &["SEQ.TRIM", "SEQ.FORGET", "SEQ.DEL", "INFO", "SLOWLOG GET", "PING"]].concat();
+    assert_eq!(grants(&mut admin, "seq-send"), set_of(&send_grants), "seq-send");
     assert_eq!(grants(&mut admin, "seq-sync"), set_of(&sync_grants), "seq-sync");
     assert_eq!(grants(&mut admin, "seq-operator"), set_of(&operator_grants), "seq-operator");
 

@@ -245,8 +245,13 @@ struct Spec {
     tokens: &'static [&'static str],
 }
 
-const SPECS: [Spec; 16] = [
-    Spec { name: "SEQ.ALLOC", flags: &["write", "denyoom"], args: &["key", "client-msg-id", "payload"], tokens: &[] },
+const SPECS: [Spec; 17] = [
+    Spec {
+        name: "SEQ.ALLOC",
+        flags: &["write", "denyoom"],
+        args: &["key", "client-msg-id", "payload"],
+        tokens: &["ACK"],
+    },
     Spec { name: "SEQ.RANGE", flags: &["readonly"], args: &["key", "start", "end"], tokens: &["COUNT"] },
     Spec { name: "SEQ.REVRANGE", flags: &["readonly"], args: &["key", "end", "start"], tokens: &["COUNT"] },
     Spec { name: "SEQ.LAST", flags: &["readonly", "fast"], args: &["key"], tokens: &[] },
@@ -262,6 +267,7 @@ const SPECS: [Spec; 16] = [
     Spec { name: "SEQ.DEL", flags: &["write"], args: &["key", "seq"], tokens: &[] },
     Spec { name: "SEQ.CHANGES", flags: &["readonly"], args: &["key", "since-rev"], tokens: &["COUNT"] },
     Spec { name: "SEQ.LOOKUP", flags: &["readonly", "fast"], args: &["key", "client-msg-id"], tokens: &[] },
+    Spec { name: "SEQ.READERS", flags: &["readonly", "fast"], args: &["key", "seq"], tokens: &[] },
 ];
 
 /// Every `token` in an argument tree (nested blocks and oneofs included).
@@ -399,4 +405,48 @@ fn command_getkeys_and_list() {
             spec.name
         );
     }
+}
+
+/// SEQ.READ's keys follow `LOGS` (as XREAD's follow `STREAMS`): COMMAND INFO shows the
+/// legacy triple 0, 0, 0 with `movablekeys` and a keyword key spec taking the first half
+/// of what follows; COMMAND DOCS shows its options and the LOGS block.
+#[test]
+fn seq_read_info_and_docs() {
+    let (server, _dir) = Server::start(&[]);
+    let mut con = connect_with_timeout(&server, 10);
+    let v = call(&mut con, &["COMMAND", "INFO", "SEQ.READ"]);
+    let info = array(&array(&v)[0]);
+    assert_eq!(int(&info[1]), -4, "arity");
+    let flags: Vec<String> = array(&info[2]).iter().map(text).collect();
+    assert!(flags.iter().any(|f| f == "readonly"), "flags {flags:?}");
+    assert!(flags.iter().any(|f| f == "movablekeys"), "flags {flags:?}");
+    assert!(!flags.iter().any(|f| f == "write" || f == "denyoom" || f == "fast"), "flags {flags:?}");
+    assert_eq!((int(&info[3]), int(&info[4]), int(&info[5])), (0, 0, 0), "first/last/step as XREAD's");
+    let specs = array(&info[8]);
+    assert_eq!(specs.len(), 1, "one key spec: {specs:?}");
+    let ks = field_map(&specs[0]).unwrap();
+    let ks_flags: Vec<String> = array(&ks["flags"]).iter().map(text).collect();
+    assert_eq!(ks_flags, vec!["RO", "access"], "read-only keys");
+    let bs = field_map(&ks["begin_search"]).unwrap();
+    assert_eq!(text(&bs["type"]), "keyword");
+    let bs_spec = field_map(&bs["spec"]).unwrap();
+    assert_eq!((text(&bs_spec["keyword"]), int(&bs_spec["startfrom"])), ("LOGS".to_string(), 1));
+    let fk = field_map(&ks["find_keys"]).unwrap();
+    assert_eq!(text(&fk["type"]), "range");
+    let fk_spec = field_map(&fk["spec"]).unwrap();
+    assert_eq!((int(&fk_spec["lastkey"]), int(&fk_spec["keystep"]), int(&fk_spec["limit"])), (-1, 1, 2));
+
+    let v = call(&mut con, &["COMMAND", "DOCS", "SEQ.READ"]);
+    let doc = field_map(&array(&v)[1]).expect("doc map");
+    non_empty_text(&doc, "summary", "SEQ.READ");
+    non_empty_text(&doc, "complexity", "SEQ.READ");
+    let args = array(&doc["arguments"]).to_vec();
+    let mut tokens = Vec::new();
+    tokens_in(&args, &mut tokens);
+    assert_eq!(tokens, vec!["COUNT", "BLOCK", "LOGS"]);
+    let listed: Vec<String> = array(&call(&mut con, &["COMMAND", "LIST", "FILTERBY", "MODULE", "seq"]))
+        .iter()
+        .map(|v| text(v).to_uppercase())
+        .collect();
+    assert!(listed.iter().any(|n| n == "SEQ.READ"), "{listed:?}");
 }

@@ -70,7 +70,7 @@ impl Config {
                 Some(other) => die(&format!("SEQ_BENCH_PAYLOAD={other:?}: use `random` or `text`")),
             },
             phases: env_str("SEQ_BENCH_PHASES")
-                .unwrap_or_else(|| "throughput,memory,scale,lifecycle".into())
+                .unwrap_or_else(|| "throughput,memory,scale,lifecycle,readstate".into())
                 .split(',')
                 .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty())

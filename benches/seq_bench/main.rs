@@ -33,6 +33,7 @@ mod config;
 mod data;
 mod lifecycle;
 mod memory;
+mod read_state;
 mod report;
 mod rows;
 mod scale;
@@ -147,6 +148,9 @@ fn main() {
     }
     if cfg.phase("lifecycle") {
         lifecycle::phase(&cfg, &server, &mut con, &mut sum);
+    }
+    if cfg.phase("readstate") {
+        read_state::phase(&cfg, &server, &mut con, &mut sum);
     }
 
     print_table(

@@ -1,9 +1,10 @@
-//! SEQ.ALLOC key client-msg-id [payload]: issue the next seq and store the message in one
-//! atomic step, or return the first seq of an id already seen.
+//! SEQ.ALLOC key client-msg-id [payload [ACK consumer]]: issue the next seq and store the
+//! message in one atomic step (with ACK, also the sender's own read of it), or return the
+//! first seq of an id already seen.
 
 use std::ffi::CStr;
 
-use crate::module::args::Args;
+use crate::module::args::{Arg, Args};
 use crate::module::command::Command;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, INSERTS};
 use crate::module::context::Ctx;
@@ -26,15 +27,14 @@ impl Command for Alloc {
             ArgDoc::new(c"key", ArgKind::Key),
             ArgDoc::new(c"client-msg-id", ArgKind::String),
             ArgDoc::new(c"payload", ArgKind::String).optional(),
+            ArgDoc::new(c"consumer", ArgKind::String).token(c"ACK").optional(),
         ],
     };
 
     fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
-        if args.len() > 4 {
-            return Err(CmdError::WrongArity);
-        }
         let id = args.arg(2);
-        let payload = (args.len() == 4).then(|| args.arg(3));
+        let payload = (args.len() >= 4).then(|| args.arg(3));
+        let sender = if args.len() > 4 { Some(sender(args)?) } else { None };
         limits::check_client_msg_id(id.bytes())?;
         limits::check_payload(payload.map_or(&[][..], |p| p.bytes()))?;
 
@@ -45,9 +45,27 @@ impl Command for Alloc {
                 stats::dedup_hit();
                 seq
             }
-            AllocPlan::Append(append) => Effect::Append { append, id, payload }.commit(ctx, &mut key)?,
+            AllocPlan::Append(append) => match sender {
+                None => Effect::Append { append, id, payload }.commit(ctx, &mut key)?,
+                Some(consumer) => {
+                    Effect::AppendAck { append, id, payload: args.arg(3), consumer }.commit(ctx, &mut key)?
+                }
+            },
         };
         ctx.reply().int(seq);
         Ok(())
+    }
+}
+
+/// The consumer of `ACK consumer`, the one option after the payload.
+fn sender<'a>(args: &Args<'a>) -> Result<Arg<'a>, CmdError> {
+    const OPTIONS: &[&str] = &["ACK"];
+    if !args.is(4, "ACK") {
+        return Err(CmdError::unknown_option(args.bytes(4), OPTIONS));
+    }
+    match args.len() {
+        5 => Err(CmdError::MissingValue("ACK")),
+        6 => Ok(args.arg(5)),
+        _ => Err(CmdError::unknown_option(args.bytes(6), OPTIONS)),
     }
 }

@@ -38,7 +38,7 @@ impl Command for MLast {
     const NAME: &'static CStr = c"SEQ.MLAST";
     const FLAGS: &'static CStr = c"readonly fast";
     const ARITY: i32 = -2;
-    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: -1, step: 1, flags: READS });
+    const KEYS: Option<KeyUse> = Some(KeyUse { first: 1, last: -1, step: 1, flags: READS, half_after: None });
     const DOCS: Docs = Docs {
         summary: c"Returns the highest seq issued in each of several logs (0 for a missing key)",
         complexity: c"O(K) for K keys",

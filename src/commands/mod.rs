@@ -13,6 +13,8 @@ pub mod info;
 pub mod last;
 pub mod lookup;
 pub mod range;
+pub mod read;
+pub mod readers;
 pub mod sync;
 pub mod trim;
 pub mod unread;

@@ -103,6 +103,9 @@ required! {
     RedisModule_SubscribeToServerEvent,
     RedisModule_Log,
     RedisModule_LogIOError,
+    // Keys after a keyword, for Cluster routing (see key_positions.rs).
+    RedisModule_IsKeysPositionRequest,
+    RedisModule_KeyAtPosWithFlags,
 }
 
 optional! {

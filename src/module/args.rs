@@ -170,22 +170,48 @@ impl Options {
         let mut options = Options::default();
         let mut index = from;
         while index < args.len() {
-            let name = args.bytes(index);
-            let Some(&option) = allowed.iter().find(|o| name.eq_ignore_ascii_case(o.as_bytes())) else {
-                return Err(CmdError::unknown_option(name, allowed));
-            };
-            if index + 1 >= args.len() {
-                return Err(CmdError::MissingValue(option));
-            }
-            let value = args.u64(index + 1, option)?;
-            match option {
-                "COUNT" if value == 0 => return Err(CmdError::ZeroCount),
-                "COUNT" => options.count = Some(value),
-                "AFTER" => options.after = Some(value),
-                _ => options.block_ms = Some(value),
-            }
+            options.take(args, index, allowed)?;
             index += 2;
         }
         Ok(options)
+    }
+
+    /// Parses `args[from..]` as options among `allowed` up to the word `keyword`, which must
+    /// follow them (SEQ.READ's `LOGS`); returns the options and the keyword's index.
+    pub fn parse_before(
+        args: &Args,
+        from: usize,
+        allowed: &'static [&'static str],
+        keyword: &'static str,
+    ) -> Result<(Options, usize), CmdError> {
+        let mut options = Options::default();
+        let mut index = from;
+        while index < args.len() {
+            if args.is(index, keyword) {
+                return Ok((options, index));
+            }
+            options.take(args, index, allowed)?;
+            index += 2;
+        }
+        Err(CmdError::MissingKeyword(keyword))
+    }
+
+    /// Takes the option named at `args[index]` and its value at `index + 1`.
+    fn take(&mut self, args: &Args, index: usize, allowed: &'static [&'static str]) -> Result<(), CmdError> {
+        let name = args.bytes(index);
+        let Some(&option) = allowed.iter().find(|o| name.eq_ignore_ascii_case(o.as_bytes())) else {
+            return Err(CmdError::unknown_option(name, allowed));
+        };
+        if index + 1 >= args.len() {
+            return Err(CmdError::MissingValue(option));
+        }
+        let value = args.u64(index + 1, option)?;
+        match option {
+            "COUNT" if value == 0 => return Err(CmdError::ZeroCount),
+            "COUNT" => self.count = Some(value),
+            "AFTER" => self.after = Some(value),
+            _ => self.block_ms = Some(value),
+        }
+        Ok(())
     }
 }

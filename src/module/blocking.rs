@@ -1,6 +1,6 @@
-//! Blocking a client on a key (Redis' blocking-on-keys API, as XREAD BLOCK uses): the
-//! callbacks Redis runs when the key is signalled, when the timeout passes and when the
-//! wait ends, each under the guard, around what the blocked command answers.
+//! Blocking a client on keys (Redis' blocking-on-keys API, as XREAD BLOCK uses): the
+//! callbacks Redis runs when one of the keys is signalled, when the timeout passes and
+//! when the wait ends, each under the guard, around what the blocked command answers.
 
 use std::os::raw::{c_int, c_void};
 
@@ -14,7 +14,7 @@ use super::stats;
 
 /// What a blocked call keeps while it waits, and how it answers.
 pub trait Waiter: Sized + 'static {
-    /// The key was signalled: reply and return `true`, or return `false` to keep waiting.
+    /// A key was signalled: reply and return `true`, or return `false` to keep waiting.
     fn on_ready(&self, ctx: &Ctx, args: &Args) -> Result<bool, CmdError>;
     /// The timeout passed first.
     fn on_timeout(&self, ctx: &Ctx, args: &Args) -> Result<(), CmdError>;
@@ -24,7 +24,14 @@ impl Ctx {
     /// Blocks the client until `key` is signalled or `timeout_ms` passes (0: no timeout);
     /// hands `waiter` back if Redis did not block the client.
     pub fn block_on_key<W: Waiter>(&self, key: KeyName<'_>, timeout_ms: u64, waiter: W) -> Result<(), W> {
-        let mut keys = [key.raw()];
+        self.block_on_keys(&[key], timeout_ms, waiter)
+    }
+
+    /// Blocks the client until any of `keys` is signalled or `timeout_ms` passes (0: no
+    /// timeout); hands `waiter` back if Redis did not block the client.
+    pub fn block_on_keys<W: Waiter>(&self, keys: &[KeyName<'_>], timeout_ms: u64, waiter: W) -> Result<(), W> {
+        let mut keys: Vec<*mut RedisModuleString> = keys.iter().map(|key| key.raw()).collect();
+        let Ok(numkeys) = c_int::try_from(keys.len()) else { return Err(waiter) };
         let privdata = Box::into_raw(Box::new(waiter)).cast::<c_void>();
         // SAFETY: Redis keeps `privdata` until it calls `free_waiter` exactly once, and
         // copies the key list.
@@ -36,7 +43,7 @@ impl Ctx {
                 Some(free_waiter::<W>),
                 i64::try_from(timeout_ms).unwrap_or(i64::MAX),
                 keys.as_mut_ptr(),
-                1,
+                numkeys,
                 privdata,
             )
         };

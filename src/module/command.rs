@@ -1,7 +1,7 @@
 //! The `Command` trait every command implements, the one entry point Redis calls for all
 //! of them (where panics are caught and refusals become replies), and registration.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::os::raw::c_int;
 
 use redis_module::raw::{self, RedisModuleCtx, RedisModuleString};
@@ -48,6 +48,14 @@ extern "C" fn entry<C: Command>(ctx: *mut RedisModuleCtx, argv: *mut *mut RedisM
     // whole call.
     let (ctx, args) = unsafe { (Ctx::from_raw(ctx), Args::from_raw(argv, argc)) };
     let completed = guard::guard(C::NAME, false, || {
+        // Keys after a keyword are also reported through the getkeys API (constant-folded
+        // away for every other command).
+        if let Some((keys, keyword)) = C::KEYS.and_then(|k| Some((k, k.half_after?))) {
+            if ctx.is_keys_position_request() {
+                ctx.report_keys(&keys, keyword.to_bytes(), &args);
+                return true;
+            }
+        }
         // Redis checked the arity already; checked again so no caller can bypass it.
         let result = if arity_allows(C::ARITY, args.len()) { C::run(&ctx, &args) } else { Err(CmdError::WrongArity) };
         if let Err(error) = result {
@@ -65,9 +73,14 @@ extern "C" fn entry<C: Command>(ctx: *mut RedisModuleCtx, argv: *mut *mut RedisM
 /// Creates the command `C` with its docs, key specs, arity and ACL categories.
 pub fn register<C: Command>(ctx: *mut RedisModuleCtx) -> bool {
     let (first, last, step) = C::KEYS.map_or((0, 0, 0), |k| (k.first, k.last, k.step));
+    let flags = match C::KEYS.and_then(|k| k.half_after) {
+        // Such keys are also answered through the getkeys API (see `key_positions`).
+        Some(_) => CString::new([C::FLAGS.to_bytes(), b" getkeys-api"].concat()).unwrap_or_else(|_| C::FLAGS.into()),
+        None => C::FLAGS.into(),
+    };
     // SAFETY: called from OnLoad with its context.
     let created = unsafe {
-        api!(RedisModule_CreateCommand)(ctx, C::NAME.as_ptr(), Some(entry::<C>), C::FLAGS.as_ptr(), first, last, step)
+        api!(RedisModule_CreateCommand)(ctx, C::NAME.as_ptr(), Some(entry::<C>), flags.as_ptr(), first, last, step)
     } == raw::REDISMODULE_OK as c_int;
     if !created {
         super::log::warning(&format!("redis-seq: could not register {:?}", C::NAME));

@@ -13,6 +13,8 @@ pub enum ArgKind {
     Integer,
     /// Exactly one of the sub-arguments.
     OneOf,
+    /// All of the sub-arguments, in order.
+    Block,
 }
 
 #[derive(Clone, Copy)]
@@ -60,12 +62,22 @@ pub struct KeyUse {
     pub last: i32,
     pub step: i32,
     pub flags: u32,
+    /// Set for keys that follow a keyword rather than a fixed position: the first half of
+    /// the arguments after it (XREAD's `STREAMS key... id...`). The legacy triple is then
+    /// 0, 0, 0 (as XREAD's): the key spec, and the getkeys API for Cluster routing
+    /// (`key_positions`), find these keys.
+    pub half_after: Option<&'static CStr>,
 }
 
 impl KeyUse {
     /// The command's one key, its first argument.
     pub const fn first_arg(flags: u32) -> Option<KeyUse> {
-        Some(KeyUse { first: 1, last: 1, step: 1, flags })
+        Some(KeyUse { first: 1, last: 1, step: 1, flags, half_after: None })
+    }
+
+    /// The first half of the arguments after `keyword` (the other half pairs with them).
+    pub const fn half_after(keyword: &'static CStr, flags: u32) -> Option<KeyUse> {
+        Some(KeyUse { first: 0, last: 0, step: 0, flags, half_after: Some(keyword) })
     }
 }
 
@@ -91,6 +103,7 @@ fn c_args(
             ArgKind::String => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_STRING,
             ArgKind::Integer => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_INTEGER,
             ArgKind::OneOf => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_ONEOF,
+            ArgKind::Block => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_BLOCK,
         };
         let mut flags = 0;
         if doc.optional {
@@ -139,13 +152,27 @@ pub fn set_command_info(
         if let Some(keys) = keys {
             let mut spec: RedisModuleCommandKeySpec = std::mem::zeroed();
             spec.flags = u64::from(keys.flags);
-            spec.begin_search_type = raw::RedisModuleKeySpecBeginSearchType_REDISMODULE_KSPEC_BS_INDEX;
-            spec.bs.index.pos = keys.first;
             spec.find_keys_type = raw::RedisModuleKeySpecFindKeysType_REDISMODULE_KSPEC_FK_RANGE;
-            // A negative last key counts from the end; relative to `first` otherwise.
-            spec.fk.range.lastkey = if keys.last < 0 { keys.last } else { keys.last - keys.first };
-            spec.fk.range.keystep = keys.step;
-            spec.fk.range.limit = 0;
+            match keys.half_after {
+                None => {
+                    spec.begin_search_type = raw::RedisModuleKeySpecBeginSearchType_REDISMODULE_KSPEC_BS_INDEX;
+                    spec.bs.index.pos = keys.first;
+                    // A negative last key counts from the end; relative to `first` otherwise.
+                    spec.fk.range.lastkey = if keys.last < 0 { keys.last } else { keys.last - keys.first };
+                    spec.fk.range.keystep = keys.step;
+                    spec.fk.range.limit = 0;
+                }
+                Some(keyword) => {
+                    // From the keyword (searched from the first argument on) to the last
+                    // argument, every one, but only the first half of them (limit 2).
+                    spec.begin_search_type = raw::RedisModuleKeySpecBeginSearchType_REDISMODULE_KSPEC_BS_KEYWORD;
+                    spec.bs.keyword.keyword = keyword.as_ptr();
+                    spec.bs.keyword.startfrom = 1;
+                    spec.fk.range.lastkey = -1;
+                    spec.fk.range.keystep = 1;
+                    spec.fk.range.limit = 2;
+                }
+            }
             key_specs.push(spec);
             key_specs.push(std::mem::zeroed());
         }

@@ -8,7 +8,9 @@
 //! Ops: `APPEND packed id payload` (packed: seq, ts, epoch, dedup floor and retention trim
 //! point as five varints, see `seq_core::encoding::pack_append`), `TRIM keep-from`,
 //! `ACK consumer cursor`, `FORGET consumer`, `EDIT seq payload`, `DEL packed-seqs`
-//! (`seq_core::encoding::pack_seqs`: the seqs actually deleted), and the AOF rewrite's
+//! (`seq_core::encoding::pack_seqs`: the seqs actually deleted),
+//! `APPEND-ACK packed id payload consumer` (an APPEND and its sender's ACK at once), and
+//! the AOF rewrite's
 //! `RESTORE-HEADER last skipped epoch last-ts dedup-floor node-epoch [rev resync-floor]`,
 //! `RESTORE-RETIRED seq ts id`,
 //! `RESTORE-CHUNK first-seq skipped-before first-ts len bytes [packed-changes]`
@@ -63,6 +65,7 @@ ops! {
     RestoreChunk = c"RESTORE-CHUNK",
     Edit = c"EDIT",
     Del = c"DEL",
+    AppendAck = c"APPEND-ACK",
 }
 
 impl Op {
@@ -121,6 +124,15 @@ pub enum Effect<'a> {
     /// These entries (`pack_seqs`, ascending, each retained and not deleted) are deleted.
     Del {
         packed_seqs: &'a [u8],
+    },
+    /// An `Append` and the sender's acknowledgement of it (SEQ.ALLOC ... ACK): `consumer`'s
+    /// cursor becomes the new seq. One effect, so no replica or AOF ever holds the entry
+    /// without the cursor or the other way round.
+    AppendAck {
+        append: Append,
+        id: Arg<'a>,
+        payload: Arg<'a>,
+        consumer: Arg<'a>,
     },
 }
 
@@ -181,6 +193,22 @@ fn int(arg: Arg<'_>) -> Result<u64, CmdError> {
     parse_u64(arg.bytes(), "effect argument")
 }
 
+/// `append`'s operand as sent: its fields packed as varints into `packed`.
+fn pack(append: &Append, packed: &mut [u8; encoding::PACKED_APPEND_MAX]) -> (*const c_char, usize) {
+    let packed_len = encoding::pack_append(append, packed);
+    buf(packed.get(..packed_len).unwrap_or_default())
+}
+
+/// An append's change to the log (creating it if missing) and the node's books.
+#[inline(always)]
+fn append_entry(key: &mut LogKey<'_>, append: &Append, id: Arg<'_>, payload: &[u8]) -> Result<(), CmdError> {
+    let trimmed = key.log_or_create()?.apply_append(append, id.bytes(), payload)?;
+    fence::observe_epoch(append.epoch);
+    stats::allocated();
+    stats::trimmed(trimmed);
+    Ok(())
+}
+
 /// The log an effect on an existing log applies to.
 fn existing<'k>(key: &'k mut LogKey<'_>) -> Result<&'k mut SeqLog, CmdError> {
     key.log_mut()?.ok_or_else(|| SeqError::InvalidState("effect on a missing log").into())
@@ -198,6 +226,7 @@ impl<'a> Effect<'a> {
             Effect::RestoreChunk { .. } => Op::RestoreChunk,
             Effect::Edit { .. } => Op::Edit,
             Effect::Del { .. } => Op::Del,
+            Effect::AppendAck { .. } => Op::AppendAck,
         }
     }
 
@@ -274,6 +303,10 @@ impl<'a> Effect<'a> {
                 let [packed_seqs] = operands(args)?;
                 Effect::Del { packed_seqs: packed_seqs.bytes() }
             }
+            Op::AppendAck => {
+                let [packed, id, payload, consumer] = operands(args)?;
+                Effect::AppendAck { append: encoding::unpack_append(packed.bytes())?, id, payload, consumer }
+            }
         })
     }
 
@@ -282,8 +315,7 @@ impl<'a> Effect<'a> {
         match *self {
             Effect::Append { append, id, payload } => {
                 let mut packed = [0u8; encoding::PACKED_APPEND_MAX];
-                let packed_len = encoding::pack_append(&append, &mut packed);
-                let (ptr, len) = buf(packed.get(..packed_len).unwrap_or_default());
+                let (ptr, len) = pack(&append, &mut packed);
                 match payload {
                     Some(payload) => emit!(target, c"scbss", key, op, ptr, len, id.raw(), payload.raw()),
                     None => emit!(target, c"scbsc", key, op, ptr, len, id.raw(), c"".as_ptr()),
@@ -339,6 +371,11 @@ impl<'a> Effect<'a> {
                 let (ptr, len) = buf(packed_seqs);
                 emit!(target, c"scb", key, op, ptr, len);
             }
+            Effect::AppendAck { append, id, payload, consumer } => {
+                let mut packed = [0u8; encoding::PACKED_APPEND_MAX];
+                let (ptr, len) = pack(&append, &mut packed);
+                emit!(target, c"scbsss", key, op, ptr, len, id.raw(), payload.raw(), consumer.raw());
+            }
         }
     }
 
@@ -349,11 +386,7 @@ impl<'a> Effect<'a> {
     fn apply(&self, key: &mut LogKey<'_>) -> Result<Outcome, CmdError> {
         match *self {
             Effect::Append { append, id, payload } => {
-                let payload = payload.map_or(&[][..], Arg::bytes);
-                let trimmed = key.log_or_create()?.apply_append(&append, id.bytes(), payload)?;
-                fence::observe_epoch(append.epoch);
-                stats::allocated();
-                stats::trimmed(trimmed);
+                append_entry(key, &append, id, payload.map_or(&[][..], Arg::bytes))?;
                 Ok(Outcome::changed(append.seq))
             }
             Effect::Trim { keep_from } => {
@@ -390,6 +423,12 @@ impl<'a> Effect<'a> {
                 let seqs = encoding::unpack_seqs(packed_seqs)?;
                 Ok(Outcome::changed(existing(key)?.apply_delete(&seqs)?))
             }
+            Effect::AppendAck { append, id, payload, consumer } => {
+                append_entry(key, &append, id, payload.bytes())?;
+                // Cannot fail: the new seq is the log's `last` now.
+                existing(key)?.ack(consumer.bytes(), append.seq)?;
+                Ok(Outcome::changed(append.seq))
+            }
         }
     }
 
@@ -397,7 +436,7 @@ impl<'a> Effect<'a> {
     fn announce(&self, ctx: &Ctx, key: KeyName<'_>) {
         match self {
             // Subscribers get `seq.alloc` (module class); SEQ.SYNC BLOCK waiters wake up.
-            Effect::Append { .. } => {
+            Effect::Append { .. } | Effect::AppendAck { .. } => {
                 ctx.notify(c"seq.alloc", key);
                 ctx.signal_ready(key);
             }

@@ -36,6 +36,10 @@ pub enum CmdError {
     Core(SeqError),
     /// The server refused what the module asked (e.g. storing a value in a key).
     Internal(&'static str),
+    /// The keyword that starts a command's list (SEQ.READ's `LOGS`) is absent.
+    MissingKeyword(&'static str),
+    /// The list after the keyword is not keys followed by as many positions.
+    UnpairedKeys(&'static str),
 }
 
 /// The reply to an internal failure or a caught panic, logged in full.
@@ -95,6 +99,10 @@ impl fmt::Display for CmdError {
             CmdError::Core(error @ SeqError::Resync { .. }) => write!(f, "RESYNC {error}"),
             CmdError::Core(error) => write!(f, "ERR {error}"),
             CmdError::Internal(_) => f.write_str(INTERNAL_ERROR),
+            CmdError::MissingKeyword(keyword) => write!(f, "ERR {keyword} and its keys are missing"),
+            CmdError::UnpairedKeys(keyword) => {
+                write!(f, "ERR unbalanced {keyword} list: each key needs one position ($ or a seq)")
+            }
         }
     }
 }
@@ -117,6 +125,11 @@ mod tests {
         assert_eq!(
             CmdError::Core(SeqError::Resync { rev: 7 }).to_string(),
             "RESYNC changes up to rev 7 are no longer kept"
+        );
+        assert_eq!(CmdError::MissingKeyword("LOGS").to_string(), "ERR LOGS and its keys are missing");
+        assert_eq!(
+            CmdError::UnpairedKeys("LOGS").to_string(),
+            "ERR unbalanced LOGS list: each key needs one position ($ or a seq)"
         );
     }
 }

@@ -18,6 +18,7 @@ pub mod effect;
 pub mod errors;
 pub mod fence;
 pub mod guard;
+pub mod key_positions;
 pub mod keys;
 pub mod limits;
 pub mod load;
