@@ -15,6 +15,12 @@ pub enum SeqError {
     LogFull,
     /// A replicated or loaded effect that does not fit the log (corrupt AOF or stream).
     InvalidState(&'static str),
+    /// SEQ.IMPORT of a seq not above `last` (or above the highest seq).
+    ImportNotAfterLast { seq: u64, last: u64 },
+    /// SEQ.IMPORT with a ts older than the log's newest (or above the highest ts).
+    ImportTsBehind { ts: u64, newest: u64 },
+    /// SEQ.IMPORT of an id the window already holds at another seq.
+    ImportIdTaken { seq: u64 },
 }
 
 impl fmt::Display for SeqError {
@@ -31,6 +37,15 @@ impl fmt::Display for SeqError {
                 write!(f, "this log has reached the highest seq or ts a signed 64-bit integer can hold")
             }
             SeqError::InvalidState(why) => write!(f, "invalid replicated or persisted state: {why}"),
+            SeqError::ImportNotAfterLast { seq, last } => {
+                write!(f, "cannot import seq {seq}: it must be above this log's last seq {last} (and at most 2^63-1)")
+            }
+            SeqError::ImportTsBehind { ts, newest } => {
+                write!(f, "cannot import ts {ts}: it must be at least this log's newest ts {newest} (and at most 2^63-1)")
+            }
+            SeqError::ImportIdTaken { seq } => {
+                write!(f, "cannot import: this client-msg-id already has seq {seq} in this log's de-duplication window")
+            }
         }
     }
 }
