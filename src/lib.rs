@@ -35,6 +35,7 @@ fn register_commands(ctx: *mut RedisModuleCtx) -> bool {
         && register::<cursors::Cursors>(ctx)
         && register::<forget::Forget>(ctx)
         && register::<effect::Effect>(ctx)
+        && register::<import::Import>(ctx)
 }
 
 fn init(ctx: &Context, _args: &[RedisString]) -> Status {

@@ -237,7 +237,7 @@ struct Spec {
     tokens: &'static [&'static str],
 }
 
-const SPECS: [Spec; 12] = [
+const SPECS: [Spec; 13] = [
     Spec { name: "SEQ.ALLOC", flags: &["write", "denyoom"], args: &["key", "client-msg-id", "payload"], tokens: &[] },
     Spec { name: "SEQ.RANGE", flags: &["readonly"], args: &["key", "start", "end"], tokens: &["COUNT"] },
     Spec { name: "SEQ.REVRANGE", flags: &["readonly"], args: &["key", "end", "start"], tokens: &["COUNT"] },
@@ -250,6 +250,12 @@ const SPECS: [Spec; 12] = [
     Spec { name: "SEQ.UNREAD", flags: &["readonly"], args: &["key", "consumer"], tokens: &[] },
     Spec { name: "SEQ.CURSORS", flags: &["readonly"], args: &["key"], tokens: &[] },
     Spec { name: "SEQ.FORGET", flags: &["write"], args: &["key", "consumer"], tokens: &[] },
+    Spec {
+        name: "SEQ.IMPORT",
+        flags: &["write", "denyoom"],
+        args: &["key", "seq", "ts", "client-msg-id", "payload"],
+        tokens: &[],
+    },
 ];
 
 /// Every `token` in an argument tree (nested blocks and oneofs included).
@@ -371,6 +377,7 @@ fn command_getkeys_and_list() {
     assert_eq!(keys(&mut con, &["SEQ.SYNC", "k", "c", "AFTER", "1", "COUNT", "2", "BLOCK", "0"]), vec!["k"]);
     assert_eq!(keys(&mut con, &["SEQ.TRIM", "k", "MAXLEN", "1"]), vec!["k"]);
     assert_eq!(keys(&mut con, &["SEQ.ACK", "k", "c", "1"]), vec!["k"]);
+    assert_eq!(keys(&mut con, &["SEQ.IMPORT", "k", "1", "2", "id", "payload"]), vec!["k"]);
 
     let listed: Vec<String> = array(&call(&mut con, &["COMMAND", "LIST", "FILTERBY", "MODULE", "seq"]))
         .iter()

@@ -9,7 +9,7 @@ use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, INSERTS};
 use crate::module::context::Ctx;
 use crate::module::effect::Effect;
 use crate::module::errors::CmdError;
-use crate::module::{config, stats};
+use crate::module::{config, limits, stats};
 use seq_core::AllocPlan;
 
 pub struct Alloc;
@@ -35,7 +35,7 @@ impl Command for Alloc {
         }
         let id = args.arg(2);
         let payload = (args.len() == 4).then(|| args.arg(3));
-        check_sizes(id.bytes(), payload.map_or(&[][..], |p| p.bytes()))?;
+        limits::check_message(id.bytes(), payload.map_or(&[][..], |p| p.bytes()))?;
 
         let mut key = ctx.write_key(args.key(1));
         let plan = key.log_or_create()?.plan_alloc(id.bytes(), ctx.now_ms(), &config::alloc_policy())?;
@@ -49,19 +49,4 @@ impl Command for Alloc {
         ctx.reply().int(seq);
         Ok(())
     }
-}
-
-fn check_sizes(id: &[u8], payload: &[u8]) -> Result<(), CmdError> {
-    if id.is_empty() {
-        return Err(CmdError::EmptyClientMsgId);
-    }
-    let max_id = config::max_client_msg_id_bytes();
-    if id.len() > max_id {
-        return Err(CmdError::too_long("client-msg-id", id.len(), "seq.max-client-msg-id-bytes", max_id));
-    }
-    let max_payload = config::max_payload_bytes();
-    if payload.len() > max_payload {
-        return Err(CmdError::too_long("payload", payload.len(), "seq.max-payload-bytes", max_payload));
-    }
-    Ok(())
 }

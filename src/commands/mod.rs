@@ -6,6 +6,7 @@ pub mod alloc;
 pub mod cursors;
 pub mod effect;
 pub mod forget;
+pub mod import;
 pub mod info;
 pub mod last;
 pub mod range;

@@ -6,7 +6,8 @@
 //! here; the compiler then asks for every match that must handle it.
 //!
 //! Ops: `APPEND packed id payload` (packed: seq, ts, epoch, dedup floor and retention trim
-//! point as five varints, see `seq_core::encoding::pack_append`), `TRIM keep-from`,
+//! point as five varints, see `seq_core::encoding::pack_append`), `IMPORT packed id
+//! payload` (the same, from SEQ.IMPORT: applied alike, announced as `seq.import`), `TRIM keep-from`,
 //! `ACK consumer cursor`, `FORGET consumer`, and the AOF rewrite's
 //! `RESTORE-HEADER last skipped epoch last-ts dedup-floor node-epoch`,
 //! `RESTORE-RETIRED seq ts id`, `RESTORE-CHUNK first-seq skipped-before first-ts len bytes`.
@@ -57,6 +58,7 @@ ops! {
     RestoreHeader = c"RESTORE-HEADER",
     RestoreRetired = c"RESTORE-RETIRED",
     RestoreChunk = c"RESTORE-CHUNK",
+    Import = c"IMPORT",
 }
 
 impl Op {
@@ -102,6 +104,13 @@ pub enum Effect<'a> {
         first_ts: u64,
         len: u32,
         bytes: &'a [u8],
+    },
+    /// An entry appended as SEQ.IMPORT planned it (`SeqLog::plan_import`): an append
+    /// in every respect but its announcement and counter.
+    Import {
+        append: Append,
+        id: Arg<'a>,
+        payload: Option<Arg<'a>>,
     },
 }
 
@@ -177,6 +186,7 @@ impl<'a> Effect<'a> {
             Effect::RestoreHeader { .. } => Op::RestoreHeader,
             Effect::RestoreRetired { .. } => Op::RestoreRetired,
             Effect::RestoreChunk { .. } => Op::RestoreChunk,
+            Effect::Import { .. } => Op::Import,
         }
     }
 
@@ -185,9 +195,13 @@ impl<'a> Effect<'a> {
         let name = args.bytes(2);
         let op = Op::named(name).ok_or_else(|| CmdError::unknown_effect(name))?;
         Ok(match op {
-            Op::Append => {
+            Op::Append | Op::Import => {
                 let [packed, id, payload] = operands(args)?;
-                Effect::Append { append: encoding::unpack_append(packed.bytes())?, id, payload: Some(payload) }
+                let append = encoding::unpack_append(packed.bytes())?;
+                match op {
+                    Op::Import => Effect::Import { append, id, payload: Some(payload) },
+                    _ => Effect::Append { append, id, payload: Some(payload) },
+                }
             }
             Op::Trim => {
                 let [keep_from] = operands(args)?;
@@ -232,7 +246,7 @@ impl<'a> Effect<'a> {
     fn emit(&self, target: Target, key: *mut RedisModuleString) {
         let op = self.op().name().as_ptr();
         match *self {
-            Effect::Append { append, id, payload } => {
+            Effect::Append { append, id, payload } | Effect::Import { append, id, payload } => {
                 let mut packed = [0u8; encoding::PACKED_APPEND_MAX];
                 let packed_len = encoding::pack_append(&append, &mut packed);
                 let (ptr, len) = buf(packed.get(..packed_len).unwrap_or_default());
@@ -290,11 +304,14 @@ impl<'a> Effect<'a> {
     #[inline]
     fn apply(&self, key: &mut LogKey<'_>) -> Result<Outcome, CmdError> {
         match *self {
-            Effect::Append { append, id, payload } => {
+            Effect::Append { append, id, payload } | Effect::Import { append, id, payload } => {
                 let payload = payload.map_or(&[][..], Arg::bytes);
                 let trimmed = key.log_or_create()?.apply_append(&append, id.bytes(), payload)?;
                 fence::observe_epoch(append.epoch);
-                stats::allocated();
+                match self {
+                    Effect::Import { .. } => stats::imported(),
+                    _ => stats::allocated(),
+                }
                 stats::trimmed(trimmed);
                 Ok(Outcome::changed(append.seq))
             }
@@ -340,6 +357,10 @@ impl<'a> Effect<'a> {
             // Subscribers get `seq.alloc` (module class); SEQ.SYNC BLOCK waiters wake up.
             Effect::Append { .. } => {
                 ctx.notify(c"seq.alloc", key);
+                ctx.signal_ready(key);
+            }
+            Effect::Import { .. } => {
+                ctx.notify(c"seq.import", key);
                 ctx.signal_ready(key);
             }
             Effect::Trim { .. }

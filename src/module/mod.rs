@@ -18,6 +18,7 @@ pub mod errors;
 pub mod fence;
 pub mod guard;
 pub mod keys;
+pub mod limits;
 pub mod load;
 pub mod log;
 pub mod log_type;

@@ -41,7 +41,10 @@ impl fmt::Display for SeqError {
                 write!(f, "cannot import seq {seq}: it must be above this log's last seq {last} (and at most 2^63-1)")
             }
             SeqError::ImportTsBehind { ts, newest } => {
-                write!(f, "cannot import ts {ts}: it must be at least this log's newest ts {newest} (and at most 2^63-1)")
+                write!(
+                    f,
+                    "cannot import ts {ts}: it must be at least this log's newest ts {newest} (and at most 2^63-1)"
+                )
             }
             SeqError::ImportIdTaken { seq } => {
                 write!(f, "cannot import: this client-msg-id already has seq {seq} in this log's de-duplication window")
