@@ -286,6 +286,52 @@ fn fence_skips_gap_after_promotion_and_epoch_grows() {
     println!("fence with gap {GAP}: 3 promotions, epochs 1, 2, 3; 50 lost allocations fenced off; {:?}", t0.elapsed());
 }
 
+/// A log the replica never saw: the old master creates it after the cut and hands out
+/// seqs 1..=3, then dies. On the promoted node the log does not exist, so it counts as
+/// last written in epoch 0: the SEQ.ALLOC that creates it returns `GAP + 1`, above every
+/// seq the dead master gave on it. (Before issue 14 it returned 1, 2, 3 again, to other
+/// messages.)
+#[test]
+fn fence_covers_a_log_created_after_the_cut() {
+    const NEW: &str = "conv:new";
+    let gap_s = GAP.to_string();
+    let args = ["--enable-debug-command", "local", "--seq.failover-gap", gap_s.as_str()];
+    let (mut master, _mdir) = Server::start(&args);
+    let (replica, _rdir) = Server::start(&args);
+    attach_replica(&master, &replica);
+    let mut m = master.connect();
+    assert_eq!(alloc_msg(&mut m, A, "before-the-cut"), 1, "a log created in epoch 0 starts at 1");
+    wait_for_replica_offset(&master, &replica);
+
+    cut_replication(&master, &replica);
+    let gave: Vec<i64> = (1..=3).map(|i| alloc_msg(&mut m, NEW, &format!("lost-{i}"))).collect();
+    assert_eq!(gave, vec![1, 2, 3], "the old master, in epoch 0, creates {NEW} at seq 1");
+    master.kill();
+    signal(replica.pid().expect("replica pid"), "CONT");
+
+    let mut r = replica.connect();
+    assert!(seq_info(&mut r, NEW).is_none(), "the replica never received {NEW}");
+    promote(&mut r);
+    assert_eq!(node_epoch(&mut r), Some(1));
+    assert!(seq_info(&mut r, NEW).is_none(), "promotion itself creates no log");
+    let first = alloc_msg(&mut r, NEW, "post-0");
+    assert_eq!(first, GAP + 1, "the ALLOC that creates a log on a node in epoch 1 skips the gap");
+    let i = info_of(&mut r, NEW);
+    assert_eq!(
+        (field(&i, "last"), field(&i, "epoch"), field(&i, "skipped-seqs"), field(&i, "length"), field(&i, "first")),
+        (GAP + 1, 1, GAP, 1, GAP + 1),
+        "{NEW} on the promoted node: {i:?}"
+    );
+    // The dead master's ids, retried, are new here and get seqs above the gap; no skip again.
+    let retried: Vec<i64> = (1..=3).map(|i| alloc_msg(&mut r, NEW, &format!("lost-{i}"))).collect();
+    assert_eq!(retried, vec![GAP + 2, GAP + 3, GAP + 4]);
+    assert!(retried.iter().all(|s| !gave.contains(s)), "a seq went to two messages: {gave:?} then {retried:?}");
+    let hole = range(&mut r, NEW, "1", &gap_s, None);
+    assert!(hole.is_empty(), "the skipped seqs 1..={GAP} hold nothing: {hole:?}");
+    // A log that existed keeps the ordinary rule: its first ALLOC in epoch 1 skips too.
+    assert_eq!(alloc_msg(&mut r, A, "after-promotion"), 1 + GAP + 1);
+}
+
 #[test]
 fn no_fence_with_gap_zero() {
     let t0 = std::time::Instant::now();

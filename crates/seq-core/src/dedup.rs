@@ -3,9 +3,17 @@
 //!
 //! The window is a *seq range*: every entry with `seq >= floor` is indexed. Because `ts`
 //! never decreases along seqs, "ids younger than the window" is always such a suffix, and
-//! expiring is moving `floor` up. The table (`IdTable`) stores only a `u32` per id:
+//! expiring is moving `floor` up. The table (`IdTable`) stores only a slot per id:
 //! `seq - base` and a few bits of the id's hash; the id itself is read from where the
 //! entry lives (its chunk, or `retired` once trimmed), so no id is stored twice.
+//!
+//! The window is kept by time alone, for any number of ids: the slot width follows the
+//! span of seqs indexed (`u32` slots while it fits 24 bits, `u64` ones beyond), chosen
+//! each time the table is rebuilt, and a rebuild never runs all at once on a large table
+//! (see `Successor`, `Migration`), so an ALLOC costs O(1) amortised, with no long pause,
+//! however many ids the window holds.
+//! (Until issue 14 the floor was pinned 16.7 M seqs below `last`, which expired older ids
+//! early and made every ALLOC past that count rebuild the whole table.)
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -15,6 +23,7 @@ use foldhash::fast::RandomState;
 use super::chunk::{chunk_of, Chunk};
 use super::id_table::{IdTable, MAX_OFFSET};
 use super::retired::RetiredIds;
+use super::SeqError;
 
 #[derive(Clone)]
 pub struct DedupIndex {
@@ -24,39 +33,79 @@ pub struct DedupIndex {
     oldest_ts: u64,
     base: u64,
     table: IdTable,
+    /// Ids indexed with `seq >= floor`. Expiry only counts: the slots of expired ids
+    /// stay in the tables, unseen (lookups skip seqs below the floor), until a rebuild
+    /// sheds them, so expiring millions of ids at once costs no more than a few.
+    live: usize,
     hash_state: RandomState,
     retired: RetiredIds,
-    /// While a large table is being replaced, the old one (see `Migration`).
+    /// While a large table is being replaced, the old ones (see `Migration`).
     migration: Option<Migration>,
+    /// While the next large table is being made ready, where new ids go meanwhile.
+    successor: Option<Successor>,
+    /// Tables no longer used, freed a segment per insert (freeing a large one at once
+    /// would be a pause of its own).
+    unused: Vec<IdTable>,
 }
 
-/// Replacing a large table happens one storage chunk of ids per insert, never in one
+/// A large table is replaced in two phases, neither of them a long pause. First the new
+/// table's memory is zeroed a piece per insert (`IdTable::prepare`) while new ids go to
+/// `spill`, a small table of its own, so the table in use needs no room (nor offsets)
+/// for them; then it replaces the table in use and the ids move over (`Migration`).
+#[derive(Clone)]
+struct Successor {
+    table: IdTable,
+    /// Indexes every stored id from `spill_base` on.
+    spill: IdTable,
+    spill_base: u64,
+}
+
+/// Replacing a large table happens a few storage chunks of ids per insert, never in one
 /// long pause (a log with millions of ids in its window would otherwise stall the server
 /// while its table is rebuilt), as Redis' own dictionaries rehash incrementally. Stored
-/// entries `next..=end` are still indexed only in `old`; everything else is in the new
-/// table. `old` is only read: ids copied out or expired stay in it, unseen (lookups try
-/// the new table first and ignore seqs below the floor), which spares a probe per id.
+/// entries `next..=end` are still indexed only in the `old` tables; everything else is in
+/// the new table. The old tables are only read: ids copied out or expired stay in them,
+/// unseen (lookups try the new table first and ignore seqs below the floor), which spares
+/// a probe per id.
+///
+/// Should the new table itself be replaced before the migration ends (a fence skip
+/// beyond what its slots hold), it joins the old tables, with the successor's spill, and
+/// the migration starts over from the floor into the next one: lookups search every old
+/// table, so every id stays findable, and no insert ever has to finish a migration at
+/// once.
 #[derive(Clone)]
 struct Migration {
-    old: IdTable,
-    old_base: u64,
+    /// `(table, base)`, each holding some of the ids of `next..=end` (together, all).
+    old: Vec<(IdTable, u64)>,
     next: u64,
     end: u64,
-    /// Live ids indexed only in `old`.
-    pending: usize,
 }
 
-/// Tables up to this many ids are rebuilt at once (a fraction of a millisecond). Above,
-/// each insert moves the ids of one storage chunk (at most 256, read in order from the
-/// chunk's start): the new table is sized for 45% more ids than it starts with, so the
-/// migration ends long before it fills up.
+/// Tables up to this many ids are rebuilt at once (a fraction of a millisecond), with
+/// no successor and no migration.
 const REBUILD_AT_ONCE: usize = 4096;
+
+/// Above, segments of a successor zeroed per insert (512 KB or less: about 0.1 ms).
+const PREPARE_PER_INSERT: usize = 1;
+
+/// And each insert moves whole storage chunks (read in order from the chunk's start)
+/// until it has moved this many ids (about 0.1 ms): the new table starts at most 60%
+/// full, with room for a third more ids, and sees one new id per this many moved, so the
+/// migration ends long before it fills up, whatever the chunks' sizes.
+const MOVE_PER_INSERT: usize = 256;
+
+/// The seq span a new table's slots are chosen for, as a multiple of the span indexed
+/// when it is built (4/3): room to grow before the next rebuild, so compact slots are
+/// used only while they last a good while.
+fn span_to_hold(span: u64) -> u64 {
+    span.saturating_add(span / 3)
+}
 
 /// How much of a migration one call to `migrate` does.
 #[derive(Clone, Copy)]
 enum Step {
     All,
-    OneChunk,
+    Some,
 }
 
 /// Where indexed ids live: the retired list, then the log's chunks.
@@ -117,9 +166,12 @@ impl DedupIndex {
             oldest_ts: u64::MAX,
             base: floor,
             table: IdTable::default(),
+            live: 0,
             hash_state: RandomState::default(),
             retired: RetiredIds::default(),
             migration: None,
+            successor: None,
+            unused: Vec::new(),
         }
     }
 
@@ -127,10 +179,11 @@ impl DedupIndex {
         self.oldest_ts
     }
 
-    /// The lowest floor that lets `seq` be indexed: offsets from the floor fit a slot.
-    /// (So the window also ends after 16,777,214 newer entries in the same log.)
-    pub fn lowest_floor_for(seq: u64) -> u64 {
-        seq.saturating_sub(MAX_OFFSET)
+    /// Whether `seq` can be indexed over a window starting at `floor`: the span must fit
+    /// the widest slot (56 bits; only fence skips, tens of thousands of the largest inside
+    /// one window, could leave it).
+    pub fn can_index(floor: u64, seq: u64) -> bool {
+        seq.checked_sub(floor).is_some_and(|span| span <= MAX_OFFSET)
     }
 
     pub fn floor(&self) -> u64 {
@@ -138,7 +191,7 @@ impl DedupIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.table.len() + self.migration.as_ref().map_or(0, |m| m.pending)
+        self.live
     }
 
     pub fn retired(&self) -> &RetiredIds {
@@ -150,6 +203,18 @@ impl DedupIndex {
         self.migration.is_some()
     }
 
+    /// Whether a successor table is being made ready (new ids go to its spill).
+    #[cfg(test)]
+    pub fn is_preparing(&self) -> bool {
+        self.successor.is_some()
+    }
+
+    /// Whether the table in use has wide slots.
+    #[cfg(test)]
+    pub fn is_wide(&self) -> bool {
+        self.table.is_wide()
+    }
+
     fn hash(&self, id: &[u8]) -> u64 {
         self.hash_state.hash_one(id)
     }
@@ -158,125 +223,200 @@ impl DedupIndex {
     pub fn find(&self, id: &[u8], chunks: &VecDeque<Chunk>) -> Option<u64> {
         let store = IdStore { retired: &self.retired, chunks };
         let hash = self.hash(id);
+        let floor = self.floor;
         let find_in = |table: &IdTable, base: u64| {
             table
-                .find(hash, |offset| store.id_of(base + offset).is_some_and(|stored| stored == id))
+                .find(hash, |offset| base + offset >= floor && store.id_of(base + offset).is_some_and(|s| s == id))
                 .map(|offset| base + offset)
         };
         find_in(&self.table, self.base)
-            .or_else(|| self.migration.as_ref().and_then(|m| find_in(&m.old, m.old_base)))
-            .filter(|&seq| seq >= self.floor)
+            .or_else(|| self.successor.as_ref().and_then(|s| find_in(&s.spill, s.spill_base)))
+            .or_else(|| {
+                let old = self.migration.as_ref().map_or(&[][..], |m| &m.old[..]);
+                old.iter().rev().find_map(|(table, base)| find_in(table, *base))
+            })
     }
 
     /// Indexes `seq`, whose entry (holding `id`) the caller has just stored. Entries are
     /// indexed in seq order: every stored entry in `floor..seq` is indexed already.
-    pub fn insert(&mut self, seq: u64, ts: u64, id: &[u8], chunks: &VecDeque<Chunk>) {
-        if self.len() == 0 {
+    /// Refused only if `can_index(floor, seq)` does not hold (the caller checks first).
+    pub fn insert(&mut self, seq: u64, ts: u64, id: &[u8], chunks: &VecDeque<Chunk>) -> Result<(), SeqError> {
+        if !DedupIndex::can_index(self.floor, seq) {
+            return Err(SeqError::InvalidState("de-duplicated seq too far above the floor"));
+        }
+        if self.live == 0 {
             self.oldest_ts = ts;
         }
-        if self.migration.is_some() {
-            self.migrate(Step::OneChunk, chunks);
-        }
-        let fits = seq.checked_sub(self.base).is_some_and(|offset| offset <= MAX_OFFSET);
-        if !fits || self.table.needs_room() {
-            // Never replace a table while the previous replacement is still going on.
-            self.migrate(Step::All, chunks);
-            self.replace_table(seq, chunks);
+        self.live += 1;
+        self.migrate(Step::Some, chunks);
+        if self.unused.last_mut().is_some_and(IdTable::release_some) {
+            self.unused.pop();
         }
         let hash = self.hash(id);
-        self.table.insert(hash, seq - self.base);
+        if self.successor.is_none() {
+            let fits = seq.checked_sub(self.base).is_some_and(|offset| self.table.fits(offset));
+            // Mostly expired ids: a smaller table sheds them (and frees their memory).
+            let stale = self.table.len() > self.live.saturating_mul(2) + REBUILD_AT_ONCE;
+            if fits && !self.table.needs_room() && !stale {
+                self.table.insert(hash, seq - self.base);
+                return Ok(());
+            }
+            let ids = self.live - 1;
+            if ids <= REBUILD_AT_ONCE {
+                let table = IdTable::for_ids(ids + 1, span_to_hold(seq - self.floor));
+                self.replace_table(table, seq - 1);
+                self.migrate(Step::All, chunks);
+                self.table.insert(hash, seq - self.base);
+                return Ok(());
+            }
+            let (table, spill) = (self.next_table(seq, ids), IdTable::for_ids(64, MAX_OFFSET));
+            self.successor = Some(Successor { table, spill, spill_base: seq });
+        }
+        self.spill(seq, hash, chunks);
+        self.prepare_successor(seq);
+        Ok(())
     }
 
-    /// Starts over with a table sized for the ids indexed now (so it grows, and shrinks
-    /// after expiry, with the window; it also sheds the removed ids' tombstones), based at
-    /// `floor`. The stored entries below `seq` move over at once if they are few, else a
-    /// few per insert (`Migration`). Ids are read from storage in order, not looked up.
-    fn replace_table(&mut self, seq: u64, chunks: &VecDeque<Chunk>) {
-        let ids = self.len();
-        let old = std::mem::replace(&mut self.table, IdTable::for_ids(ids + 1));
-        let old_base = std::mem::replace(&mut self.base, self.floor);
-        self.migration = Some(Migration { old, old_base, next: self.floor, end: seq - 1, pending: ids });
-        if ids <= REBUILD_AT_ONCE {
-            self.migrate(Step::All, chunks);
+    /// An unprepared table for the ids indexed now, with room for those that come while it
+    /// is made ready and moved into (so it grows, and shrinks after expiry, with the
+    /// window; it also sheds the expired ids' slots), its slots as wide as the span
+    /// up to `seq` needs.
+    fn next_table(&self, seq: u64, ids: usize) -> IdTable {
+        IdTable::unprepared(ids + ids / 8 + 1, span_to_hold(seq - self.floor))
+    }
+
+    /// Indexes `seq` in the successor's spill table (rebuilt from storage, at once: it
+    /// holds only the few ids that come while the successor is made ready).
+    fn spill(&mut self, seq: u64, hash: u64, chunks: &VecDeque<Chunk>) {
+        let Some(successor) = self.successor.as_mut() else { return };
+        let fits = seq.checked_sub(successor.spill_base).is_some_and(|offset| successor.spill.fits(offset));
+        if !fits || successor.spill.needs_room() {
+            let base = successor.spill_base.max(self.floor);
+            let mut spill = IdTable::for_ids(successor.spill.len() * 2 + 64, MAX_OFFSET);
+            let store = IdStore { retired: &self.retired, chunks };
+            store.each_from(base, |stored, id| {
+                if stored < seq {
+                    spill.insert(self.hash_state.hash_one(id), stored - base);
+                }
+                stored < seq
+            });
+            successor.spill = spill;
+            successor.spill_base = base;
+        }
+        successor.spill.insert(hash, seq - successor.spill_base);
+    }
+
+    /// Zeroes another piece of the successor; once it is ready, it replaces the table in
+    /// use (unless the ids or the span outgrew it meanwhile: then a new one is prepared).
+    fn prepare_successor(&mut self, seq: u64) {
+        if !self.successor.as_mut().is_some_and(|s| s.table.prepare(PREPARE_PER_INSERT)) {
+            return;
+        }
+        let ids = self.live;
+        let Some(mut successor) = self.successor.take() else { return };
+        if !(successor.table.fits(seq - self.floor) && successor.table.is_roomy_for(ids + 1)) {
+            let table = std::mem::replace(&mut successor.table, self.next_table(seq, ids));
+            self.unused.push(table);
+            self.successor = Some(successor);
+            return;
+        }
+        let Successor { table, spill, spill_base } = successor;
+        self.replace_table(table, seq);
+        if let Some(migration) = self.migration.as_mut() {
+            migration.old.push((spill, spill_base));
         }
     }
 
-    /// Moves ids from the old table to the new one: all of them, or those of the storage
-    /// chunk where the migration stands.
+    /// Puts `table` (ready, empty) in use, based at `floor`: the stored ids up to `end`
+    /// move over from the tables they are in now (`Migration`), starting over if a
+    /// migration was still going on. Ids are read from storage in order, not looked up.
+    fn replace_table(&mut self, table: IdTable, end: u64) {
+        let old = (std::mem::replace(&mut self.table, table), std::mem::replace(&mut self.base, self.floor));
+        let mut old_tables = self.migration.take().map_or_else(Vec::new, |m| m.old);
+        old_tables.push(old);
+        self.migration = Some(Migration { old: old_tables, next: self.floor, end });
+    }
+
+    /// Moves ids from the old tables to the new one: all of them, or whole storage
+    /// chunks from where the migration stands until `MOVE_PER_INSERT` ids have moved.
     fn migrate(&mut self, step: Step, chunks: &VecDeque<Chunk>) {
         let Some(migration) = self.migration.as_mut() else { return };
         let store = IdStore { retired: &self.retired, chunks };
         let (hash_state, table, base) = (&self.hash_state, &mut self.table, self.base);
         let from = migration.next.max(self.floor);
-        let through = match step {
-            Step::All => migration.end,
-            Step::OneChunk => migration.end.min(store.chunk_end(from).saturating_sub(1)),
+        let budget = match step {
+            Step::All => usize::MAX,
+            Step::Some => MOVE_PER_INSERT,
         };
+        let (mut moved, mut chunk_end, mut through) = (0, store.chunk_end(from), migration.end);
         store.each_from(from, |seq, id| {
-            if seq > through {
+            if seq > migration.end {
                 return false;
             }
+            if seq >= chunk_end {
+                if moved >= budget {
+                    through = seq.saturating_sub(1);
+                    return false;
+                }
+                chunk_end = store.chunk_end(seq);
+            }
             table.insert(hash_state.hash_one(id), seq - base);
-            migration.pending -= 1;
+            moved += 1;
             true
         });
         migration.next = through.saturating_add(1);
         if migration.next > migration.end {
-            self.migration = None;
+            if let Some(done) = self.migration.take() {
+                self.unused.extend(done.old.into_iter().map(|(table, _)| table));
+            }
         }
     }
 
     /// Builds the table once for everything stored from the floor up (`in_chunks` of it
-    /// in chunks, the rest retired): how a loaded log gets its index in one pass.
-    pub fn reindex(&mut self, chunks: &VecDeque<Chunk>, in_chunks: u64) {
+    /// in chunks, the rest retired, up to `last`): how a loaded log gets its index in one
+    /// pass.
+    pub fn reindex(&mut self, chunks: &VecDeque<Chunk>, in_chunks: u64, last: u64) -> Result<(), SeqError> {
+        let span = last.saturating_sub(self.floor);
+        if span > MAX_OFFSET {
+            return Err(SeqError::InvalidState("de-duplication floor too far below the last seq"));
+        }
         let ids = self.retired.len() + usize::try_from(in_chunks).unwrap_or(0);
-        let mut table = IdTable::for_ids(ids);
         let base = self.floor;
+        let mut table = IdTable::for_ids(ids, span_to_hold(span));
         let store = IdStore { retired: &self.retired, chunks };
+        let mut live = 0;
         store.each_from(self.floor, |seq, id| {
-            if seq - base > MAX_OFFSET {
-                return false;
-            }
             table.insert(self.hash_state.hash_one(id), seq - base);
+            live += 1;
             true
         });
+        self.live = live;
         self.oldest_ts = match self.retired.first() {
             Some((_, ts)) => ts,
-            None => {
-                let start = chunks.partition_point(|c| c.end_seq() <= self.floor);
-                chunks.get(start).and_then(|c| c.iter_from(self.floor).next()).map_or(u64::MAX, |e| e.ts)
-            }
+            None => first_at_or_after(chunks, self.floor).map_or(u64::MAX, |e| e.ts),
         };
         self.table = table;
         self.base = base;
         self.migration = None;
+        self.successor = None;
+        Ok(())
     }
 
-    /// Expires every id below `new_floor` (no-op if it is not above the current floor).
+    /// Expires every id below `new_floor` (no-op if it is not above the current floor):
+    /// it counts them (by chunk, not one by one) and drops the retired ones.
     pub fn advance_floor(&mut self, new_floor: u64, chunks: &VecDeque<Chunk>) {
         if new_floor <= self.floor {
             return;
         }
-        let DedupIndex { retired, table, migration, hash_state, base, .. } = self;
-        retired.drop_before(new_floor, |e| remove(table, migration, *base, hash_state.hash_one(e.id), e.seq));
-        self.oldest_ts = self.retired.first().map_or(u64::MAX, |(_, ts)| ts);
-        // What is left of `retired` is above the new floor: the rest expires from chunks.
-        let start = chunks.partition_point(|c| c.end_seq() <= self.floor);
-        'chunks: for chunk in chunks.iter().skip(start) {
-            for entry in chunk.iter_from(self.floor) {
-                if entry.seq >= new_floor {
-                    self.oldest_ts = self.oldest_ts.min(entry.ts);
-                    break 'chunks;
-                }
-                let hash = self.hash(entry.id);
-                self.remove(hash, entry.seq);
-            }
-        }
+        let retired = self.retired.drop_before(new_floor);
+        let in_chunks = entries_below(chunks, new_floor) - entries_below(chunks, self.floor);
+        let expired = retired.saturating_add(usize::try_from(in_chunks).unwrap_or(usize::MAX));
+        self.live = self.live.saturating_sub(expired);
+        self.oldest_ts = match self.retired.first() {
+            Some((_, ts)) => ts,
+            None => first_at_or_after(chunks, new_floor).map_or(u64::MAX, |e| e.ts),
+        };
         self.floor = new_floor;
-    }
-
-    fn remove(&mut self, hash: u64, seq: u64) {
-        remove(&mut self.table, &mut self.migration, self.base, hash, seq);
     }
 
     /// Keeps the id of an entry being trimmed from the log, if it is still in the window.
@@ -293,18 +433,23 @@ impl DedupIndex {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.table.heap_bytes() + self.migration.as_ref().map_or(0, |m| m.old.heap_bytes()) + self.retired.heap_bytes()
+        let old: usize = self.migration.as_ref().map_or(0, |m| m.old.iter().map(|(t, _)| t.heap_bytes()).sum());
+        let successor = self.successor.as_ref().map_or(0, |s| s.table.heap_bytes() + s.spill.heap_bytes());
+        let unused: usize = self.unused.iter().map(IdTable::heap_bytes).sum();
+        self.table.heap_bytes() + old + successor + unused + self.retired.heap_bytes()
     }
 }
 
-/// Removes `seq` from whichever table indexes it (the old one while it is migrating).
-fn remove(table: &mut IdTable, migration: &mut Option<Migration>, base: u64, hash: u64, seq: u64) {
-    match migration {
-        Some(m) if (m.next..=m.end).contains(&seq) => m.pending -= 1,
-        _ => {
-            if let Some(offset) = seq.checked_sub(base) {
-                table.remove(hash, offset);
-            }
-        }
-    }
+/// How many entries of `chunks` have a seq below `seq` (chunks hold consecutive seqs).
+fn entries_below(chunks: &VecDeque<Chunk>, seq: u64) -> u64 {
+    let Some(front) = chunks.front() else { return 0 };
+    let index = chunks.partition_point(|c| c.first_seq < seq);
+    let Some(chunk) = index.checked_sub(1).and_then(|i| chunks.get(i)) else { return 0 };
+    chunk.ordinal_base() + (seq - chunk.first_seq).min(u64::from(chunk.len)) - front.ordinal_base()
+}
+
+/// The first entry of `chunks` with a seq `>= seq`.
+fn first_at_or_after(chunks: &VecDeque<Chunk>, seq: u64) -> Option<super::Entry<'_>> {
+    let start = chunks.partition_point(|c| c.end_seq() <= seq);
+    chunks.get(start).and_then(|c| c.iter_from(seq).next())
 }

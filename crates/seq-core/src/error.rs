@@ -13,6 +13,9 @@ pub enum SeqError {
     Resync { rev: u64 },
     /// Issuing another seq would overflow 64 bits.
     LogFull,
+    /// The de-duplication window would span more seqs than its index can address
+    /// (2^56 - 2; only fence skips can get there): ids must expire first.
+    DedupSpan,
     /// A replicated or loaded effect that does not fit the log (corrupt AOF or stream).
     InvalidState(&'static str),
     /// SEQ.IMPORT of a seq not above `last` (or above the highest seq).
@@ -36,6 +39,11 @@ impl fmt::Display for SeqError {
             SeqError::LogFull => {
                 write!(f, "this log has reached the highest seq or ts a signed 64-bit integer can hold")
             }
+            SeqError::DedupSpan => write!(
+                f,
+                "this log's de-duplication window would span more than 2^56 seqs (fence skips): \
+                 retry once older ids have left seq.dedup-window-ms"
+            ),
             SeqError::InvalidState(why) => write!(f, "invalid replicated or persisted state: {why}"),
             SeqError::ImportNotAfterLast { seq, last } => {
                 write!(f, "cannot import seq {seq}: it must be above this log's last seq {last} (and at most 2^63-1)")

@@ -1,46 +1,175 @@
 //! The de-duplication index's hash table: open addressing with linear probing over one
-//! `u32` per slot, sized to the ids it holds (not to a power of two).
+//! slot per id, sized to the ids it holds (not to a power of two).
 //!
-//! A slot holds an entry's seq offset (from the index's base) plus one in its low 24
-//! bits, and 8 bits of the id's hash above them, so a probe that meets another id's slot
-//! almost never has to read that id from storage to rule it out. The table never stores
-//! ids or full hashes: growing means rebuilding it from storage (see `DedupIndex`), which
-//! the owner does when `needs_room` says so.
+//! A slot holds an entry's seq offset (from the index's base) plus one in its low bits,
+//! and 8 bits of the id's hash above them, so a probe that meets another id's slot almost
+//! never has to read that id from storage to rule it out. Slots come in two widths:
+//! compact `u32` ones (a 24-bit offset) while the indexed seqs span less than 16.7 M, and
+//! wide `u64` ones (a 56-bit offset) beyond, so the window is never cut short by the
+//! slot's width; the owner picks the width whenever it rebuilds the table. The table never
+//! stores ids or full hashes: growing means rebuilding it from storage (see `DedupIndex`),
+//! which the owner does when `needs_room` or `fits` says so.
 
-const OFFSET_BITS: u32 = 24;
-const OFFSET_MASK: u32 = (1 << OFFSET_BITS) - 1;
-/// The largest offset a slot can hold.
-pub const MAX_OFFSET: u64 = OFFSET_MASK as u64 - 1;
-const EMPTY: u32 = 0;
-/// A removed id whose slot must still be probed past.
-const TOMBSTONE: u32 = 0xff << OFFSET_BITS;
+/// The largest offset a compact slot can hold.
+pub const NARROW_MAX_OFFSET: u64 = Narrow::MAX_OFFSET;
+/// The largest offset any slot can hold (a wide one).
+pub const MAX_OFFSET: u64 = Wide::MAX_OFFSET;
 
-fn tag(hash: u64) -> u32 {
-    ((hash & 0xff) as u32) << OFFSET_BITS
+/// One slot width. `EMPTY` is zero (so a new table is zeroed memory); a used slot has a
+/// non-zero offset part. Slots are never removed: the index skips expired ids' slots
+/// until a rebuild sheds them.
+trait Slot: Copy + Eq {
+    const EMPTY: Self;
+    const MAX_OFFSET: u64;
+    fn new(hash: u64, offset: u64) -> Self;
+    fn offset(self) -> u64;
+    fn tag_of(hash: u64) -> Self;
+    fn tag(self) -> Self;
 }
 
-fn is_live(slot: u32) -> bool {
-    slot & OFFSET_MASK != 0
+/// Slot layouts are written once, for both widths: `$offset_bits` of offset + 1, the
+/// remaining 8 bits a tag.
+macro_rules! slot_width {
+    ($name:ident, $int:ty, $offset_bits:expr) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        struct $name($int);
+
+        impl $name {
+            const OFFSET_MASK: $int = (1 << $offset_bits) - 1;
+        }
+
+        impl Slot for $name {
+            const EMPTY: Self = $name(0);
+            const MAX_OFFSET: u64 = $name::OFFSET_MASK as u64 - 1;
+
+            fn new(hash: u64, offset: u64) -> Self {
+                $name(Self::tag_of(hash).0 | (offset as $int + 1))
+            }
+
+            fn offset(self) -> u64 {
+                (self.0 & $name::OFFSET_MASK) as u64 - 1
+            }
+
+            fn tag_of(hash: u64) -> Self {
+                $name(((hash & 0xff) as $int) << $offset_bits)
+            }
+
+            fn tag(self) -> Self {
+                $name(self.0 & !$name::OFFSET_MASK)
+            }
+        }
+    };
 }
 
-fn offset(slot: u32) -> u64 {
-    u64::from(slot & OFFSET_MASK) - 1
-}
+slot_width!(Narrow, u32, 24);
+slot_width!(Wide, u64, 56);
 
-#[derive(Clone, Debug, Default)]
-pub struct IdTable {
-    slots: Vec<u32>,
-    /// Live ids.
+/// Slots live in segments of this many (256 KB compact, 512 KB wide), so a large table
+/// is zeroed and freed a segment at a time, never in one long pause: the module's
+/// allocator has no zeroed allocation, and freeing 100+ MB at once returns it to the
+/// system inline; both cost tens of milliseconds or more.
+const SEGMENT_BITS: u32 = 16;
+const SEGMENT: usize = 1 << SEGMENT_BITS;
+
+#[derive(Clone, Debug)]
+struct Segmented<S> {
+    segments: Vec<Vec<S>>,
+    /// Slots of the whole table (the last segment may be shorter than `SEGMENT`).
     len: usize,
-    /// Slots not EMPTY (live ids and tombstones): probes end only at an EMPTY slot.
-    used: usize,
+}
+
+impl<S: Slot> Segmented<S> {
+    fn get(&self, index: usize) -> Option<S> {
+        self.segments.get(index >> SEGMENT_BITS)?.get(index & (SEGMENT - 1)).copied()
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut S> {
+        self.segments.get_mut(index >> SEGMENT_BITS)?.get_mut(index & (SEGMENT - 1))
+    }
+
+    fn prepared(&self) -> usize {
+        self.segments.iter().map(Vec::len).sum()
+    }
+
+    /// Zeroes up to `segments` more segments; true once the table is ready.
+    fn prepare(&mut self, segments: usize) -> bool {
+        for _ in 0..segments {
+            let ready = self.segments.len() * SEGMENT;
+            if ready >= self.len {
+                break;
+            }
+            self.segments.push(vec![S::EMPTY; (self.len - ready).min(SEGMENT)]);
+        }
+        self.segments.len() * SEGMENT >= self.len
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Slots {
+    Narrow(Segmented<Narrow>),
+    Wide(Segmented<Wide>),
+}
+
+#[derive(Clone, Debug)]
+pub struct IdTable {
+    slots: Slots,
+    /// Ids inserted (expired ones included): slots not EMPTY.
+    len: usize,
+}
+
+impl Default for IdTable {
+    fn default() -> IdTable {
+        IdTable { slots: Slots::Narrow(Segmented { segments: Vec::new(), len: 0 }), len: 0 }
+    }
+}
+
+/// Runs `$body` with `$slots` bound to the table's slot vector, whatever its width.
+macro_rules! with_slots {
+    ($table:expr, $slots:ident => $body:expr) => {
+        match $table {
+            Slots::Narrow($slots) => $body,
+            Slots::Wide($slots) => $body,
+        }
+    };
 }
 
 impl IdTable {
-    /// A table for `ids` ids, about 55% full (it asks for a rebuild at 80%).
-    pub fn for_ids(ids: usize) -> IdTable {
-        let slots = (ids * 20 / 11 + 1).max(16);
-        IdTable { slots: vec![EMPTY; slots], len: 0, used: 0 }
+    /// A table for `ids` ids, about 55% full (it asks for a rebuild at 80%), whose slots
+    /// hold offsets up to `max_offset` (compact slots when they can).
+    pub fn for_ids(ids: usize, max_offset: u64) -> IdTable {
+        let mut table = IdTable::unprepared(ids, max_offset);
+        table.prepare(usize::MAX);
+        table
+    }
+
+    /// `for_ids`, with no memory yet: `prepare` zeroes it a segment at a time, so a
+    /// large table never costs one long pause. Used only once `prepare` says it is ready.
+    pub fn unprepared(ids: usize, max_offset: u64) -> IdTable {
+        let len = (ids * 20 / 11 + 1).max(16);
+        let slots = if max_offset <= NARROW_MAX_OFFSET {
+            Slots::Narrow(Segmented { segments: Vec::new(), len })
+        } else {
+            Slots::Wide(Segmented { segments: Vec::new(), len })
+        };
+        IdTable { slots, len: 0 }
+    }
+
+    /// Zeroes up to `segments` more segments; true once the table is ready.
+    pub fn prepare(&mut self, segments: usize) -> bool {
+        with_slots!(&mut self.slots, s => s.prepare(segments))
+    }
+
+    /// Frees one segment of a table no longer used; true once all are freed.
+    pub fn release_some(&mut self) -> bool {
+        with_slots!(&mut self.slots, s => {
+            s.segments.pop();
+            s.segments.is_empty()
+        })
+    }
+
+    /// Whether `ids` ids leave the table at most 60% full (room to take more for a while).
+    pub fn is_roomy_for(&self, ids: usize) -> bool {
+        ids * 5 <= with_slots!(&self.slots, s => s.len) * 3
     }
 
     pub fn len(&self) -> usize {
@@ -49,88 +178,90 @@ impl IdTable {
 
     /// Whether one more insert would take the table past 80% full.
     pub fn needs_room(&self) -> bool {
-        (self.used + 1) * 5 > self.slots.len() * 4
+        (self.len + 1) * 5 > with_slots!(&self.slots, s => s.len) * 4
+    }
+
+    /// Whether the slots can hold `offset`.
+    pub fn fits(&self, offset: u64) -> bool {
+        offset <= self.max_offset()
+    }
+
+    fn max_offset(&self) -> u64 {
+        match self.slots {
+            Slots::Narrow(_) => Narrow::MAX_OFFSET,
+            Slots::Wide(_) => Wide::MAX_OFFSET,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn is_wide(&self) -> bool {
+        matches!(self.slots, Slots::Wide(_))
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<u32>()
-    }
-
-    fn home(&self, hash: u64) -> usize {
-        // Maps the hash onto 0..len without a division (Lemire's fast range).
-        ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize
-    }
-
-    fn next(&self, index: usize) -> usize {
-        if index + 1 == self.slots.len() {
-            0
-        } else {
-            index + 1
+        fn bytes<S: Slot>(slots: &Segmented<S>) -> usize {
+            slots.prepared() * std::mem::size_of::<S>() + slots.segments.capacity() * std::mem::size_of::<Vec<S>>()
         }
+        with_slots!(&self.slots, s => bytes(s))
     }
 
     /// The offset of the id with `hash` for which `is_id(offset)` holds.
-    pub fn find(&self, hash: u64, mut is_id: impl FnMut(u64) -> bool) -> Option<u64> {
-        if self.slots.is_empty() {
+    pub fn find(&self, hash: u64, is_id: impl FnMut(u64) -> bool) -> Option<u64> {
+        with_slots!(&self.slots, s => find(s, hash, is_id))
+    }
+
+    /// Adds `offset` under `hash`. The caller checked `needs_room` (false) and `fits`.
+    pub fn insert(&mut self, hash: u64, offset: u64) {
+        if with_slots!(&mut self.slots, s => insert(s, hash, offset)) {
+            self.len += 1;
+        }
+    }
+}
+
+fn home(len: usize, hash: u64) -> usize {
+    // Maps the hash onto 0..len without a division (Lemire's fast range).
+    ((u128::from(hash) * len as u128) >> 64) as usize
+}
+
+fn next(len: usize, index: usize) -> usize {
+    if index + 1 == len {
+        0
+    } else {
+        index + 1
+    }
+}
+
+fn find<S: Slot>(slots: &Segmented<S>, hash: u64, mut is_id: impl FnMut(u64) -> bool) -> Option<u64> {
+    if slots.len == 0 {
+        return None;
+    }
+    let wanted = S::tag_of(hash);
+    let mut index = home(slots.len, hash);
+    loop {
+        let slot = slots.get(index)?;
+        if slot == S::EMPTY {
             return None;
         }
-        let wanted = tag(hash);
-        let mut index = self.home(hash);
-        loop {
-            let slot = *self.slots.get(index)?;
-            if slot == EMPTY {
-                return None;
-            }
-            if is_live(slot) && slot & !OFFSET_MASK == wanted && is_id(offset(slot)) {
-                return Some(offset(slot));
-            }
-            index = self.next(index);
+        if slot.tag() == wanted && is_id(slot.offset()) {
+            return Some(slot.offset());
         }
+        index = next(slots.len, index);
     }
+}
 
-    /// Adds `offset` under `hash`. The caller checked `needs_room` (false) and that the
-    /// offset is at most `MAX_OFFSET`.
-    pub fn insert(&mut self, hash: u64, offset: u64) {
-        let mut index = self.home(hash);
-        while let Some(&slot) = self.slots.get(index) {
-            if !is_live(slot) {
-                if slot == EMPTY {
-                    self.used += 1;
-                }
-                self.slots[index] = tag(hash) | (offset as u32 + 1);
-                self.len += 1;
-                return;
-            }
-            index = self.next(index);
+/// False if the table is full (or not ready).
+fn insert<S: Slot>(slots: &mut Segmented<S>, hash: u64, offset: u64) -> bool {
+    let len = slots.len;
+    let mut index = home(len, hash);
+    for _ in 0..len {
+        let Some(slot) = slots.get_mut(index) else { return false };
+        if *slot == S::EMPTY {
+            *slot = S::new(hash, offset);
+            return true;
         }
+        index = next(len, index);
     }
-
-    /// Removes `offset`, stored under `hash`; false if it is not there.
-    pub fn remove(&mut self, hash: u64, offset: u64) -> bool {
-        if self.slots.is_empty() {
-            return false;
-        }
-        let mut index = self.home(hash);
-        loop {
-            let Some(&slot) = self.slots.get(index) else { return false };
-            if slot == EMPTY {
-                return false;
-            }
-            if is_live(slot) && self::offset(slot) == offset {
-                let next = self.next(index);
-                // Before an EMPTY slot no probe needs to pass here: free it outright.
-                if self.slots.get(next) == Some(&EMPTY) {
-                    self.slots[index] = EMPTY;
-                    self.used -= 1;
-                } else {
-                    self.slots[index] = TOMBSTONE;
-                }
-                self.len -= 1;
-                return true;
-            }
-            index = self.next(index);
-        }
-    }
+    false
 }
 
 #[cfg(test)]
@@ -143,34 +274,69 @@ mod tests {
         key.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (key >> 7)
     }
 
+    /// Offsets start at `first_offset` and step by `stride`, so wide tables see offsets
+    /// far beyond 24 bits.
+    fn behaves_like_a_map(keys: Vec<u64>, first_offset: u64, stride: u64) -> Result<(), TestCaseError> {
+        let max_offset = first_offset + stride * keys.len() as u64;
+        let mut table = IdTable::for_ids(0, max_offset);
+        prop_assert_eq!(table.is_wide(), max_offset > NARROW_MAX_OFFSET);
+        let mut model: HashMap<u64, u64> = HashMap::new();
+        let mut next_offset = first_offset;
+        for key in keys {
+            if !model.contains_key(&key) {
+                if table.needs_room() {
+                    let mut bigger = IdTable::for_ids(model.len() + 1, max_offset);
+                    for (&k, &o) in &model {
+                        bigger.insert(hash_of(k), o);
+                    }
+                    table = bigger;
+                }
+                prop_assert!(table.fits(next_offset));
+                table.insert(hash_of(key), next_offset);
+                model.insert(key, next_offset);
+                next_offset += stride;
+            }
+            prop_assert_eq!(table.len(), model.len());
+            for probe in 0..2000u64 {
+                let want = model.get(&probe).copied();
+                let got = table.find(hash_of(probe), |o| model.get(&probe) == Some(&o));
+                prop_assert_eq!(got, want);
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
         #[test]
-        fn behaves_like_a_map(ops in prop::collection::vec((any::<bool>(), 0u64..200), 1..600)) {
-            let mut table = IdTable::for_ids(0);
-            let mut model: HashMap<u64, u64> = HashMap::new();
-            let mut next_offset = 0u64;
-            for (insert, key) in ops {
-                if insert && !model.contains_key(&key) {
-                    if table.needs_room() {
-                        let mut bigger = IdTable::for_ids(model.len() + 1);
-                        for (&k, &o) in &model {
-                            bigger.insert(hash_of(k), o);
-                        }
-                        table = bigger;
-                    }
-                    table.insert(hash_of(key), next_offset);
-                    model.insert(key, next_offset);
-                    next_offset += 1;
-                } else if let Some(offset) = model.remove(&key) {
-                    prop_assert!(table.remove(hash_of(key), offset));
-                }
-                prop_assert_eq!(table.len(), model.len());
-                for probe in 0..200u64 {
-                    let want = model.get(&probe).copied();
-                    let got = table.find(hash_of(probe), |o| model.get(&probe) == Some(&o));
-                    prop_assert_eq!(got, want);
-                }
-            }
+        fn compact_table_behaves_like_a_map(keys in prop::collection::vec(0u64..2000, 1..600)) {
+            behaves_like_a_map(keys, 0, 1)?;
+        }
+
+        #[test]
+        fn wide_table_behaves_like_a_map(
+            keys in prop::collection::vec(0u64..2000, 1..600),
+            first_offset in 0u64..(1 << 40),
+            stride in 1u64..(1 << 30),
+        ) {
+            behaves_like_a_map(keys, first_offset, stride)?;
+        }
+    }
+
+    #[test]
+    fn slot_widths_hold_their_largest_offsets() {
+        assert_eq!(NARROW_MAX_OFFSET, (1 << 24) - 2);
+        assert_eq!(MAX_OFFSET, (1 << 56) - 2);
+        for (max, wide) in [(NARROW_MAX_OFFSET, false), (NARROW_MAX_OFFSET + 1, true), (MAX_OFFSET, true)] {
+            let mut table = IdTable::for_ids(4, max);
+            assert_eq!(table.is_wide(), wide);
+            assert!(table.fits(max));
+            assert_eq!(table.fits(max + 1), max == NARROW_MAX_OFFSET + 1);
+            table.insert(u64::MAX, max);
+            table.insert(0, 0);
+            assert_eq!(table.find(u64::MAX, |o| o == max), Some(max));
+            assert_eq!(table.find(0, |o| o == 0), Some(0));
+            assert_eq!(table.find(u64::MAX, |o| o == max - 1), None);
+            assert_eq!(table.len(), 2);
         }
     }
 }

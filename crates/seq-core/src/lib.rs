@@ -18,6 +18,8 @@ mod retired;
 mod varint;
 
 #[cfg(test)]
+mod dedup_test;
+#[cfg(test)]
 mod model_test;
 
 pub use chunk::Chunk;

@@ -45,8 +45,7 @@ impl SeqLog {
     /// Adds a trimmed entry's id (in seq order, before any chunk), indexed at once.
     pub fn push_retired(&mut self, seq: u64, ts: u64, id: &[u8]) -> Result<(), SeqError> {
         self.store_retired(seq, ts, id)?;
-        self.dedup.insert(seq, ts, id, &self.chunks);
-        Ok(())
+        self.dedup.insert(seq, ts, id, &self.chunks)
     }
 
     /// Adds a chunk of entries (in seq order), checked entry by entry and indexed at once.
@@ -61,7 +60,7 @@ impl SeqLog {
         let SeqLog { chunks, dedup, .. } = self;
         if let Some(stored) = chunks.back() {
             for entry in stored.iter_from(first_seq.max(floor)) {
-                dedup.insert(entry.seq, entry.ts, entry.id, chunks);
+                dedup.insert(entry.seq, entry.ts, entry.id, chunks)?;
             }
         }
         Ok(())
@@ -156,8 +155,7 @@ impl SeqLog {
     pub(super) fn finish_load(&mut self) -> Result<(), SeqError> {
         self.check_loaded()?;
         let in_chunks = self.count_after(self.dedup.floor().saturating_sub(1)) + self.deleted();
-        self.dedup.reindex(&self.chunks, in_chunks);
-        Ok(())
+        self.dedup.reindex(&self.chunks, in_chunks, self.header.last)
     }
 
     /// The last check once every piece is in: seqs after the newest entry can only be

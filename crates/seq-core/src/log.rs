@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 
 use super::chunk::{self, chunk_of, Chunk};
 use super::cursors::Cursors;
-use super::dedup::DedupIndex;
+use super::dedup::{DedupIndex, IdStore};
 use super::lifecycle::Lifecycle;
 use super::retired::RetiredIds;
 use super::{Entry, SeqError, MAX_SEQ};
@@ -244,7 +244,10 @@ impl SeqLog {
         // ts never decreases within a log, whatever the clock does.
         let ts = now_ms.max(self.header.last_ts);
         let last = self.header.last;
-        let fenced = policy.failover_gap > 0 && last > 0 && self.header.epoch < policy.node_epoch;
+        // The fence: a log last written in an older epoch skips the gap first. A new log
+        // (last 0, epoch 0) counts as written in epoch 0, since the lost master may have
+        // created it. SEQ.IMPORT (explicit seqs) will be exempt: it does not come here.
+        let fenced = policy.failover_gap > 0 && self.header.epoch < policy.node_epoch;
         let skip = if fenced { policy.failover_gap } else { 0 };
         let seq = last.saturating_add(skip).saturating_add(1);
         if seq > MAX_SEQ || ts > MAX_SEQ {
@@ -283,7 +286,15 @@ impl SeqLog {
         } else {
             self.dedup_floor_for_window_start(window_start).unwrap_or(seq)
         };
-        let dedup_floor = expired.max(self.dedup.floor()).max(DedupIndex::lowest_floor_for(seq));
+        let mut dedup_floor = expired.max(self.dedup.floor());
+        if !DedupIndex::can_index(dedup_floor, seq) {
+            // Seqs that store nothing (a long fence gap) hold no id: the floor may pass
+            // over them up to the lowest stored one without expiring anything.
+            dedup_floor = self.lowest_stored_seq_from(dedup_floor).unwrap_or(seq);
+            if !DedupIndex::can_index(dedup_floor, seq) {
+                return Err(SeqError::DedupSpan);
+            }
+        }
 
         let mut keep_from = self.stored_first();
         // The newest max_len live entries stay, and nothing below the oldest of them.
@@ -301,6 +312,16 @@ impl SeqLog {
     }
 
     /// The first indexed seq whose ts is `>= window_start`.
+    /// The lowest seq `>= from` whose entry (or retired id) the log still stores.
+    fn lowest_stored_seq_from(&self, from: u64) -> Option<u64> {
+        let mut lowest = None;
+        IdStore { retired: self.retired(), chunks: &self.chunks }.each_from(from, |seq, _| {
+            lowest = Some(seq);
+            false
+        });
+        lowest
+    }
+
     fn dedup_floor_for_window_start(&self, window_start: u64) -> Option<u64> {
         if let Some(seq) = self.retired().first_seq_at_or_after_ts(window_start) {
             return Some(seq);
@@ -321,7 +342,10 @@ impl SeqLog {
         if id.is_empty() {
             return Err(SeqError::InvalidState("empty client-msg-id"));
         }
-        let floor = append.dedup_floor.min(append.seq).max(DedupIndex::lowest_floor_for(append.seq));
+        let floor = append.dedup_floor.min(append.seq);
+        if !DedupIndex::can_index(floor.max(self.dedup.floor()), append.seq) {
+            return Err(SeqError::InvalidState("appended seq too far above the de-duplication floor"));
+        }
         self.dedup.advance_floor(floor, &self.chunks);
 
         let open_chunk_fits = self.chunks.back().is_some_and(|c| {
@@ -346,7 +370,7 @@ impl SeqLog {
         self.header.last_ts = append.ts;
         self.header.epoch = append.epoch;
         self.stored += 1;
-        self.dedup.insert(append.seq, append.ts, id, &self.chunks);
+        self.dedup.insert(append.seq, append.ts, id, &self.chunks)?;
         Ok(self.trim_before(append.keep_from))
     }
 

@@ -77,28 +77,25 @@ impl RetiredIds {
         self.chunks.get(index)?.iter().find(|e| e.ts >= ts).map(|e| e.seq)
     }
 
-    /// Drops the ids below `seq`, handing each to `expired` first.
-    pub fn drop_before(&mut self, seq: u64, mut expired: impl FnMut(&Entry<'_>)) {
+    /// Drops the ids below `seq`; returns how many. Whole chunks go without decoding
+    /// them, so expiring many ids at once stays cheap.
+    pub fn drop_before(&mut self, seq: u64) -> usize {
+        let mut dropped = 0;
         while let Some(front) = self.chunks.front_mut() {
             if front.first_seq >= seq {
                 break;
             }
-            let mut dropped = 0;
-            for entry in front.iter() {
-                if entry.seq >= seq {
-                    break;
-                }
-                expired(&entry);
-                dropped += 1;
-            }
-            self.len -= dropped;
             if front.end_seq() <= seq {
+                dropped += front.len as usize;
                 self.chunks.pop_front();
             } else {
+                dropped += front.iter().take_while(|e| e.seq < seq).count();
                 front.drop_before(seq);
                 break;
             }
         }
+        self.len -= dropped;
+        dropped
     }
 
     pub fn heap_bytes(&self) -> usize {

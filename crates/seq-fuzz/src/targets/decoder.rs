@@ -25,6 +25,7 @@ fn check(input: &[u8]) -> Result<String, String> {
         Err(SeqError::InvalidState(why)) => return Ok(format!("refused: {why}")),
         Err(SeqError::SeqOutOfRange { .. }) => return Ok("refused: a cursor past last".into()),
         Err(SeqError::LogFull) => return Ok("refused: log full".into()),
+        Err(SeqError::DedupSpan) => return Ok("refused: window spans too many seqs".into()),
         // Refusals a command gives, never a loader: reaching one here is a finding.
         Err(
             other @ (SeqError::NoEntry { .. }
