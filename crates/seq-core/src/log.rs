@@ -246,14 +246,14 @@ impl SeqLog {
         let last = self.header.last;
         // The fence: a log last written in an older epoch skips the gap first. A new log
         // (last 0, epoch 0) counts as written in epoch 0, since the lost master may have
-        // created it. SEQ.IMPORT (explicit seqs) will be exempt: it does not come here.
+        // created it. SEQ.IMPORT (explicit seqs) is exempt: `plan_import` has no fence.
         let fenced = policy.failover_gap > 0 && self.header.epoch < policy.node_epoch;
         let skip = if fenced { policy.failover_gap } else { 0 };
         let seq = last.saturating_add(skip).saturating_add(1);
         if seq > MAX_SEQ || ts > MAX_SEQ {
             return Err(SeqError::LogFull);
         }
-        Ok(AllocPlan::Append(self.plan_append(seq, ts, policy)))
+        Ok(AllocPlan::Append(self.plan_append(seq, ts, policy)?))
     }
 
     /// Decides what a SEQ.IMPORT of `id` at exactly `seq` and `ts` does, without changing
@@ -275,11 +275,11 @@ impl SeqLog {
         if ts < self.header.last_ts || ts > MAX_SEQ {
             return Err(SeqError::ImportTsBehind { ts, newest: self.header.last_ts });
         }
-        Ok(AllocPlan::Append(self.plan_append(seq, ts, policy)))
+        Ok(AllocPlan::Append(self.plan_append(seq, ts, policy)?))
     }
 
     /// The de-duplication floor, retention point and epoch of appending `seq` at `ts`.
-    fn plan_append(&self, seq: u64, ts: u64, policy: &AllocPolicy) -> Append {
+    fn plan_append(&self, seq: u64, ts: u64, policy: &AllocPolicy) -> Result<Append, SeqError> {
         let window_start = ts.saturating_sub(policy.dedup_window_ms);
         let expired = if window_start <= self.dedup.oldest_ts() {
             self.dedup.floor()
@@ -308,7 +308,7 @@ impl SeqLog {
             keep_from = keep_from.max(self.first_seq_at_or_after_ts(oldest_kept_ts).unwrap_or(seq));
         }
         let epoch = self.header.epoch.max(policy.node_epoch);
-        Append { seq, ts, epoch, dedup_floor, keep_from }
+        Ok(Append { seq, ts, epoch, dedup_floor, keep_from })
     }
 
     /// The first indexed seq whose ts is `>= window_start`.
