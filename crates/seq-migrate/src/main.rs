@@ -138,9 +138,9 @@ fn run(args: Args) -> Result<ExitCode, String> {
     let opts = &args.opts;
     let s = migrate::run(label, source.as_mut(), &mut target, opts)?;
     let secs = s.elapsed.as_secs_f64().max(1e-6);
-    let verb = if opts.dry_run { "to import (dry run)" } else { "imported" };
+    let (written, verb) = if opts.dry_run { ("to write", "to import (dry run)") } else { ("written", "imported") };
     println!(
-        "{label}: {} conversations ({} written, {} already complete, {} failed); {} messages {verb} in {:.2} s \
+        "{label}: {} conversations ({} {written}, {} already complete, {} failed); {} messages {verb} in {:.2} s \
          ({:.0} messages/s); {} cursors; {} conversations with trailing skipped seqs not carried",
         s.conversations,
         s.imported,
