@@ -2,7 +2,8 @@
 //! gaps, retried ids, deleted stream entries and trailing skipped seqs, imported in a
 //! limited run, a killed run and a final run, verified, then continued by SEQ.ALLOC; bad
 //! source data reported or stopping the run with nothing of it imported; copies between
-//! two servers (Redis to Redis, Redis to Valkey) verified clean.
+//! two servers (Redis to Redis, Redis to Valkey) verified clean; a cluster as target and
+//! as source, by its URL.
 //!
 //! Every check here reads both servers itself: the tool's own `--verify` is asserted
 //! too, but never trusted alone.
@@ -152,7 +153,7 @@ fn source_entries(con: &mut Connection, name: &str) -> Vec<(i64, String, i64, Ve
         .collect()
 }
 
-fn target_entries(con: &mut Connection, key: &str) -> Vec<(i64, String, i64, Vec<u8>)> {
+fn target_entries(con: &mut impl redis::ConnectionLike, key: &str) -> Vec<(i64, String, i64, Vec<u8>)> {
     entries(con, key).into_iter().map(|e| (e.seq, e.id_str(), e.ts, e.payload.clone())).collect()
 }
 
@@ -380,4 +381,40 @@ fn copy_redis_to_valkey_verified() {
     let version = info_field(&mut target.connect(), "server", "valkey_version");
     assert!(version.is_some(), "the target is not Valkey: {valkey:?}");
     copy_between(&source, &target, 200);
+}
+
+#[test]
+fn legacy_into_a_cluster_and_copied_back_out_by_cluster_url() {
+    let (source, _ds) = start_seq(&[]);
+    let cluster = Cluster::start(3, &[]);
+    let (back, _db) = start_seq(&[]);
+    let mut src = source.connect();
+    let data = legacy_data(&mut src, 120);
+    let cluster_url = format!(
+        "redis+cluster://{}",
+        cluster.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect::<Vec<_>>().join(",")
+    );
+    let (s_url, b_url) = (source.url(), back.url());
+    let into = run(&["legacy", "--source", &s_url, "--target", &cluster_url, "--verify"]);
+    assert_ok(&into, "legacy into the cluster");
+    assert!(into.stdout.contains("verify: 120 conversations") && into.stdout.contains(": clean"), "{}", into.stdout);
+    let mut con = cluster.client().get_connection().expect("cluster connection");
+    let mut per_node = Vec::new();
+    for node in &cluster.nodes {
+        per_node.push(dbsize(&mut node.connect()));
+    }
+    assert!(per_node.iter().all(|&n| n > 0) && per_node.iter().sum::<i64>() == 120, "logs per node {per_node:?}");
+    for name in data.keys() {
+        let key = format!("conv:{{{name}}}");
+        assert_eq!(target_entries(&mut con, &key), source_entries(&mut src, name), "{name}");
+    }
+    // And out again: copy SCANs every master of the cluster.
+    let out = run(&["copy", "--source", &cluster_url, "--target", &b_url, "--verify"]);
+    assert_ok(&out, "copy out of the cluster");
+    assert!(out.stdout.contains("verify: 120 conversations") && out.stdout.contains(": clean"), "{}", out.stdout);
+    let mut dst = back.connect();
+    for name in data.keys() {
+        let key = format!("conv:{{{name}}}");
+        assert_eq!(target_entries(&mut dst, &key), source_entries(&mut src, name), "{name}");
+    }
 }
