@@ -418,3 +418,28 @@ fn legacy_into_a_cluster_and_copied_back_out_by_cluster_url() {
         assert_eq!(target_entries(&mut dst, &key), source_entries(&mut src, name), "{name}");
     }
 }
+
+#[test]
+fn a_target_refusing_a_conversation_gets_nothing_of_it() {
+    let (source, _ds) = start_seq(&[]);
+    let (target, _dt) = start_seq(&[]);
+    let mut src = source.connect();
+    let mut dst = target.connect();
+    for conv in ["x", "y"] {
+        for m in 0..3 {
+            script(&mut src, conv, &format!("{conv}{m}"), "p");
+        }
+    }
+    // conv:{x} was written by something else: seq 1 far in the future, then trimmed empty,
+    // so SEQ.INFO shows no last-ts and only the server's refusal tells.
+    call(&mut dst, &["SEQ.IMPORT", "conv:{x}", "1", "9000000000000", "foreign", "p"]);
+    call(&mut dst, &["SEQ.TRIM", "conv:{x}", "MAXLEN", "0"]);
+    let (s_url, t_url) = (source.url(), target.url());
+    let r = run(&["legacy", "--source", &s_url, "--target", &t_url]);
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("log:{x}: the target refused its first import: ERR cannot import ts"), "{}", r.stderr);
+    assert!(r.stderr.contains("nothing of it was imported"), "{}", r.stderr);
+    assert_eq!((last(&mut dst, "conv:{x}"), field(&info_of(&mut dst, "conv:{x}"), "length")), (1, 0));
+    assert_eq!(seqs(&entries(&mut dst, "conv:{y}")), vec![1, 2, 3]);
+    assert!(r.stdout.contains("2 conversations (1 written, 0 already complete, 1 failed); 3 messages"), "{}", r.stdout);
+}

@@ -49,7 +49,9 @@ impl TargetLog {
         let fields = match reply {
             Value::Nil => return Ok(TargetLog::default()),
             Value::Array(items) => items.chunks(2).collect::<Vec<_>>(),
-            Value::ServerError(e) => return Err(format!("SEQ.INFO on the target: {e:?}")),
+            Value::ServerError(_) => {
+                return Err(format!("SEQ.INFO on the target: {}", super::source::server_error(reply)))
+            }
             other => return Err(format!("SEQ.INFO on the target replied {other:?}")),
         };
         let field = |name: &[u8]| {

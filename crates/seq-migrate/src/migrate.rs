@@ -11,7 +11,7 @@ use redis::{Cmd, Value};
 use super::conn::Conn;
 use super::conversation::{Conversation, Limits, TargetLog};
 use super::progress::Progress;
-use super::source::{bytes, items, uint, Read, Source};
+use super::source::{bytes, items, server_error, uint, Read, Source};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum OnError {
@@ -45,6 +45,38 @@ pub struct Summary {
     pub stopped_at_limit: bool,
 }
 
+/// One command to the target, for conversation `conv` of the batch (`seq`: the entry an
+/// import writes; none for a cursor).
+struct Write {
+    cmd: Cmd,
+    conv: usize,
+    seq: Option<u64>,
+}
+
+struct Refused {
+    conv: usize,
+    seq: Option<u64>,
+    why: String,
+}
+
+/// Sends `writes` (but none of a conversation already failed) in pipelines of `size`;
+/// returns the first refusal of each conversation.
+fn send(target: &mut Conn, writes: &[Write], failed: &[bool], size: usize) -> Result<Vec<Refused>, String> {
+    let live: Vec<&Write> = writes.iter().filter(|w| !failed.get(w.conv).copied().unwrap_or(true)).collect();
+    let mut refused: Vec<Refused> = Vec::new();
+    for chunk in live.chunks(size.max(1)) {
+        let cmds: Vec<Cmd> = chunk.iter().map(|w| w.cmd.clone()).collect();
+        for (reply, write) in target.pipeline(&cmds)?.iter().zip(chunk) {
+            if let Value::ServerError(_) = reply {
+                if !refused.iter().any(|r| r.conv == write.conv) {
+                    refused.push(Refused { conv: write.conv, seq: write.seq, why: server_error(reply) });
+                }
+            }
+        }
+    }
+    Ok(refused)
+}
+
 /// Notes of one kind printed in full before only their count is.
 const SHOWN: usize = 20;
 
@@ -64,20 +96,22 @@ pub fn run(mode: &'static str, source: &mut dyn Source, target: &mut Conn, opts:
         let reads = source.read(batch, false)?;
         let convs: Vec<Result<Conversation, String>> = reads.into_iter().map(|r| r.map(|r| r.conversation)).collect();
         let infos = target_logs(target, &convs)?;
-        let mut cmds: Vec<Cmd> = Vec::new();
-        // Per command, the index of its conversation in the batch.
-        let mut owner: Vec<usize> = Vec::new();
+        // Each conversation's first import goes alone, ahead of the rest: a target that
+        // refuses it (its newest ts is later than SEQ.INFO shows, say) gets nothing of it.
+        let mut firsts: Vec<Write> = Vec::new();
+        let mut rest_of: Vec<Write> = Vec::new();
+        let mut planned = vec![0u64; convs.len()];
         let mut failed = vec![false; convs.len()];
         for (i, (conv, info)) in convs.iter().zip(&infos).enumerate() {
             summary.conversations += 1;
-            let planned = conv.as_ref().map_err(String::clone).and_then(|conv| {
+            let plan = conv.as_ref().map_err(String::clone).and_then(|conv| {
                 let target_log = info.clone()?;
                 conv.validate(&limits)?;
                 let rest = conv.remaining(&target_log)?;
                 Ok((conv, target_log, rest))
             });
-            let (conv, target_log, rest) = match planned {
-                Ok(planned) => planned,
+            let (conv, target_log, rest) = match plan {
+                Ok(plan) => plan,
                 Err(why) => {
                     failed[i] = true;
                     summary.failed += 1;
@@ -102,38 +136,69 @@ pub fn run(mode: &'static str, source: &mut dyn Source, target: &mut Conn, opts:
                     );
                 }
             }
-            if rest.is_empty() {
-                summary.unchanged += 1;
-            } else {
-                summary.imported += 1;
-            }
-            summary.messages += rest.len() as u64;
-            for msg in rest {
+            planned[i] = rest.len() as u64;
+            for (n, msg) in rest.iter().enumerate() {
                 let mut cmd = redis::cmd("SEQ.IMPORT");
                 cmd.arg(&conv.target_key).arg(msg.seq).arg(msg.ts).arg(&msg.id).arg(&msg.payload);
-                cmds.push(cmd);
-                owner.push(i);
+                let write = Write { cmd, conv: i, seq: Some(msg.seq) };
+                if n == 0 {
+                    firsts.push(write);
+                } else {
+                    rest_of.push(write);
+                }
             }
             for (consumer, cursor) in &conv.cursors {
                 let mut cmd = redis::cmd("SEQ.ACK");
                 cmd.arg(&conv.target_key).arg(consumer).arg((*cursor).min(new_last));
-                cmds.push(cmd);
-                owner.push(i);
+                rest_of.push(Write { cmd, conv: i, seq: None });
                 summary.cursors += 1;
             }
         }
+        let name = |i: usize| convs.get(i).and_then(|c| c.as_ref().ok()).map_or("?", |c| c.name.as_str());
         if !opts.dry_run {
-            for (chunk, owners) in cmds.chunks(opts.pipeline.max(1)).zip(owner.chunks(opts.pipeline.max(1))) {
-                for (reply, &i) in target.pipeline(chunk)?.iter().zip(owners) {
-                    if let (Value::ServerError(e), false) = (reply, failed[i]) {
-                        failed[i] = true;
-                        summary.failed += 1;
-                        let name = convs[i].as_ref().map_or("?", |c| c.name.as_str());
-                        eprintln!("error: conversation {name}: the target refused an import: {e:?}; a rerun continues after the target's last");
-                        if opts.on_error == OnError::Stop {
-                            return Err(format!("stopped at the first refused import ({name}; --on-error stop)"));
-                        }
-                    }
+            for refused in send(target, &firsts, &failed, opts.pipeline)? {
+                failed[refused.conv] = true;
+                planned[refused.conv] = 0;
+                summary.failed += 1;
+                eprintln!(
+                    "error: conversation {}: the target refused its first import: {}; nothing of it was imported",
+                    name(refused.conv),
+                    refused.why
+                );
+                if opts.on_error == OnError::Stop {
+                    return Err(format!(
+                        "stopped at the first refused import ({}; --on-error stop)",
+                        name(refused.conv)
+                    ));
+                }
+            }
+            for refused in send(target, &rest_of, &failed, opts.pipeline)? {
+                failed[refused.conv] = true;
+                summary.failed += 1;
+                // Possible only if the target log was written by something else meanwhile
+                // (an id it holds in its window): the conversation is incomplete there.
+                eprintln!(
+                    "error: conversation {}: the target refused {}: {}; the conversation is INCOMPLETE on the target \
+                     (delete its log there and run again)",
+                    name(refused.conv),
+                    refused.seq.map_or("a cursor".to_string(), |s| format!("seq {s}")),
+                    refused.why
+                );
+                if opts.on_error == OnError::Stop {
+                    return Err(format!(
+                        "stopped at the first refused import ({}; --on-error stop)",
+                        name(refused.conv)
+                    ));
+                }
+            }
+        }
+        for (i, count) in planned.iter().enumerate() {
+            match (failed[i], *count) {
+                (true, _) => {}
+                (false, 0) => summary.unchanged += 1,
+                (false, n) => {
+                    summary.imported += 1;
+                    summary.messages += n;
                 }
             }
         }

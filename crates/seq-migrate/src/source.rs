@@ -36,10 +36,18 @@ pub fn uint(value: &Value) -> Option<u64> {
     }
 }
 
+/// An error reply (`Value::ServerError`) as the server sent it: `ERR ...`.
+pub fn server_error(reply: &Value) -> String {
+    match reply.clone().extract_error() {
+        Err(err) => format!("{} {}", err.code().unwrap_or("ERR"), err.detail().unwrap_or_default()),
+        Ok(other) => format!("{other:?}"),
+    }
+}
+
 pub fn items(value: &Value) -> Result<&[Value], String> {
     match value {
         Value::Array(items) => Ok(items),
-        Value::ServerError(e) => Err(format!("{e:?}")),
+        Value::ServerError(_) => Err(server_error(value)),
         other => Err(format!("expected an array, got {other:?}")),
     }
 }
@@ -47,7 +55,7 @@ pub fn items(value: &Value) -> Result<&[Value], String> {
 /// A reply that must not be an error.
 pub fn ok(value: &Value) -> Result<&Value, String> {
     match value {
-        Value::ServerError(e) => Err(format!("{e:?}")),
+        Value::ServerError(_) => Err(server_error(value)),
         other => Ok(other),
     }
 }
