@@ -240,3 +240,20 @@ fn import_raises_seq_import_not_seq_alloc() {
         ]
     );
 }
+
+#[test]
+fn a_long_gap_keeps_the_window_and_one_too_long_for_it_is_refused() {
+    let (server, _dir) = start_seq(&[]);
+    let mut con = server.connect();
+    let key = "conv:{gap}";
+    let t = server_time_ms(&mut con) - 1_000;
+    assert_eq!(import(&mut con, key, 1, t, "a", "x"), 1);
+    assert_eq!(import(&mut con, key, 1_000_000_000_000, t, "b", "y"), 1_000_000_000_000);
+    assert_eq!(alloc(&mut con, key, "a", None), 1, "an id below a gap of 10^12 seqs is still de-duplicated");
+    let before = snapshot(&mut con, key);
+    // The window's index spans at most 2^56 seqs: a gap beyond it while ids are inside
+    // the window is refused, and changes nothing.
+    assert_err(&mut con, &["SEQ.IMPORT", key, "100000000000000000", &t.to_string(), "c", "z"], &["2^56"]);
+    assert_eq!(snapshot(&mut con, key), before);
+    assert_eq!(field(&info_of(&mut con, key), "skipped-seqs"), 1_000_000_000_000 - 2);
+}
