@@ -41,6 +41,7 @@ fn register_commands(ctx: *mut RedisModuleCtx) -> bool {
         && register::<lookup::Lookup>(ctx)
         && register::<readers::Readers>(ctx)
         && register::<read::Read>(ctx)
+        && register::<import::Import>(ctx)
 }
 
 fn init(ctx: &Context, _args: &[RedisString]) -> Status {

@@ -46,7 +46,7 @@ struct Probe {
     call: &'static [&'static str],
 }
 
-const COMMANDS: [Probe; 19] = [
+const COMMANDS: [Probe; 20] = [
     Probe { name: "SEQ.ALLOC", categories: &["write", "slow"], call: &["SEQ.ALLOC", "conv:{g1}", "m1", "hi"] },
     Probe { name: "SEQ.RANGE", categories: &["read", "slow"], call: &["SEQ.RANGE", "conv:{g1}", "-", "+"] },
     Probe { name: "SEQ.REVRANGE", categories: &["read", "slow"], call: &["SEQ.REVRANGE", "conv:{g1}", "+", "-"] },
@@ -73,6 +73,11 @@ const COMMANDS: [Probe; 19] = [
         name: "SEQ.READ",
         categories: &["read", "slow", "blocking"],
         call: &["SEQ.READ", "BLOCK", "0", "LOGS", "conv:{g1}", "$"],
+    },
+    Probe {
+        name: "SEQ.IMPORT",
+        categories: &["write", "slow"],
+        call: &["SEQ.IMPORT", "conv:{g1}", "9", "1", "m9", "hi"],
     },
 ];
 
@@ -290,7 +295,8 @@ fn check_documented_users(server: &Server) {
     ];
     let send_grants = ["SEQ.ALLOC", "SEQ.EDIT", "SEQ.DEL", "SEQ.LOOKUP", "WAIT", "PING"];
     let sync_grants = [&reads[..], &["SEQ.SYNC", "SEQ.ACK", "PING"]].concat();
-    let operator_grants = [&reads[..], &["SEQ.TRIM", "SEQ.FORGET", "SEQ.DEL", "INFO", "SLOWLOG GET", "PING"]].concat();
+    let operator_grants =
+        [&reads[..], &["SEQ.TRIM", "SEQ.FORGET", "SEQ.DEL", "SEQ.IMPORT", "INFO", "SLOWLOG GET", "PING"]].concat();
     assert_eq!(grants(&mut admin, "seq-send"), set_of(&send_grants), "seq-send");
     assert_eq!(grants(&mut admin, "seq-sync"), set_of(&sync_grants), "seq-sync");
     assert_eq!(grants(&mut admin, "seq-operator"), set_of(&operator_grants), "seq-operator");

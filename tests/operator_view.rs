@@ -245,7 +245,7 @@ struct Spec {
     tokens: &'static [&'static str],
 }
 
-const SPECS: [Spec; 17] = [
+const SPECS: [Spec; 18] = [
     Spec {
         name: "SEQ.ALLOC",
         flags: &["write", "denyoom"],
@@ -268,6 +268,12 @@ const SPECS: [Spec; 17] = [
     Spec { name: "SEQ.CHANGES", flags: &["readonly"], args: &["key", "since-rev"], tokens: &["COUNT"] },
     Spec { name: "SEQ.LOOKUP", flags: &["readonly", "fast"], args: &["key", "client-msg-id"], tokens: &[] },
     Spec { name: "SEQ.READERS", flags: &["readonly", "fast"], args: &["key", "seq"], tokens: &[] },
+    Spec {
+        name: "SEQ.IMPORT",
+        flags: &["write", "denyoom"],
+        args: &["key", "seq", "ts", "client-msg-id", "payload"],
+        tokens: &[],
+    },
 ];
 
 /// Every `token` in an argument tree (nested blocks and oneofs included).
@@ -393,6 +399,7 @@ fn command_getkeys_and_list() {
     assert_eq!(keys(&mut con, &["SEQ.DEL", "k", "1", "2", "3"]), vec!["k"]);
     assert_eq!(keys(&mut con, &["SEQ.CHANGES", "k", "0", "COUNT", "5"]), vec!["k"]);
     assert_eq!(keys(&mut con, &["SEQ.LOOKUP", "k", "id"]), vec!["k"]);
+    assert_eq!(keys(&mut con, &["SEQ.IMPORT", "k", "1", "2", "id", "payload"]), vec!["k"]);
 
     let listed: Vec<String> = array(&call(&mut con, &["COMMAND", "LIST", "FILTERBY", "MODULE", "seq"]))
         .iter()

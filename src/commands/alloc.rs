@@ -35,8 +35,7 @@ impl Command for Alloc {
         let id = args.arg(2);
         let payload = (args.len() >= 4).then(|| args.arg(3));
         let sender = if args.len() > 4 { Some(sender(args)?) } else { None };
-        limits::check_client_msg_id(id.bytes())?;
-        limits::check_payload(payload.map_or(&[][..], |p| p.bytes()))?;
+        limits::check_message(id.bytes(), payload.map_or(&[][..], |p| p.bytes()))?;
 
         let mut key = ctx.write_key(args.key(1));
         let plan = key.log_or_create()?.plan_alloc(id.bytes(), ctx.now_ms(), &config::alloc_policy())?;

@@ -9,6 +9,7 @@ pub mod del;
 pub mod edit;
 pub mod effect;
 pub mod forget;
+pub mod import;
 pub mod info;
 pub mod last;
 pub mod lookup;

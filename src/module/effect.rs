@@ -6,7 +6,9 @@
 //! here; the compiler then asks for every match that must handle it.
 //!
 //! Ops: `APPEND packed id payload` (packed: seq, ts, epoch, dedup floor and retention trim
-//! point as five varints, see `seq_core::encoding::pack_append`), `TRIM keep-from`,
+//! point as five varints, see `seq_core::encoding::pack_append`), `IMPORT packed id
+//! payload` (the same, from SEQ.IMPORT: applied alike, announced as `seq.import`),
+//! `TRIM keep-from`,
 //! `ACK consumer cursor`, `FORGET consumer`, `EDIT seq payload`, `DEL packed-seqs`
 //! (`seq_core::encoding::pack_seqs`: the seqs actually deleted),
 //! `APPEND-ACK packed id payload consumer` (an APPEND and its sender's ACK at once), and
@@ -66,6 +68,7 @@ ops! {
     Edit = c"EDIT",
     Del = c"DEL",
     AppendAck = c"APPEND-ACK",
+    Import = c"IMPORT",
 }
 
 impl Op {
@@ -134,6 +137,13 @@ pub enum Effect<'a> {
         payload: Arg<'a>,
         consumer: Arg<'a>,
     },
+    /// An entry appended as SEQ.IMPORT planned it (`SeqLog::plan_import`): an append
+    /// in every respect but its announcement and counter.
+    Import {
+        append: Append,
+        id: Arg<'a>,
+        payload: Option<Arg<'a>>,
+    },
 }
 
 /// What applying an effect did: the result its command replies with, and whether the
@@ -201,10 +211,20 @@ fn pack(append: &Append, packed: &mut [u8; encoding::PACKED_APPEND_MAX]) -> (*co
 
 /// An append's change to the log (creating it if missing) and the node's books.
 #[inline(always)]
-fn append_entry(key: &mut LogKey<'_>, append: &Append, id: Arg<'_>, payload: &[u8]) -> Result<(), CmdError> {
+fn append_entry(
+    key: &mut LogKey<'_>,
+    append: &Append,
+    id: Arg<'_>,
+    payload: &[u8],
+    imported: bool,
+) -> Result<(), CmdError> {
     let trimmed = key.log_or_create()?.apply_append(append, id.bytes(), payload)?;
     fence::observe_epoch(append.epoch);
-    stats::allocated();
+    if imported {
+        stats::imported();
+    } else {
+        stats::allocated();
+    }
     stats::trimmed(trimmed);
     Ok(())
 }
@@ -227,6 +247,7 @@ impl<'a> Effect<'a> {
             Effect::Edit { .. } => Op::Edit,
             Effect::Del { .. } => Op::Del,
             Effect::AppendAck { .. } => Op::AppendAck,
+            Effect::Import { .. } => Op::Import,
         }
     }
 
@@ -235,9 +256,13 @@ impl<'a> Effect<'a> {
         let name = args.bytes(2);
         let op = Op::named(name).ok_or_else(|| CmdError::unknown_effect(name))?;
         Ok(match op {
-            Op::Append => {
+            Op::Append | Op::Import => {
                 let [packed, id, payload] = operands(args)?;
-                Effect::Append { append: encoding::unpack_append(packed.bytes())?, id, payload: Some(payload) }
+                let append = encoding::unpack_append(packed.bytes())?;
+                match op {
+                    Op::Import => Effect::Import { append, id, payload: Some(payload) },
+                    _ => Effect::Append { append, id, payload: Some(payload) },
+                }
             }
             Op::Trim => {
                 let [keep_from] = operands(args)?;
@@ -313,7 +338,7 @@ impl<'a> Effect<'a> {
     fn emit(&self, target: Target, key: *mut RedisModuleString) {
         let op = self.op().name().as_ptr();
         match *self {
-            Effect::Append { append, id, payload } => {
+            Effect::Append { append, id, payload } | Effect::Import { append, id, payload } => {
                 let mut packed = [0u8; encoding::PACKED_APPEND_MAX];
                 let (ptr, len) = pack(&append, &mut packed);
                 match payload {
@@ -385,8 +410,9 @@ impl<'a> Effect<'a> {
     #[inline]
     fn apply(&self, key: &mut LogKey<'_>) -> Result<Outcome, CmdError> {
         match *self {
-            Effect::Append { append, id, payload } => {
-                append_entry(key, &append, id, payload.map_or(&[][..], Arg::bytes))?;
+            Effect::Append { append, id, payload } | Effect::Import { append, id, payload } => {
+                let imported = matches!(self, Effect::Import { .. });
+                append_entry(key, &append, id, payload.map_or(&[][..], Arg::bytes), imported)?;
                 Ok(Outcome::changed(append.seq))
             }
             Effect::Trim { keep_from } => {
@@ -424,7 +450,7 @@ impl<'a> Effect<'a> {
                 Ok(Outcome::changed(existing(key)?.apply_delete(&seqs)?))
             }
             Effect::AppendAck { append, id, payload, consumer } => {
-                append_entry(key, &append, id, payload.bytes())?;
+                append_entry(key, &append, id, payload.bytes(), false)?;
                 // Cannot fail: the new seq is the log's `last` now.
                 existing(key)?.ack(consumer.bytes(), append.seq)?;
                 Ok(Outcome::changed(append.seq))
@@ -442,6 +468,10 @@ impl<'a> Effect<'a> {
             }
             Effect::Edit { .. } => ctx.notify(c"seq.edit", key),
             Effect::Del { .. } => ctx.notify(c"seq.del", key),
+            Effect::Import { .. } => {
+                ctx.notify(c"seq.import", key);
+                ctx.signal_ready(key);
+            }
             Effect::Trim { .. }
             | Effect::Ack { .. }
             | Effect::Forget { .. }

@@ -1,8 +1,14 @@
-//! The size limits every command storing a client's bytes applies (SEQ.ALLOC, SEQ.EDIT):
-//! one place, so a payload refused by one is refused by all, with the same message.
+//! The size limits every command storing a client's bytes applies (SEQ.ALLOC, SEQ.IMPORT,
+//! SEQ.EDIT): one place, so a payload refused by one is refused by all, with the same message.
 
 use super::config;
 use super::errors::CmdError;
+
+/// A stored message: its client-msg-id and its payload, each within its limit.
+pub fn check_message(id: &[u8], payload: &[u8]) -> Result<(), CmdError> {
+    check_client_msg_id(id)?;
+    check_payload(payload)
+}
 
 /// A client-msg-id must be non-empty and at most `seq.max-client-msg-id-bytes`.
 pub fn check_client_msg_id(id: &[u8]) -> Result<(), CmdError> {

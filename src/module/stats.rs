@@ -10,6 +10,7 @@ static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 static DEDUP_HITS: AtomicU64 = AtomicU64::new(0);
 static ENTRIES_TRIMMED: AtomicU64 = AtomicU64::new(0);
 static BLOCKED_CLIENTS: AtomicI64 = AtomicI64::new(0);
+static IMPORTS: AtomicU64 = AtomicU64::new(0);
 
 pub fn log_created() {
     LOGS.fetch_add(1, Ordering::Relaxed);
@@ -21,6 +22,10 @@ pub fn log_freed() {
 
 pub fn allocated() {
     ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub fn imported() {
+    IMPORTS.fetch_add(1, Ordering::Relaxed);
 }
 
 pub fn dedup_hit() {
@@ -45,13 +50,14 @@ pub fn client_unblocked() {
 pub extern "C" fn info(ctx: *mut RedisModuleInfoCtx, _for_crash_report: i32) {
     super::guard::guard(c"INFO", (), || {
         let _ = raw::add_info_section(ctx, None);
-        let fields: [(&str, i64); 6] = [
+        let fields: [(&str, i64); 7] = [
             ("logs", LOGS.load(Ordering::Relaxed)),
             ("allocations", ALLOCATIONS.load(Ordering::Relaxed) as i64),
             ("dedup_hits", DEDUP_HITS.load(Ordering::Relaxed) as i64),
             ("entries_trimmed", ENTRIES_TRIMMED.load(Ordering::Relaxed) as i64),
             ("blocked_clients", BLOCKED_CLIENTS.load(Ordering::Relaxed)),
             ("epoch", super::fence::node_epoch() as i64),
+            ("imports", IMPORTS.load(Ordering::Relaxed) as i64),
         ];
         for (name, value) in fields {
             let _ = raw::add_info_field_long_long(ctx, name, value);

@@ -143,3 +143,32 @@ fn newest_mtime(path: &Path) -> Option<(SystemTime, PathBuf)> {
     }
     std::fs::read_dir(path).ok()?.filter_map(|e| e.ok()).filter_map(|e| newest_mtime(&e.path())).max()
 }
+
+/// The `seq-migrate` binary of this build profile (`cargo build --release` builds it with
+/// the module: it is a default member of the workspace).
+pub fn migrate_tool() -> PathBuf {
+    let path = profile_dir().join("seq-migrate");
+    assert!(path.exists(), "{} is missing: run `cargo build --release` (./test.sh does) first", path.display());
+    path
+}
+
+/// Valkey's server: `$SEQ_TEST_VALKEY_SERVER`, else the one `scripts/install-valkey.sh`
+/// installs (it prints its bin directory). Panics, naming both, when neither gives one:
+/// a test that needs Valkey fails rather than skips.
+pub fn valkey_server() -> PathBuf {
+    if let Some(path) = std::env::var_os("SEQ_TEST_VALKEY_SERVER").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-valkey.sh");
+    let out = Command::new(&script).output().unwrap_or_else(|e| panic!("run {}: {e}", script.display()));
+    let bin = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let server = Path::new(&bin).join("valkey-server");
+    assert!(
+        out.status.success() && server.exists(),
+        "no Valkey server: set SEQ_TEST_VALKEY_SERVER or let {} install it ({}): {}",
+        script.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server
+}

@@ -47,6 +47,8 @@ pub struct Server {
     pub dir: PathBuf,
     pub args: Vec<String>,
     child: Option<Child>,
+    /// The server binary, when not the suite's (`binaries::server`).
+    program: Option<PathBuf>,
 }
 
 impl Server {
@@ -59,6 +61,7 @@ impl Server {
             dir: dir.to_path_buf(),
             args: extra.iter().map(|s| s.to_string()).collect(),
             child: None,
+            program: None,
         };
         server.spawn();
         server
@@ -70,9 +73,26 @@ impl Server {
         (Server::start_in(&dir.0, extra), dir)
     }
 
+    /// Like `start`, with this server binary (a test that needs Redis and Valkey at once).
+    pub fn start_program(program: &Path, extra: &[&str]) -> (Server, ScratchDir) {
+        let dir = ScratchDir::new("redis");
+        let mut server = Server {
+            port: free_port(),
+            dir: dir.0.clone(),
+            args: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+            program: Some(program.to_path_buf()),
+        };
+        server.spawn();
+        (server, dir)
+    }
+
     fn spawn(&mut self) {
         let module = binaries::module_path();
-        let mut cmd = binaries::server();
+        let mut cmd = match &self.program {
+            Some(program) => std::process::Command::new(program),
+            None => binaries::server(),
+        };
         cmd.arg("--port")
             .arg(self.port.to_string())
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command", "local"])

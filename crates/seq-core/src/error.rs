@@ -18,6 +18,12 @@ pub enum SeqError {
     DedupSpan,
     /// A replicated or loaded effect that does not fit the log (corrupt AOF or stream).
     InvalidState(&'static str),
+    /// SEQ.IMPORT of a seq not above `last` (or above the highest seq).
+    ImportNotAfterLast { seq: u64, last: u64 },
+    /// SEQ.IMPORT with a ts older than the log's newest (or above the highest ts).
+    ImportTsBehind { ts: u64, newest: u64 },
+    /// SEQ.IMPORT of an id the window already holds at another seq.
+    ImportIdTaken { seq: u64 },
 }
 
 impl fmt::Display for SeqError {
@@ -39,6 +45,18 @@ impl fmt::Display for SeqError {
                  retry once older ids have left seq.dedup-window-ms"
             ),
             SeqError::InvalidState(why) => write!(f, "invalid replicated or persisted state: {why}"),
+            SeqError::ImportNotAfterLast { seq, last } => {
+                write!(f, "cannot import seq {seq}: it must be above this log's last seq {last} (and at most 2^63-1)")
+            }
+            SeqError::ImportTsBehind { ts, newest } => {
+                write!(
+                    f,
+                    "cannot import ts {ts}: it must be at least this log's newest ts {newest} (and at most 2^63-1)"
+                )
+            }
+            SeqError::ImportIdTaken { seq } => {
+                write!(f, "cannot import: this client-msg-id already has seq {seq} in this log's de-duplication window")
+            }
         }
     }
 }

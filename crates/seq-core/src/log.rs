@@ -2,7 +2,7 @@
 //! and the consumer cursors of one conversation or inbox.
 //!
 //! Every change goes through two steps: the master *plans* it from its clock and configs
-//! (`plan_alloc`, `plan_trim`), then *applies* the resolved effect (`apply_append`,
+//! (`plan_alloc`, `plan_import`, `plan_trim`), then *applies* the resolved effect (`apply_append`,
 //! `trim_before`). Replicas and the AOF receive the resolved effect and apply it with the
 //! same code, so they end identical whatever their own clock and configs say. Edits and
 //! deletions (`lifecycle.rs`) depend on nothing but the log: their effect is what the
@@ -243,18 +243,44 @@ impl SeqLog {
         }
         // ts never decreases within a log, whatever the clock does.
         let ts = now_ms.max(self.header.last_ts);
-        let window_start = ts.saturating_sub(policy.dedup_window_ms);
         let last = self.header.last;
         // The fence: a log last written in an older epoch skips the gap first. A new log
         // (last 0, epoch 0) counts as written in epoch 0, since the lost master may have
-        // created it. SEQ.IMPORT (explicit seqs) will be exempt: it does not come here.
+        // created it. SEQ.IMPORT (explicit seqs) is exempt: `plan_import` has no fence.
         let fenced = policy.failover_gap > 0 && self.header.epoch < policy.node_epoch;
         let skip = if fenced { policy.failover_gap } else { 0 };
         let seq = last.saturating_add(skip).saturating_add(1);
         if seq > MAX_SEQ || ts > MAX_SEQ {
             return Err(SeqError::LogFull);
         }
+        Ok(AllocPlan::Append(self.plan_append(seq, ts, policy)?))
+    }
 
+    /// Decides what a SEQ.IMPORT of `id` at exactly `seq` and `ts` does, without changing
+    /// anything. The failover fence does not apply (the seq is explicit), but the import
+    /// writes the log in the node's epoch as an ALLOC would: the log was last written
+    /// here, so neither does the next ALLOC on this node skip because of an import, nor
+    /// does one after a failover fail to skip (imported seqs can be lost like allocated ones).
+    pub fn plan_import(&self, seq: u64, ts: u64, id: &[u8], policy: &AllocPolicy) -> Result<AllocPlan, SeqError> {
+        // Checked first, so that a resumed import (seq no longer above last) is answered.
+        match self.seq_of_id(id) {
+            Some(first) if first == seq => return Ok(AllocPlan::Duplicate(seq)),
+            Some(first) => return Err(SeqError::ImportIdTaken { seq: first }),
+            None => {}
+        }
+        let last = self.header.last;
+        if seq <= last || seq > MAX_SEQ {
+            return Err(SeqError::ImportNotAfterLast { seq, last });
+        }
+        if ts < self.header.last_ts || ts > MAX_SEQ {
+            return Err(SeqError::ImportTsBehind { ts, newest: self.header.last_ts });
+        }
+        Ok(AllocPlan::Append(self.plan_append(seq, ts, policy)?))
+    }
+
+    /// The de-duplication floor, retention point and epoch of appending `seq` at `ts`.
+    fn plan_append(&self, seq: u64, ts: u64, policy: &AllocPolicy) -> Result<Append, SeqError> {
+        let window_start = ts.saturating_sub(policy.dedup_window_ms);
         let expired = if window_start <= self.dedup.oldest_ts() {
             self.dedup.floor()
         } else {
@@ -282,7 +308,7 @@ impl SeqLog {
             keep_from = keep_from.max(self.first_seq_at_or_after_ts(oldest_kept_ts).unwrap_or(seq));
         }
         let epoch = self.header.epoch.max(policy.node_epoch);
-        Ok(AllocPlan::Append(Append { seq, ts, epoch, dedup_floor, keep_from }))
+        Ok(Append { seq, ts, epoch, dedup_floor, keep_from })
     }
 
     /// The first indexed seq whose ts is `>= window_start`.
@@ -445,5 +471,55 @@ impl<'a> Iterator for RevRange<'a> {
             let (start, end) = (self.start, self.end);
             self.page.extend(chunk.live_from(start).take_while(|e| e.seq <= end));
         }
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use super::*;
+
+    fn import(log: &mut SeqLog, seq: u64, ts: u64, id: &[u8], policy: &AllocPolicy) -> Result<u64, SeqError> {
+        match log.plan_import(seq, ts, id, policy)? {
+            AllocPlan::Duplicate(seq) => Ok(seq),
+            AllocPlan::Append(append) => log.apply_append(&append, id, b"p").map(|_| append.seq),
+        }
+    }
+
+    #[test]
+    fn gaps_are_skipped_and_a_resumed_import_changes_nothing() {
+        let policy = AllocPolicy { dedup_window_ms: 1_000, ..AllocPolicy::default() };
+        let mut log = SeqLog::new();
+        assert_eq!(import(&mut log, 3, 10, b"a", &policy), Ok(3));
+        assert_eq!(import(&mut log, 7, 10, b"b", &policy), Ok(7));
+        assert_eq!((log.last(), log.skipped(), log.len()), (7, 5, 2));
+        let before = log.header();
+        assert_eq!(import(&mut log, 3, 10, b"a", &policy), Ok(3), "a retried import replies its seq");
+        assert_eq!(log.header(), before);
+        assert_eq!(import(&mut log, 9, 10, b"a", &policy), Err(SeqError::ImportIdTaken { seq: 3 }));
+        assert_eq!(import(&mut log, 7, 11, b"c", &policy), Err(SeqError::ImportNotAfterLast { seq: 7, last: 7 }));
+        assert_eq!(import(&mut log, 8, 9, b"c", &policy), Err(SeqError::ImportTsBehind { ts: 9, newest: 10 }));
+        assert_eq!(log.header(), before, "refusals change nothing");
+    }
+
+    #[test]
+    fn an_import_writes_in_the_node_epoch_without_the_fence() {
+        let policy = AllocPolicy { failover_gap: 100, node_epoch: 2, ..AllocPolicy::default() };
+        let mut log = SeqLog::new();
+        assert_eq!(import(&mut log, 5, 1, b"a", &policy), Ok(5), "no fence on an explicit seq");
+        assert_eq!(log.epoch(), 2);
+        let next = log.plan_alloc(b"b", 2, &policy).map(|plan| matches!(plan, AllocPlan::Append(a) if a.seq == 6));
+        assert_eq!(next, Ok(true), "the next ALLOC on this node does not skip because of the import");
+    }
+
+    #[test]
+    fn retention_and_the_window_go_by_the_imported_ts() {
+        let policy = AllocPolicy { dedup_window_ms: 100, max_age_ms: 50, ..AllocPolicy::default() };
+        let mut log = SeqLog::new();
+        assert_eq!(import(&mut log, 1, 1_000, b"a", &policy), Ok(1));
+        assert_eq!(import(&mut log, 2, 1_060, b"b", &policy), Ok(2));
+        assert_eq!(log.first(), 2, "entry 1 is older than max-age by the imported ts");
+        assert_eq!(log.seq_of_id(b"a"), Some(1), "still inside the window");
+        assert_eq!(import(&mut log, 3, 1_200, b"c", &policy), Ok(3));
+        assert_eq!(log.seq_of_id(b"a"), None, "out of the window by the imported ts");
     }
 }

@@ -32,6 +32,13 @@ enum Op {
         variant: u8,
     },
     Delete(Vec<u64>),
+    /// SEQ.IMPORT at `last + seq_step` (0: a seq not above last) and `last_ts + ts_step`.
+    Import {
+        id: u8,
+        seq_step: i64,
+        ts_step: i64,
+        payload_len: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -46,6 +53,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Promote),
         2 => (any::<u64>(), 0u8..3).prop_map(|(pick, variant)| Op::Edit { pick, variant }),
         2 => prop::collection::vec(any::<u64>(), 1..4).prop_map(Op::Delete),
+        3 => (0u8..40, -2i64..12, -20i64..60, 0usize..100)
+            .prop_map(|(id, seq_step, ts_step, payload_len)| Op::Import { id, seq_step, ts_step, payload_len }),
     ]
 }
 
@@ -96,6 +105,33 @@ impl Model {
             self.drop_below(self.max_age_point(policy.max_age_ms));
         }
         seq
+    }
+
+    fn import(&mut self, seq: u64, ts: u64, id: &[u8], payload: &[u8], policy: &AllocPolicy) -> Result<u64, SeqError> {
+        match self.seen(id) {
+            Some(first) if first == seq => return Ok(seq),
+            Some(first) => return Err(SeqError::ImportIdTaken { seq: first }),
+            None => {}
+        }
+        if seq <= self.last {
+            return Err(SeqError::ImportNotAfterLast { seq, last: self.last });
+        }
+        if ts < self.last_ts {
+            return Err(SeqError::ImportTsBehind { ts, newest: self.last_ts });
+        }
+        self.skipped += seq - self.last - 1;
+        self.last = seq;
+        self.last_ts = ts;
+        self.epoch = self.epoch.max(policy.node_epoch);
+        self.issued.push((seq, ts, id.to_vec()));
+        self.entries.insert(seq, (id.to_vec(), ts, payload.to_vec()));
+        if policy.max_len > 0 {
+            self.drop_below(self.max_len_point(policy.max_len));
+        }
+        if policy.max_age_ms > 0 {
+            self.drop_below(self.max_age_point(policy.max_age_ms));
+        }
+        Ok(seq)
     }
 
     fn live(&self) -> impl Iterator<Item = (&u64, &(Vec<u8>, u64, Vec<u8>))> + '_ {
@@ -384,6 +420,23 @@ fn run(ops: Vec<Op>, base_policy: AllocPolicy) -> Result<(), TestCaseError> {
                 replica.forget(&name);
             }
             Op::Promote => policy.node_epoch += 1,
+            Op::Import { id, seq_step, ts_step, payload_len } => {
+                let id = &ids[usize::from(id)];
+                let payload = vec![id[4]; payload_len];
+                let seq = model.last.saturating_add_signed(seq_step);
+                let ts = model.last_ts.saturating_add_signed(ts_step);
+                let want = model.import(seq, ts, id, &payload, &policy);
+                let got = match log.plan_import(seq, ts, id, &policy) {
+                    Ok(AllocPlan::Append(append)) => {
+                        let trimmed = log.apply_append(&append, id, &payload).expect("apply");
+                        prop_assert_eq!(replica.apply_append(&append, id, &payload), Ok(trimmed));
+                        Ok(append.seq)
+                    }
+                    Ok(AllocPlan::Duplicate(seq)) => Ok(seq),
+                    Err(refused) => Err(refused),
+                };
+                prop_assert_eq!(got, want);
+            }
         }
         check(&log, &model, &ids)?;
         prop_assert_eq!(observe(&replica), observe(&log));

@@ -27,9 +27,13 @@ fn check(input: &[u8]) -> Result<String, String> {
         Err(SeqError::LogFull) => return Ok("refused: log full".into()),
         Err(SeqError::DedupSpan) => return Ok("refused: window spans too many seqs".into()),
         // Refusals a command gives, never a loader: reaching one here is a finding.
-        Err(other @ (SeqError::NoEntry { .. } | SeqError::Resync { .. })) => {
-            return Err(format!("the loader refused with a command's error: {other}"))
-        }
+        Err(
+            other @ (SeqError::NoEntry { .. }
+            | SeqError::Resync { .. }
+            | SeqError::ImportNotAfterLast { .. }
+            | SeqError::ImportTsBehind { .. }
+            | SeqError::ImportIdTaken { .. }),
+        ) => return Err(format!("the loader refused with a command's error: {other}")),
         Ok((log, _unread)) => log,
     };
     check_state(&log)?;
