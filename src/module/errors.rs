@@ -34,6 +34,8 @@ pub enum CmdError {
     EffectFromClient,
     UnknownEffect(Vec<u8>),
     Core(SeqError),
+    /// A write that would create state while the server is over `maxmemory`.
+    OutOfMemory,
     /// The server refused what the module asked (e.g. storing a value in a key).
     Internal(&'static str),
 }
@@ -92,6 +94,8 @@ impl fmt::Display for CmdError {
             }
             CmdError::UnknownEffect(op) => write!(f, "ERR unknown SEQ.EFFECT op '{}'", String::from_utf8_lossy(op)),
             CmdError::Core(error) => write!(f, "ERR {error}"),
+            // Redis' own refusal of a `deny-oom` command, word for word.
+            CmdError::OutOfMemory => write!(f, "OOM command not allowed when used memory > 'maxmemory'."),
             CmdError::Internal(_) => f.write_str(INTERNAL_ERROR),
         }
     }
