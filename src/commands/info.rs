@@ -28,7 +28,7 @@ impl Command for Info {
             reply.null();
             return Ok(());
         };
-        let fields: [(&[u8], u64); 9] = [
+        let fields: [(&[u8], u64); 10] = [
             (b"last", log.last()),
             (b"first", log.first()),
             (b"length", log.len()),
@@ -38,6 +38,7 @@ impl Command for Info {
             (b"last-ts", log.last_ts()),
             (b"epoch", log.epoch()),
             (b"skipped-seqs", log.skipped()),
+            (b"damaged", u64::from(log.is_damaged())),
         ];
         reply.map(fields.len());
         for (name, value) in fields {

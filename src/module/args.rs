@@ -39,9 +39,21 @@ pub struct KeyName<'a> {
     _string: PhantomData<&'a RedisModuleString>,
 }
 
-impl KeyName<'_> {
+impl<'a> KeyName<'a> {
+    /// # Safety
+    /// `raw` must be NULL or a Redis string alive for `'a`.
+    pub(super) unsafe fn from_raw(raw: *mut RedisModuleString) -> KeyName<'a> {
+        KeyName { raw, _string: PhantomData }
+    }
+
     pub(super) fn raw(self) -> *mut RedisModuleString {
         self.raw
+    }
+
+    /// The name's bytes, looked up on demand: for error texts and log lines only.
+    pub fn bytes(self) -> &'a [u8] {
+        // SAFETY: the key argument lives for `'a` (see `Args::from_raw`).
+        unsafe { string_bytes(self.raw) }
     }
 }
 

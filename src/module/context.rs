@@ -44,7 +44,7 @@ impl Ctx {
     }
 
     /// Sends the running command to replicas and the AOF exactly as it came.
-    pub(super) fn replicate_verbatim(&self) {
+    pub fn replicate_verbatim(&self) {
         // SAFETY: the running command's context.
         unsafe { api!(RedisModule_ReplicateVerbatim)(self.raw) };
     }

@@ -5,11 +5,18 @@
 //! receiving it) share. Adding an op is a line in `ops!` and a variant of `Effect`, both
 //! here; the compiler then asks for every match that must handle it.
 //!
-//! Ops: `APPEND packed id payload` (packed: seq, ts, epoch, dedup floor and retention trim
-//! point as five varints, see `seq_core::encoding::pack_append`), `TRIM keep-from`,
+//! Ops: `APPEND packed id payload` (packed: seq, ts, epoch, dedup floor, retention trim
+//! point and the seqs skipped before it as six varints, see
+//! `seq_core::encoding::pack_append`; AOF files written before the skip was declared hold
+//! five and still replay, checked only for `seq > last`), `TRIM keep-from`,
 //! `ACK consumer cursor`, `FORGET consumer`, and the AOF rewrite's
 //! `RESTORE-HEADER last skipped epoch last-ts dedup-floor node-epoch`,
-//! `RESTORE-RETIRED seq ts id`, `RESTORE-CHUNK first-seq skipped-before first-ts len bytes`.
+//! `RESTORE-RETIRED seq ts id`, `RESTORE-CHUNK first-seq skipped-before first-ts len bytes`,
+//! `RESTORE-DAMAGED` (the log is damaged, see `damage.rs`).
+//!
+//! A received effect that does not fit its log (an APPEND whose seq is not `last + 1 +`
+//! its declared skip, a TRIM beyond `last`, an ACK beyond `last`, ...) is never skipped
+//! quietly: `damage::record` marks the log damaged.
 //!
 //! Operands go out as integers and raw buffers, and an appended entry's id and payload as
 //! the client's own argument strings (shared, not copied): no strings are built for them.
@@ -57,6 +64,7 @@ ops! {
     RestoreHeader = c"RESTORE-HEADER",
     RestoreRetired = c"RESTORE-RETIRED",
     RestoreChunk = c"RESTORE-CHUNK",
+    RestoreDamaged = c"RESTORE-DAMAGED",
 }
 
 impl Op {
@@ -103,6 +111,8 @@ pub enum Effect<'a> {
         len: u32,
         bytes: &'a [u8],
     },
+    /// The AOF rewrite's mark of a damaged log, after its other RESTORE-* effects.
+    RestoreDamaged,
 }
 
 /// What applying an effect did: the result its command replies with, and whether the
@@ -177,6 +187,7 @@ impl<'a> Effect<'a> {
             Effect::RestoreHeader { .. } => Op::RestoreHeader,
             Effect::RestoreRetired { .. } => Op::RestoreRetired,
             Effect::RestoreChunk { .. } => Op::RestoreChunk,
+            Effect::RestoreDamaged => Op::RestoreDamaged,
         }
     }
 
@@ -225,6 +236,10 @@ impl<'a> Effect<'a> {
                     len: u32::try_from(int(len)?).map_err(|_| SeqError::InvalidState("chunk length"))?,
                     bytes: bytes.bytes(),
                 }
+            }
+            Op::RestoreDamaged => {
+                let [] = operands(args)?;
+                Effect::RestoreDamaged
             }
         })
     }
@@ -281,6 +296,7 @@ impl<'a> Effect<'a> {
                     blen
                 );
             }
+            Effect::RestoreDamaged => emit!(target, c"sc", key, op),
         }
     }
 
@@ -299,7 +315,12 @@ impl<'a> Effect<'a> {
                 Ok(Outcome::changed(append.seq))
             }
             Effect::Trim { keep_from } => {
-                let removed = existing(key)?.trim_before(keep_from);
+                let log = existing(key)?;
+                // The master never trims past `last + 1` (SeqLog::plan_trim).
+                if keep_from > log.last().saturating_add(1) {
+                    return Err(SeqError::InvalidState("trim beyond last").into());
+                }
+                let removed = log.trim_before(keep_from);
                 stats::trimmed(removed);
                 Ok(Outcome { result: removed, changed: removed > 0 })
             }
@@ -331,6 +352,10 @@ impl<'a> Effect<'a> {
                 ))?;
                 Ok(Outcome::changed(1))
             }
+            Effect::RestoreDamaged => {
+                super::damage::mark(key)?;
+                Ok(Outcome::changed(1))
+            }
         }
     }
 
@@ -347,15 +372,20 @@ impl<'a> Effect<'a> {
             | Effect::Forget { .. }
             | Effect::RestoreHeader { .. }
             | Effect::RestoreRetired { .. }
-            | Effect::RestoreChunk { .. } => {}
+            | Effect::RestoreChunk { .. }
+            | Effect::RestoreDamaged => {}
         }
     }
 
     /// The master's path: applies the effect a command decided, sends it to replicas and
     /// the AOF if it changed the log, and returns the command's result. (An ACK that
-    /// changed the log set the cursor to exactly the one it carries.)
+    /// changed the log set the cursor to exactly the one it carries.) Refused on a
+    /// damaged log: every write to it waits for its repair.
     #[inline]
     pub fn commit(&self, ctx: &Ctx, key: &mut LogKey<'_>) -> Result<u64, CmdError> {
+        if key.log()?.is_some_and(SeqLog::is_damaged) {
+            return Err(CmdError::damaged(key.name().bytes()));
+        }
         let outcome = self.apply(key)?;
         if outcome.changed {
             self.emit(Target::Replicas(ctx.raw()), key.raw_name());
@@ -364,12 +394,11 @@ impl<'a> Effect<'a> {
         Ok(outcome.result)
     }
 
-    /// A replica's and the AOF loader's path: applies a received effect, then passes it on
-    /// as it came (to this node's replicas and its own AOF).
+    /// A replica's and the AOF loader's path: applies a received effect (the caller
+    /// passes it on as it came, to this node's replicas and its own AOF).
     pub fn replay(&self, ctx: &Ctx, key: &mut LogKey<'_>) -> Result<(), CmdError> {
         self.apply(key)?;
         self.announce(ctx, key.name());
-        ctx.replicate_verbatim();
         Ok(())
     }
 

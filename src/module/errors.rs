@@ -36,6 +36,10 @@ pub enum CmdError {
     Core(SeqError),
     /// A write that would create state while the server is over `maxmemory`.
     OutOfMemory,
+    /// The log a blocked call waited on was deleted or replaced while it waited.
+    LogReset,
+    /// A write to a log marked damaged (`module/damage.rs`); holds the key's name.
+    Damaged(Vec<u8>),
     /// The server refused what the module asked (e.g. storing a value in a key).
     Internal(&'static str),
 }
@@ -54,6 +58,10 @@ impl CmdError {
 
     pub fn unknown_effect(given: &[u8]) -> CmdError {
         CmdError::UnknownEffect(given.to_vec())
+    }
+
+    pub fn damaged(key: &[u8]) -> CmdError {
+        CmdError::Damaged(key.to_vec())
     }
 
     pub fn too_long(what: &'static str, len: usize, config: &'static str, max: usize) -> CmdError {
@@ -96,8 +104,31 @@ impl fmt::Display for CmdError {
             CmdError::Core(error) => write!(f, "ERR {error}"),
             // Redis' own refusal of a `deny-oom` command, word for word.
             CmdError::OutOfMemory => write!(f, "OOM command not allowed when used memory > 'maxmemory'."),
+            CmdError::LogReset => f.write_str(
+                "ERR the log was deleted or replaced while waiting (DEL, UNLINK, EXPIRE, eviction, FLUSHALL, \
+                 FLUSHDB, a replacing write or a reload of the dataset): a new log under this key restarts its \
+                 seqs at 1; reload it from the start",
+            ),
+            CmdError::Damaged(key) => write!(
+                f,
+                "ERR log {} is damaged: a replicated or AOF effect did not fit it, so it may miss writes (the \
+                 server log says which and why); writes to it are refused. Repair: see \
+                 docs/deployment.md#repairing-a-damaged-log",
+                shown(key)
+            ),
             CmdError::Internal(_) => f.write_str(INTERNAL_ERROR),
         }
+    }
+}
+
+/// A key or argument as text for a reply or a log line: lossy UTF-8, at most 200 bytes.
+pub fn shown(bytes: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(bytes.get(..MAX).unwrap_or(bytes));
+    if bytes.len() > MAX {
+        format!("'{text}...' ({} bytes)", bytes.len())
+    } else {
+        format!("'{text}'")
     }
 }
 
@@ -116,5 +147,9 @@ mod tests {
             "ERR payload is 9 bytes, longer than seq.max-payload-bytes (8)"
         );
         assert_eq!(CmdError::Internal("detail").to_string(), INTERNAL_ERROR);
+        let damaged = CmdError::damaged(b"conv:1").to_string();
+        assert!(damaged.starts_with("ERR log 'conv:1' is damaged: "), "{damaged}");
+        assert!(damaged.ends_with("docs/deployment.md#repairing-a-damaged-log"), "{damaged}");
+        assert_eq!(shown(&[b'k'; 300]), format!("'{}...' (300 bytes)", "k".repeat(200)));
     }
 }

@@ -1,6 +1,7 @@
 //! Memory limits: over `maxmemory` with `noeviction`, a new cursor (SEQ.ACK or SEQ.SYNC
 //! AFTER with a new consumer name) is refused with Redis' own OOM error, as SEQ.ALLOC is;
-//! acknowledging an existing cursor and reading still work.
+//! acknowledging an existing cursor and reading still work. A policy that lets Redis
+//! evict logs (which resets them) is warned about at load and on CONFIG SET.
 
 mod common;
 
@@ -70,4 +71,30 @@ fn new_cursors_are_refused_over_maxmemory_and_existing_ones_still_move() {
     // Below maxmemory again, new cursors are accepted.
     config_set(&mut con, "maxmemory", "0");
     assert_eq!(call_int(&mut con, &["SEQ.ACK", "conv:{oom}", "late-reader", "1"]), 1);
+}
+
+const EVICTION_WARNING: &str = "lets Redis evict logs";
+
+#[test]
+fn an_evicting_policy_is_warned_about_at_load_and_on_config_set() {
+    let (server, _dir) = start_seq(&["--maxmemory", "100mb", "--maxmemory-policy", "allkeys-lru"]);
+    let mut con = server.connect();
+    assert_eq!(seq_stat(&mut con, "seq_eviction_can_reset_logs"), 1);
+    let warnings = |server: &Server| server.log().lines().filter(|l| l.contains(EVICTION_WARNING)).count();
+    assert_eq!(warnings(&server), 1, "no warning at load:\n{}", tail(&server.log(), 10));
+    assert!(server.log().contains("maxmemory-policy allkeys-lru"), "the warning names the policy");
+
+    config_set(&mut con, "maxmemory-policy", "noeviction");
+    assert_eq!(seq_stat(&mut con, "seq_eviction_can_reset_logs"), 0);
+    config_set(&mut con, "maxmemory-policy", "volatile-ttl");
+    assert_eq!(seq_stat(&mut con, "seq_eviction_can_reset_logs"), 1, "a log may have a TTL");
+    assert_eq!(warnings(&server), 2, "no warning on CONFIG SET:\n{}", tail(&server.log(), 10));
+    // Without a maxmemory nothing is evicted.
+    config_set(&mut con, "maxmemory", "0");
+    assert_eq!(seq_stat(&mut con, "seq_eviction_can_reset_logs"), 0);
+
+    let (quiet, _dir) = start_seq(&[]);
+    let mut con = quiet.connect();
+    assert_eq!(seq_stat(&mut con, "seq_eviction_can_reset_logs"), 0);
+    assert_eq!(warnings(&quiet), 0);
 }

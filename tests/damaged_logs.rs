@@ -1,0 +1,128 @@
+//! A lost or corrupt effect never becomes a legitimate-looking hole: an AOF whose
+//! `SEQ.EFFECT ... APPEND` record was edited (its seq changed) loads a log marked damaged
+//! (SEQ.INFO `damaged 1`), whose writes are refused with an ERR that says how to repair
+//! it, counted by `INFO seq` and named in the server log; the mark survives DEBUG RELOAD
+//! (RDB) and an AOF rewrite.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use redis::Connection;
+
+/// The incremental AOF file (commands since the base) of a server's directory.
+fn incr_aof(dir: &Path) -> PathBuf {
+    let aof_dir = dir.join("appendonlydir");
+    std::fs::read_dir(&aof_dir)
+        .expect("appendonlydir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .unwrap_or_else(|| panic!("no *.incr.aof in {}", aof_dir.display()))
+}
+
+/// Each command of an AOF as the byte ranges of its arguments.
+fn commands(aof: &[u8]) -> Vec<Vec<std::ops::Range<usize>>> {
+    fn line(aof: &[u8], pos: &mut usize, marker: u8) -> usize {
+        assert_eq!(aof[*pos], marker, "unexpected AOF byte at {pos}");
+        let end = *pos + aof[*pos..].windows(2).position(|w| w == b"\r\n").expect("CRLF");
+        let n = std::str::from_utf8(&aof[*pos + 1..end]).unwrap().parse().unwrap();
+        *pos = end + 2;
+        n
+    }
+    let mut pos = 0;
+    let mut out = Vec::new();
+    while pos < aof.len() {
+        let argc = line(aof, &mut pos, b'*');
+        let args = (0..argc)
+            .map(|_| {
+                let len = line(aof, &mut pos, b'$');
+                let range = pos..pos + len;
+                pos += len + 2;
+                range
+            })
+            .collect();
+        out.push(args);
+    }
+    out
+}
+
+fn assert_damaged_and_refusing(con: &mut Connection, key: &str, when: &str) {
+    let info = info_of(con, key);
+    assert_eq!(field(&info, "damaged"), 1, "{when}: SEQ.INFO {info:?}");
+    for write in [
+        vec!["SEQ.ALLOC", key, "new-id", "x"],
+        vec!["SEQ.ACK", key, "reader", "1"],
+        vec!["SEQ.SYNC", key, "reader", "AFTER", "1"],
+        vec!["SEQ.TRIM", key, "MAXLEN", "1"],
+        vec!["SEQ.FORGET", key, "reader"],
+    ] {
+        let text = assert_err(con, &write, &["damaged", key, "docs/deployment.md#repairing-a-damaged-log"]);
+        assert!(text.contains("repair"), "{when}: {write:?} refused without saying how to repair: {text}");
+    }
+    // Reads still answer, and a retry of an id it holds still gets its first seq.
+    assert_eq!(last(con, key), 5, "{when}");
+    assert_eq!(alloc(con, key, "m1", None), 1, "{when}: a retry on a damaged log");
+}
+
+#[test]
+fn a_corrupt_append_in_the_aof_marks_the_log_damaged_and_refuses_its_writes() {
+    let (mut server, dir) = start_seq(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut con = server.connect();
+    for i in 1..=5 {
+        assert_eq!(alloc(&mut con, "conv:{d}", format!("m{i}"), Some(b"p")), i);
+    }
+    alloc(&mut con, "conv:{fine}", "only", None);
+    assert_eq!(field(&info_of(&mut con, "conv:{d}"), "damaged"), 0);
+    drop(con);
+    server.shutdown();
+
+    // Change the seq (the first varint of the packed operand) of the third APPEND: 3 -> 4.
+    let path = incr_aof(&dir.0);
+    let mut aof = std::fs::read(&path).expect("read the AOF");
+    let appends: Vec<_> = commands(&aof)
+        .into_iter()
+        .filter(|args| &aof[args[0].clone()] == b"SEQ.EFFECT" && &aof[args[2].clone()] == b"APPEND")
+        .collect();
+    assert_eq!(appends.len(), 6, "one APPEND effect per SEQ.ALLOC");
+    let packed = appends[2][3].start;
+    assert_eq!(aof[packed], 3, "the third append's packed seq");
+    aof[packed] = 4;
+    std::fs::write(&path, &aof).expect("write the AOF");
+
+    server.start_again();
+    let mut con = server.connect();
+    assert_damaged_and_refusing(&mut con, "conv:{d}", "after loading the AOF");
+    // Not a silent skip: the entry that did not fit is not there, and the log says so.
+    assert_eq!(seqs(&entries(&mut con, "conv:{d}")), vec![1, 2, 4, 5]);
+    assert_eq!(seq_stat(&mut con, "seq_damaged_logs"), 1);
+    assert_eq!(seq_stat(&mut con, "seq_effect_errors"), 1);
+    let log = server.log();
+    let line =
+        log.lines().find(|l| l.contains("is damaged")).unwrap_or_else(|| panic!("no log line:\n{}", tail(&log, 20)));
+    assert!(line.contains("'conv:{d}'") && line.contains("APPEND") && line.contains("declared skip"), "{line}");
+    // Another log is untouched.
+    assert_eq!(alloc(&mut con, "conv:{fine}", "second", None), 2);
+    assert_eq!(field(&info_of(&mut con, "conv:{fine}"), "damaged"), 0);
+
+    // The mark is persisted: RDB (DEBUG RELOAD) and an AOF rewrite + reload keep it.
+    let _: () = redis::cmd("DEBUG").arg("RELOAD").query(&mut con).expect("DEBUG RELOAD");
+    assert_damaged_and_refusing(&mut con, "conv:{d}", "after DEBUG RELOAD");
+    assert_eq!(seq_stat(&mut con, "seq_damaged_logs"), 1, "a reload counts the log once");
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("aof-use-rdb-preamble").arg("no").query(&mut con).unwrap();
+    let _: redis::Value = redis::cmd("BGREWRITEAOF").query(&mut con).expect("BGREWRITEAOF");
+    assert!(
+        wait_until(std::time::Duration::from_secs(30), || {
+            info_field(&mut con, "persistence", "aof_rewrite_in_progress").as_deref() == Some("0")
+                && info_field(&mut con, "persistence", "aof_rewrite_scheduled").as_deref() == Some("0")
+        }),
+        "BGREWRITEAOF did not finish"
+    );
+    let _: () = redis::cmd("DEBUG").arg("LOADAOF").query(&mut con).expect("DEBUG LOADAOF");
+    assert_damaged_and_refusing(&mut con, "conv:{d}", "after BGREWRITEAOF + DEBUG LOADAOF");
+    assert_eq!(seq_stat(&mut con, "seq_damaged_logs"), 1);
+
+    // DEL is one way out (the data is gone; see the docs): the count follows.
+    assert_eq!(call_int(&mut con, &["DEL", "conv:{d}"]), 1);
+    assert_eq!(seq_stat(&mut con, "seq_damaged_logs"), 0);
+}
