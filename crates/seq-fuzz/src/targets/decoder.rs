@@ -140,7 +140,7 @@ fn check_append(mut log: SeqLog) -> Result<(), String> {
 /// Assorted logs built through the public API, so a new encoding's features appear in
 /// the corpus when it is regenerated (add a log below for each new feature).
 fn generate() -> Vec<(String, Vec<u8>)> {
-    let logs: [(&str, Build); 10] = [
+    let logs: [(&str, Build); 11] = [
         ("empty", |_| {}),
         ("one-entry", |b| b.alloc(b"m1", b"hello")),
         ("two-chunks", |b| b.allocs(300, 4)),
@@ -185,6 +185,11 @@ fn generate() -> Vec<(String, Vec<u8>)> {
             b.allocs(10, 2);
             b.log.trim_before(11);
             let _ = b.log.ack(b"only-cursor", 10);
+        }),
+        ("damaged", |b| {
+            b.allocs(20, 3);
+            let _ = b.log.ack(b"reader", 7);
+            b.log.mark_damaged();
         }),
     ];
     logs.iter()
