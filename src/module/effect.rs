@@ -26,7 +26,7 @@ use std::os::raw::{c_char, c_longlong};
 
 use redis_module::raw::{RedisModuleIO, RedisModuleString};
 
-use super::args::{parse_u64, Arg, Args, KeyName};
+use super::args::{Arg, Args, KeyName};
 use super::context::Ctx;
 use super::errors::CmdError;
 use super::keys::LogKey;
@@ -169,7 +169,7 @@ fn operands<'a, const N: usize>(args: &Args<'a>) -> Result<[Arg<'a>; N], CmdErro
 }
 
 fn int(arg: Arg<'_>) -> Result<u64, CmdError> {
-    parse_u64(arg.bytes(), "effect argument")
+    Ok(seq_core::args::parse_u64(arg.bytes(), "effect argument")?)
 }
 
 /// The log an effect on an existing log applies to.

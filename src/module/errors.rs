@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use seq_core::args::ArgError;
 use seq_core::SeqError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,14 +49,6 @@ pub enum CmdError {
 pub const INTERNAL_ERROR: &str = "ERR internal error in redis-seq (details in the server log)";
 
 impl CmdError {
-    pub fn unknown_option(given: &[u8], one_of: &'static [&'static str]) -> CmdError {
-        CmdError::UnknownOption { given: given.to_vec(), one_of }
-    }
-
-    pub fn unknown_trim_strategy(given: &[u8]) -> CmdError {
-        CmdError::UnknownTrimStrategy(given.to_vec())
-    }
-
     pub fn unknown_effect(given: &[u8]) -> CmdError {
         CmdError::UnknownEffect(given.to_vec())
     }
@@ -66,6 +59,19 @@ impl CmdError {
 
     pub fn too_long(what: &'static str, len: usize, config: &'static str, max: usize) -> CmdError {
         CmdError::TooLong { what, len, config, max }
+    }
+}
+
+impl From<ArgError> for CmdError {
+    fn from(error: ArgError) -> CmdError {
+        match error {
+            ArgError::NotAnInteger(what) => CmdError::NotAnInteger(what),
+            ArgError::Negative(what) => CmdError::Negative(what),
+            ArgError::UnknownOption { given, one_of } => CmdError::UnknownOption { given, one_of },
+            ArgError::UnknownTrimStrategy(given) => CmdError::UnknownTrimStrategy(given),
+            ArgError::MissingValue(option) => CmdError::MissingValue(option),
+            ArgError::ZeroCount => CmdError::ZeroCount,
+        }
     }
 }
 
@@ -139,7 +145,7 @@ mod tests {
     #[test]
     fn texts_are_the_documented_ones() {
         assert_eq!(
-            CmdError::unknown_option(b"FOO", &["AFTER", "COUNT"]).to_string(),
+            CmdError::UnknownOption { given: b"FOO".to_vec(), one_of: &["AFTER", "COUNT"] }.to_string(),
             "ERR unknown option 'FOO' (expected one of: AFTER, COUNT)"
         );
         assert_eq!(
