@@ -16,7 +16,7 @@ impl Command for Info {
     const ARITY: i32 = 2;
     const KEYS: Option<KeyUse> = KeyUse::first_arg(READS);
     const DOCS: Docs = Docs {
-        summary: c"Returns a log's last and first seq, length, de-duplication entries, consumers, timestamps, epoch and skipped seqs",
+        summary: c"Returns a log's last and first seq, length, de-duplication entries, consumers, timestamps, epoch, skipped seqs and whether it is damaged",
         complexity: c"O(1)",
         args: &[ArgDoc::new(c"key", ArgKind::Key)],
     };

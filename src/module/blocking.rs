@@ -5,7 +5,8 @@
 //! A waiter also remembers which log it waits on. If that log is deleted, expired,
 //! evicted, flushed or replaced while it waits, a new log under the same key would issue
 //! seqs 1, 2, ... again, which the waiter would take for news: instead it is woken
-//! (`resets.rs` watches for those events) and answered `CmdError::LogReset`.
+//! (`resets.rs` watches for those events) and answered `CmdError::LogReset`. The log is
+//! found again at the blocked command's argument 1, where every SEQ.* command has its key.
 
 use std::os::raw::{c_int, c_void};
 
