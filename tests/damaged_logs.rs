@@ -2,7 +2,8 @@
 //! `SEQ.EFFECT ... APPEND` record was edited (its seq changed) loads a log marked damaged
 //! (SEQ.INFO `damaged 1`), whose writes are refused with an ERR that says how to repair
 //! it, counted by `INFO seq` and named in the server log; the mark survives DEBUG RELOAD
-//! (RDB) and an AOF rewrite.
+//! (RDB) and an AOF rewrite. A replica that missed effects marks its copy damaged, keeps
+//! following its master, and is repaired by a full resync.
 
 mod common;
 
@@ -125,4 +126,45 @@ fn a_corrupt_append_in_the_aof_marks_the_log_damaged_and_refuses_its_writes() {
     // DEL is one way out (the data is gone; see the docs): the count follows.
     assert_eq!(call_int(&mut con, &["DEL", "conv:{d}"]), 1);
     assert_eq!(seq_stat(&mut con, "seq_damaged_logs"), 0);
+}
+
+#[test]
+fn a_replica_that_missed_effects_marks_the_log_damaged_and_keeps_following() {
+    let (master, _mdir) = start_seq(&[]);
+    let (replica, _rdir) = start_seq(&[]);
+    attach_replica(&master, &replica);
+    let mut m = master.connect();
+    let mut r = replica.connect();
+    for i in 1..=5 {
+        alloc(&mut m, "conv:{rep}", format!("m{i}"), None);
+    }
+    wait_for_replica_offset(&master, &replica);
+    // The replica loses the log behind its master's back (a local write on a writable
+    // replica): the master's next APPEND (seq 6, no skip declared) does not fit.
+    config_set(&mut r, "replica-read-only", "no");
+    assert_eq!(call_int(&mut r, &["DEL", "conv:{rep}"]), 1);
+    config_set(&mut r, "replica-read-only", "yes");
+    assert_eq!(alloc(&mut m, "conv:{rep}", "m6", None), 6);
+    assert_eq!(alloc(&mut m, "conv:{rep}", "m7", None), 7);
+    wait_for_replica_offset(&master, &replica);
+
+    let info = info_of(&mut r, "conv:{rep}");
+    assert_eq!(field(&info, "damaged"), 1, "replica SEQ.INFO {info:?}");
+    // It keeps following its master (seq 7 applied), the gap is not passed off as a skip
+    // without the mark, and the master's own log is intact.
+    assert_eq!(seqs(&entries(&mut r, "conv:{rep}")), vec![7]);
+    assert_eq!(seq_stat(&mut r, "seq_effect_errors"), 1, "one effect did not fit; the next one did");
+    assert_eq!(seq_stat(&mut r, "seq_damaged_logs"), 1);
+    assert_eq!(field(&info_of(&mut m, "conv:{rep}"), "damaged"), 0);
+    assert_eq!(seq_stat(&mut m, "seq_damaged_logs"), 0);
+    assert!(replica.log().contains("log 'conv:{rep}' is damaged"), "{}", tail(&replica.log(), 10));
+    assert_eq!(info_field(&mut r, "replication", "master_link_status").as_deref(), Some("up"));
+
+    // The documented repair: a full resync replaces the replica's copy with the master's.
+    let _: () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut r).expect("REPLICAOF NO ONE");
+    attach_replica(&master, &replica);
+    let mut r = replica.connect();
+    assert_eq!(field(&info_of(&mut r, "conv:{rep}"), "damaged"), 0);
+    assert_eq!(seqs(&entries(&mut r, "conv:{rep}")), (1..=7).collect::<Vec<i64>>());
+    assert_eq!(seq_stat(&mut r, "seq_damaged_logs"), 0);
 }
