@@ -2,7 +2,8 @@
 //! timing out with `[last, []]`, not blocking inside MULTI or a script, many waiters on
 //! one key, and blocked clients that disconnect. A waiter whose log is deleted, expired,
 //! flushed or replaced while it waits is woken with an ERR saying so, never served the
-//! seqs a new log under the key issues again from 1.
+//! seqs a new log under the key issues again from 1 (DEL, UNLINK, FLUSHALL, FLUSHDB ASYNC,
+//! EXPIRE, eviction, SET, DEL + SEQ.ALLOC in MULTI, RESTORE REPLACE).
 //!
 //! The only timing assertions are generous bounds: a wake-up within 2 s, a timeout not
 //! before ~100 ms.
@@ -495,4 +496,24 @@ fn a_ttl_or_a_write_to_another_key_does_not_end_the_wait() {
     });
     let (last_seq, page) = sync_reply(&reply.expect("the waiter is served"));
     assert_eq!((last_seq, seqs(&page)), (11, vec![11]));
+}
+
+#[test]
+fn a_waiter_is_told_when_its_log_is_evicted() {
+    let evict = |c: &mut Connection| {
+        let used: i64 = info_field(c, "memory", "used_memory").and_then(|v| v.parse().ok()).expect("used_memory");
+        config_set(c, "maxmemory", &(used + 4 * 1024 * 1024).to_string());
+        // The log is the least recently used key: filling memory evicts it (EXISTS does not
+        // touch it).
+        let filler = vec![b'f'; 64 * 1024];
+        for i in 0..2000 {
+            let _: () = redis::cmd("SET").arg(format!("filler-{i}")).arg(&filler).query(c).expect("SET");
+            if call_int(c, &["EXISTS", "inbox:{ev}"]) == 0 {
+                return;
+            }
+        }
+        panic!("the log was never evicted");
+    };
+    let reply = waiter_after_reset(&["--maxmemory-policy", "allkeys-lru"], "inbox:{ev}", evict);
+    assert_reset_error(reply, "eviction");
 }
