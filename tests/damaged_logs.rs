@@ -3,7 +3,8 @@
 //! (SEQ.INFO `damaged 1`), whose writes are refused with an ERR that says how to repair
 //! it, counted by `INFO seq` and named in the server log; the mark survives DEBUG RELOAD
 //! (RDB) and an AOF rewrite. A replica that missed effects marks its copy damaged, keeps
-//! following its master, and is repaired by a full resync.
+//! following its master, and is repaired by a full resync. An AOF written before APPEND
+//! effects declared their skip still replays.
 
 mod common;
 
@@ -167,4 +168,55 @@ fn a_replica_that_missed_effects_marks_the_log_damaged_and_keeps_following() {
     assert_eq!(field(&info_of(&mut r, "conv:{rep}"), "damaged"), 0);
     assert_eq!(seqs(&entries(&mut r, "conv:{rep}")), (1..=7).collect::<Vec<i64>>());
     assert_eq!(seq_stat(&mut r, "seq_damaged_logs"), 0);
+}
+
+/// An AOF as RESP arrays again.
+fn render(commands: &[Vec<Vec<u8>>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for args in commands {
+        out.extend(format!("*{}\r\n", args.len()).into_bytes());
+        for arg in args {
+            out.extend(format!("${}\r\n", arg.len()).into_bytes());
+            out.extend(arg);
+            out.extend(b"\r\n");
+        }
+    }
+    out
+}
+
+#[test]
+fn an_aof_from_before_the_declared_skip_still_replays() {
+    let (mut server, dir) = start_seq(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut con = server.connect();
+    for i in 1..=4 {
+        alloc(&mut con, "conv:{old}", format!("m{i}"), Some(b"p"));
+    }
+    drop(con);
+    server.shutdown();
+
+    // Drop the sixth number (the skip, 0: one byte) from every APPEND, as older builds wrote.
+    let path = incr_aof(&dir.0);
+    let aof = std::fs::read(&path).expect("read the AOF");
+    let mut old_format = 0;
+    let commands: Vec<Vec<Vec<u8>>> = commands(&aof)
+        .into_iter()
+        .map(|ranges| {
+            let mut args: Vec<Vec<u8>> = ranges.into_iter().map(|r| aof[r].to_vec()).collect();
+            if args[0] == b"SEQ.EFFECT" && args[2] == b"APPEND" {
+                assert_eq!(args[3].pop(), Some(0), "the declared skip of an unfenced append");
+                old_format += 1;
+            }
+            args
+        })
+        .collect();
+    assert_eq!(old_format, 4);
+    std::fs::write(&path, render(&commands)).expect("write the AOF");
+
+    server.start_again();
+    let mut con = server.connect();
+    let info = info_of(&mut con, "conv:{old}");
+    assert_eq!((field(&info, "last"), field(&info, "damaged"), field(&info, "skipped-seqs")), (4, 0, 0), "{info:?}");
+    assert_eq!(seq_stat(&mut con, "seq_effect_errors"), 0);
+    assert_eq!(alloc(&mut con, "conv:{old}", "m1", None), 1, "the ids replayed too");
+    assert_eq!(alloc(&mut con, "conv:{old}", "m5", None), 5);
 }
