@@ -1,6 +1,9 @@
 //! `SEQ.SYNC ... BLOCK ms`: woken by an append to the key (also one that creates it),
 //! timing out with `[last, []]`, not blocking inside MULTI or a script, many waiters on
-//! one key, and blocked clients that disconnect.
+//! one key, and blocked clients that disconnect. A waiter whose log is deleted, expired,
+//! flushed or replaced while it waits is woken with an ERR saying so, never served the
+//! seqs a new log under the key issues again from 1 (DEL, UNLINK, FLUSHALL, FLUSHDB ASYNC,
+//! EXPIRE, eviction, SET, DEL + SEQ.ALLOC in MULTI, RESTORE REPLACE).
 //!
 //! The only timing assertions are generous bounds: a wake-up within 2 s, a timeout not
 //! before ~100 ms.
@@ -405,4 +408,112 @@ fn client_unblock_ends_the_wait_like_a_timeout() {
     );
     wait_blocked(&mut con, 0);
     assert_eq!(seq_stat(&mut con, "seq_blocked_clients"), 0);
+}
+
+const RESET: &str = "deleted or replaced while waiting";
+
+/// Blocks a SEQ.SYNC after the 10 entries of `key`, runs `reset` on another connection and
+/// returns what the waiter got.
+fn waiter_after_reset(extra: &[&str], key: &str, reset: impl FnOnce(&mut Connection)) -> Result<Value, String> {
+    let (server, _dir) = start_seq(extra);
+    let mut con = connect_with_timeout(&server, 10);
+    alloc_many(&mut con, key, "m", 10);
+    let waiter = spawn_call(&server, args(&["SEQ.SYNC", key, "phone", "AFTER", "10", "BLOCK", "0"]));
+    wait_blocked(&mut con, 1);
+    reset(&mut con);
+    let (reply, _) = waiter.join().expect("waiter thread");
+    wait_blocked(&mut con, 0);
+    assert_eq!(seq_stat(&mut con, "seq_blocked_clients"), 0);
+    reply
+}
+
+fn assert_reset_error(reply: Result<Value, String>, how: &str) {
+    match reply {
+        Err(text) => {
+            assert!(
+                text.starts_with("ERR ") && text.contains(RESET) && text.contains("restarts its seqs at 1"),
+                "{how}: {text}"
+            )
+        }
+        Ok(v) => panic!("{how}: a waiter whose log went away got {v:?}"),
+    }
+}
+
+#[test]
+fn a_waiter_is_told_when_its_log_is_deleted_flushed_or_expires() {
+    assert_reset_error(
+        waiter_after_reset(&[], "inbox:{r1}", |c| assert_eq!(call_int(c, &["DEL", "inbox:{r1}"]), 1)),
+        "DEL",
+    );
+    assert_reset_error(
+        waiter_after_reset(&[], "inbox:{r2}", |c| assert_eq!(call_int(c, &["UNLINK", "inbox:{r2}"]), 1)),
+        "UNLINK",
+    );
+    assert_reset_error(waiter_after_reset(&[], "inbox:{r3}", |c| drop(call(c, &["FLUSHALL"]))), "FLUSHALL");
+    assert_reset_error(
+        waiter_after_reset(&[], "inbox:{r4}", |c| drop(call(c, &["FLUSHDB", "ASYNC"]))),
+        "FLUSHDB ASYNC",
+    );
+    assert_reset_error(
+        waiter_after_reset(&[], "inbox:{r5}", |c| assert_eq!(call_int(c, &["PEXPIRE", "inbox:{r5}", "50"]), 1)),
+        "EXPIRE",
+    );
+}
+
+#[test]
+fn a_waiter_is_told_when_its_log_is_replaced() {
+    assert_reset_error(waiter_after_reset(&[], "inbox:{p1}", |c| drop(call(c, &["SET", "inbox:{p1}", "text"]))), "SET");
+    // A new log in its place (DEL + SEQ.ALLOC in one transaction) issues seq 1 again.
+    let recreate = |c: &mut Connection| {
+        let _: () = redis::pipe()
+            .atomic()
+            .cmd("DEL")
+            .arg("inbox:{p2}")
+            .ignore()
+            .cmd("SEQ.ALLOC")
+            .arg("inbox:{p2}")
+            .arg("other")
+            .ignore()
+            .query(c)
+            .expect("MULTI DEL + SEQ.ALLOC");
+    };
+    assert_reset_error(waiter_after_reset(&[], "inbox:{p2}", recreate), "DEL + SEQ.ALLOC in MULTI");
+    let restore = |c: &mut Connection| {
+        alloc(c, "inbox:{other}", "x", None);
+        let dump: Vec<u8> = redis::cmd("DUMP").arg("inbox:{other}").query(c).expect("DUMP");
+        let _: () = redis::cmd("RESTORE").arg("inbox:{p3}").arg(0).arg(dump).arg("REPLACE").query(c).expect("RESTORE");
+    };
+    assert_reset_error(waiter_after_reset(&[], "inbox:{p3}", restore), "RESTORE REPLACE");
+}
+
+#[test]
+fn a_ttl_or_a_write_to_another_key_does_not_end_the_wait() {
+    let reply = waiter_after_reset(&[], "inbox:{k1}", |c| {
+        assert_eq!(call_int(c, &["EXPIRE", "inbox:{k1}", "1000"]), 1);
+        drop(call(c, &["SET", "unrelated", "x"]));
+        assert_eq!(call_int(c, &["DEL", "unrelated"]), 1);
+        assert_eq!(alloc(c, "inbox:{k1}", "m11", None), 11);
+    });
+    let (last_seq, page) = sync_reply(&reply.expect("the waiter is served"));
+    assert_eq!((last_seq, seqs(&page)), (11, vec![11]));
+}
+
+#[test]
+fn a_waiter_is_told_when_its_log_is_evicted() {
+    let evict = |c: &mut Connection| {
+        let used: i64 = info_field(c, "memory", "used_memory").and_then(|v| v.parse().ok()).expect("used_memory");
+        config_set(c, "maxmemory", &(used + 4 * 1024 * 1024).to_string());
+        // The log is the least recently used key: filling memory evicts it (EXISTS does not
+        // touch it).
+        let filler = vec![b'f'; 64 * 1024];
+        for i in 0..2000 {
+            let _: () = redis::cmd("SET").arg(format!("filler-{i}")).arg(&filler).query(c).expect("SET");
+            if call_int(c, &["EXISTS", "inbox:{ev}"]) == 0 {
+                return;
+            }
+        }
+        panic!("the log was never evicted");
+    };
+    let reply = waiter_after_reset(&["--maxmemory-policy", "allkeys-lru"], "inbox:{ev}", evict);
+    assert_reset_error(reply, "eviction");
 }

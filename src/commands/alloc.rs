@@ -4,7 +4,7 @@
 
 use std::ffi::CStr;
 
-use crate::module::args::{Arg, Args};
+use crate::module::args::Args;
 use crate::module::command::Command;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, INSERTS};
 use crate::module::context::Ctx;
@@ -34,7 +34,7 @@ impl Command for Alloc {
     fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
         let id = args.arg(2);
         let payload = (args.len() >= 4).then(|| args.arg(3));
-        let sender = if args.len() > 4 { Some(sender(args)?) } else { None };
+        let sender = seq_core::args::alloc_ack_at(args, 4)?.map(|index| args.arg(index));
         limits::check_message(id.bytes(), payload.map_or(&[][..], |p| p.bytes()))?;
 
         let mut key = ctx.write_key(args.key(1));
@@ -53,18 +53,5 @@ impl Command for Alloc {
         };
         ctx.reply().int(seq);
         Ok(())
-    }
-}
-
-/// The consumer of `ACK consumer`, the one option after the payload.
-fn sender<'a>(args: &Args<'a>) -> Result<Arg<'a>, CmdError> {
-    const OPTIONS: &[&str] = &["ACK"];
-    if !args.is(4, "ACK") {
-        return Err(CmdError::unknown_option(args.bytes(4), OPTIONS));
-    }
-    match args.len() {
-        5 => Err(CmdError::MissingValue("ACK")),
-        6 => Ok(args.arg(5)),
-        _ => Err(CmdError::unknown_option(args.bytes(6), OPTIONS)),
     }
 }

@@ -1,6 +1,7 @@
 //! SEQ.EFFECT key <op> ...: the internal command that carries resolved effects to replicas
 //! and the AOF; the ops and their encoding are `module/effect.rs`. Refused from ordinary
-//! clients: it is accepted only from the master link and while loading.
+//! clients: it is accepted only from the master link and while loading. An effect that
+//! does not fit marks its log damaged (`module/damage.rs`) and is still passed on.
 
 use std::ffi::CStr;
 
@@ -8,6 +9,7 @@ use crate::module::args::Args;
 use crate::module::command::Command;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, INSERTS};
 use crate::module::context::Ctx;
+use crate::module::damage;
 use crate::module::effect::{self, Effect as ResolvedEffect};
 use crate::module::errors::CmdError;
 
@@ -33,10 +35,18 @@ impl Command for Effect {
         if !ctx.is_replicated_or_loading() {
             return Err(CmdError::EffectFromClient);
         }
-        let effect = ResolvedEffect::decode(args)?;
         let mut key = ctx.write_key(args.key(1));
-        effect.replay(ctx, &mut key)?;
-        ctx.reply().int(1);
+        match ResolvedEffect::decode(args).and_then(|effect| effect.replay(ctx, &mut key)) {
+            Ok(()) => {
+                ctx.replicate_verbatim();
+                ctx.reply().int(1);
+            }
+            // Not an `Err`: the log changed (it is now damaged) and the effect goes on.
+            Err(error) => {
+                damage::record(ctx, &mut key, args.bytes(2), &error);
+                ctx.reply().refusal(&error);
+            }
+        }
         Ok(())
     }
 }

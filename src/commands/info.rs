@@ -16,7 +16,7 @@ impl Command for Info {
     const ARITY: i32 = 2;
     const KEYS: Option<KeyUse> = KeyUse::first_arg(READS);
     const DOCS: Docs = Docs {
-        summary: c"Returns a log's last and first seq, length, de-duplication entries, consumers, timestamps, epoch, skipped seqs, rev and deleted entries",
+        summary: c"Returns a log's last and first seq, length, de-duplication entries, consumers, timestamps, epoch, skipped seqs, rev, deleted entries and whether it is damaged",
         complexity: c"O(1)",
         args: &[ArgDoc::new(c"key", ArgKind::Key)],
     };
@@ -28,7 +28,7 @@ impl Command for Info {
             reply.null();
             return Ok(());
         };
-        let fields: [(&[u8], u64); 11] = [
+        let fields: [(&[u8], u64); 12] = [
             (b"last", log.last()),
             (b"first", log.first()),
             (b"length", log.len()),
@@ -40,6 +40,7 @@ impl Command for Info {
             (b"skipped-seqs", log.skipped()),
             (b"rev", log.rev()),
             (b"deleted", log.deleted()),
+            (b"damaged", u64::from(log.is_damaged())),
         ];
         reply.map(fields.len());
         for (name, value) in fields {

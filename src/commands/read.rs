@@ -4,13 +4,14 @@
 
 use std::ffi::CStr;
 
-use crate::module::args::{parse_u64, Args, KeyName, Options};
+use crate::module::args::{Args, Options};
 use crate::module::blocking::Waiter;
 use crate::module::command::Command;
 use crate::module::command_docs::{ArgDoc, ArgKind, Docs, KeyUse, READS};
 use crate::module::context::Ctx;
 use crate::module::errors::CmdError;
 use crate::module::keys::LogKey;
+use seq_core::args::parse_u64;
 use seq_core::SeqLog;
 
 pub struct Read;
@@ -70,8 +71,8 @@ impl Command for Read {
         drop(keys);
         match options.block_ms {
             Some(timeout_ms) if ctx.may_block() => {
-                let names: Vec<KeyName> = (0..n).map(|i| args.key(first_key + i)).collect();
-                if ctx.block_on_keys(&names, timeout_ms, pending).is_err() {
+                let key_indexes: Vec<usize> = (first_key..first_key + n).collect();
+                if ctx.block_on_keys(args, &key_indexes, timeout_ms, pending).is_err() {
                     ctx.reply().null();
                 }
             }

@@ -57,7 +57,7 @@ impl Command for Sync {
         match options.block_ms {
             Some(timeout_ms) if ctx.may_block() && !has_news(log, &pending) => {
                 drop(key);
-                if let Err(pending) = ctx.block_on_key(args.key(1), timeout_ms, pending) {
+                if let Err(pending) = ctx.block_on_key(args, 1, timeout_ms, pending) {
                     reply_page(ctx, None, &pending);
                 }
             }

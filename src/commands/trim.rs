@@ -31,15 +31,7 @@ impl Command for Trim {
     };
 
     fn run(ctx: &Ctx, args: &Args) -> Result<(), CmdError> {
-        let by = if args.is(2, "MAXLEN") {
-            TrimBy::MaxLen(args.u64(3, "MAXLEN")?)
-        } else if args.is(2, "MINSEQ") {
-            TrimBy::MinSeq(args.u64(3, "MINSEQ")?)
-        } else if args.is(2, "MAXAGE") {
-            TrimBy::MaxAge(args.u64(3, "MAXAGE")?)
-        } else {
-            return Err(CmdError::unknown_trim_strategy(args.bytes(2)));
-        };
+        let by = TrimBy::parse(args.bytes(2), args.bytes(3))?;
         let mut key = ctx.write_key(args.key(1));
         let removed = match key.log()? {
             Some(log) => Effect::Trim { keep_from: log.plan_trim(by) }.commit(ctx, &mut key)?,

@@ -81,6 +81,16 @@ required! {
     RedisModule_GetBlockedClientPrivateData,
     RedisModule_GetContextFlags,
     RedisModule_Milliseconds,
+    // Memory limits, waking waiters when their log goes away, the eviction warning
+    // (all present since Redis 6.0; the Config event is checked at subscription).
+    RedisModule_GetUsedMemoryRatio,
+    RedisModule_GetSelectedDb,
+    RedisModule_UnblockClient,
+    RedisModule_SubscribeToKeyspaceEvents,
+    RedisModule_GetServerInfo,
+    RedisModule_ServerInfoGetFieldC,
+    RedisModule_ServerInfoGetFieldUnsigned,
+    RedisModule_FreeServerInfo,
     // RDB and digest (some through redis-module's helpers, which unwrap them).
     RedisModule_SaveUnsigned,
     RedisModule_LoadUnsigned,

@@ -1,4 +1,5 @@
-//! Command arguments, read in place (no copies) from Redis' argv.
+//! Command arguments, read in place (no copies) from Redis' argv, and parsed by the pure
+//! parsers of `seq_core::args` (which the fuzz crate drives too).
 
 use std::marker::PhantomData;
 use std::os::raw::c_int;
@@ -6,6 +7,8 @@ use std::os::raw::c_int;
 use redis_module::raw::RedisModuleString;
 
 use super::errors::CmdError;
+pub use seq_core::args::Options;
+use seq_core::args::{self as parse, Words};
 
 /// One argument: the client's own Redis string (handed on as is to keys, replication and
 /// signalling) and its bytes, looked up once.
@@ -39,9 +42,21 @@ pub struct KeyName<'a> {
     _string: PhantomData<&'a RedisModuleString>,
 }
 
-impl KeyName<'_> {
+impl<'a> KeyName<'a> {
+    /// # Safety
+    /// `raw` must be NULL or a Redis string alive for `'a`.
+    pub(super) unsafe fn from_raw(raw: *mut RedisModuleString) -> KeyName<'a> {
+        KeyName { raw, _string: PhantomData }
+    }
+
     pub(super) fn raw(self) -> *mut RedisModuleString {
         self.raw
+    }
+
+    /// The name's bytes, looked up on demand: for error texts and log lines only.
+    pub fn bytes(self) -> &'a [u8] {
+        // SAFETY: the key argument lives for `'a` (see `Args::from_raw`).
+        unsafe { string_bytes(self.raw) }
     }
 }
 
@@ -83,21 +98,12 @@ impl<'a> Args<'a> {
 
     /// A non-negative integer argument named `what` in errors.
     pub fn u64(&self, index: usize, what: &'static str) -> Result<u64, CmdError> {
-        parse_u64(self.bytes(index), what)
+        Ok(parse::parse_u64(self.bytes(index), what)?)
     }
 
     /// A range bound: an integer >= 0, or `-` (lowest) / `+` (highest).
     pub fn bound(&self, index: usize, what: &'static str) -> Result<u64, CmdError> {
-        match self.bytes(index) {
-            b"-" => Ok(0),
-            b"+" => Ok(u64::MAX),
-            text => parse_u64(text, what),
-        }
-    }
-
-    /// Whether argument `index` is the option `name` (case-insensitive).
-    pub fn is(&self, index: usize, name: &str) -> bool {
-        self.bytes(index).eq_ignore_ascii_case(name.as_bytes())
+        Ok(parse::parse_bound(self.bytes(index), what)?)
     }
 }
 
@@ -119,99 +125,11 @@ unsafe fn string_bytes<'a>(s: *const RedisModuleString) -> &'a [u8] {
     unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) }
 }
 
-/// Parses a decimal integer >= 0 that fits a signed 64-bit integer, as Redis does.
-pub fn parse_u64(text: &[u8], what: &'static str) -> Result<u64, CmdError> {
-    let (negative, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, text),
-    };
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(CmdError::NotAnInteger(what));
+impl<'a> Words<'a> for Args<'a> {
+    fn count(&self) -> usize {
+        self.len()
     }
-    let value = digits.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
-    if value > i64::MAX as u64 {
-        return Err(CmdError::NotAnInteger(what));
-    }
-    if negative && value != 0 {
-        return Err(CmdError::Negative(what));
-    }
-    Ok(value)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_like_redis() {
-        assert_eq!(parse_u64(b"0", "n"), Ok(0));
-        assert_eq!(parse_u64(b"9223372036854775807", "n"), Ok(i64::MAX as u64));
-        assert!(matches!(parse_u64(b"9223372036854775808", "n"), Err(CmdError::NotAnInteger(_))));
-        assert!(matches!(parse_u64(b"-3", "n"), Err(CmdError::Negative(_))));
-        assert!(matches!(parse_u64(b"1x", "n"), Err(CmdError::NotAnInteger(_))));
-        assert!(matches!(parse_u64(b"", "n"), Err(CmdError::NotAnInteger(_))));
-        assert!(matches!(parse_u64(b"\xff", "n"), Err(CmdError::NotAnInteger(_))));
-    }
-}
-
-/// The optional `NAME value` pairs after a command's fixed arguments.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Options {
-    pub count: Option<u64>,
-    pub after: Option<u64>,
-    pub block_ms: Option<u64>,
-}
-
-impl Options {
-    /// Parses `args[from..]` as options among `allowed` (upper-case names); the last of a
-    /// repeated option wins.
-    pub fn parse(args: &Args, from: usize, allowed: &'static [&'static str]) -> Result<Options, CmdError> {
-        let mut options = Options::default();
-        let mut index = from;
-        while index < args.len() {
-            options.take(args, index, allowed)?;
-            index += 2;
-        }
-        Ok(options)
-    }
-
-    /// Parses `args[from..]` as options among `allowed` up to the word `keyword`, which must
-    /// follow them (SEQ.READ's `LOGS`); returns the options and the keyword's index.
-    pub fn parse_before(
-        args: &Args,
-        from: usize,
-        allowed: &'static [&'static str],
-        keyword: &'static str,
-    ) -> Result<(Options, usize), CmdError> {
-        let mut options = Options::default();
-        let mut index = from;
-        while index < args.len() {
-            if args.is(index, keyword) {
-                return Ok((options, index));
-            }
-            options.take(args, index, allowed)?;
-            index += 2;
-        }
-        Err(CmdError::MissingKeyword(keyword))
-    }
-
-    /// Takes the option named at `args[index]` and its value at `index + 1`.
-    fn take(&mut self, args: &Args, index: usize, allowed: &'static [&'static str]) -> Result<(), CmdError> {
-        let name = args.bytes(index);
-        let Some(&option) = allowed.iter().find(|o| name.eq_ignore_ascii_case(o.as_bytes())) else {
-            return Err(CmdError::unknown_option(name, allowed));
-        };
-        if index + 1 >= args.len() {
-            return Err(CmdError::MissingValue(option));
-        }
-        let value = args.u64(index + 1, option)?;
-        match option {
-            "COUNT" if value == 0 => return Err(CmdError::ZeroCount),
-            "COUNT" => self.count = Some(value),
-            "AFTER" => self.after = Some(value),
-            _ => self.block_ms = Some(value),
-        }
-        Ok(())
+    fn word(&self, index: usize) -> &'a [u8] {
+        self.bytes(index)
     }
 }

@@ -11,6 +11,7 @@ use std::ffi::CStr;
 use redis_module::raw::{self, RedisModuleCtx};
 
 use super::args::KeyName;
+use super::errors::CmdError;
 use super::keys::LogKey;
 use super::reply::Reply;
 
@@ -43,7 +44,7 @@ impl Ctx {
     }
 
     /// Sends the running command to replicas and the AOF exactly as it came.
-    pub(super) fn replicate_verbatim(&self) {
+    pub fn replicate_verbatim(&self) {
         // SAFETY: the running command's context.
         unsafe { api!(RedisModule_ReplicateVerbatim)(self.raw) };
     }
@@ -75,6 +76,23 @@ impl Ctx {
     /// Whether the client may block (not inside MULTI, a script or a blocked callback).
     pub fn may_block(&self) -> bool {
         self.flags() & raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING == 0
+    }
+
+    /// Refuses with Redis' OOM error while the server is over `maxmemory`, as Redis
+    /// refuses its own `deny-oom` commands. For the writes that create state inside
+    /// commands that cannot be `deny-oom` as a whole (SEQ.ACK of an existing cursor must
+    /// still work when memory is full). A replicated or loaded effect is never refused:
+    /// the master already decided it.
+    pub fn deny_if_over_maxmemory(&self) -> Result<(), CmdError> {
+        if self.is_replicated_or_loading() {
+            return Ok(());
+        }
+        // SAFETY: a plain query (0 without a maxmemory, above 1 when over it).
+        let ratio = unsafe { api!(RedisModule_GetUsedMemoryRatio)() };
+        if ratio > 1.0 {
+            return Err(CmdError::OutOfMemory);
+        }
+        Ok(())
     }
 
     /// The current wall clock in ms: Redis' time cached for the running command where the

@@ -5,10 +5,11 @@
 //! receiving it) share. Adding an op is a line in `ops!` and a variant of `Effect`, both
 //! here; the compiler then asks for every match that must handle it.
 //!
-//! Ops: `APPEND packed id payload` (packed: seq, ts, epoch, dedup floor and retention trim
-//! point as five varints, see `seq_core::encoding::pack_append`), `IMPORT packed id
-//! payload` (the same, from SEQ.IMPORT: applied alike, announced as `seq.import`),
-//! `TRIM keep-from`,
+//! Ops: `APPEND packed id payload` (packed: seq, ts, epoch, dedup floor, retention trim
+//! point and the seqs skipped before it as six varints, see
+//! `seq_core::encoding::pack_append`; AOF files written before the skip was declared hold
+//! five and still replay, checked only for `seq > last`), `IMPORT packed id payload` (the
+//! same, from SEQ.IMPORT: applied alike, announced as `seq.import`), `TRIM keep-from`,
 //! `ACK consumer cursor`, `FORGET consumer`, `EDIT seq payload`, `DEL packed-seqs`
 //! (`seq_core::encoding::pack_seqs`: the seqs actually deleted),
 //! `APPEND-ACK packed id payload consumer` (an APPEND and its sender's ACK at once), and
@@ -17,7 +18,13 @@
 //! `RESTORE-RETIRED seq ts id`,
 //! `RESTORE-CHUNK first-seq skipped-before first-ts len bytes [packed-changes]`
 //! (the bracketed operands came with the message lifecycle; a rewrite by an older module
-//! lacks them and means rev 0, no changes).
+//! lacks them and means rev 0, no changes), `RESTORE-DAMAGED` (the log is damaged, see
+//! `damage.rs`).
+//!
+//! A received effect that does not fit its log (an APPEND whose seq is not `last + 1 +`
+//! its declared skip, a TRIM beyond `last`, an ACK beyond `last`, an EDIT or DEL of an
+//! entry that is not there, ...) is never skipped quietly: `damage::record` marks the log
+//! damaged.
 //!
 //! Operands go out as integers and raw buffers, and an appended entry's id and payload as
 //! the client's own argument strings (shared, not copied): no strings are built for them.
@@ -27,7 +34,7 @@ use std::os::raw::{c_char, c_longlong};
 
 use redis_module::raw::{RedisModuleIO, RedisModuleString};
 
-use super::args::{parse_u64, Arg, Args, KeyName};
+use super::args::{Arg, Args, KeyName};
 use super::context::Ctx;
 use super::errors::CmdError;
 use super::keys::LogKey;
@@ -69,6 +76,7 @@ ops! {
     Del = c"DEL",
     AppendAck = c"APPEND-ACK",
     Import = c"IMPORT",
+    RestoreDamaged = c"RESTORE-DAMAGED",
 }
 
 impl Op {
@@ -144,6 +152,8 @@ pub enum Effect<'a> {
         id: Arg<'a>,
         payload: Option<Arg<'a>>,
     },
+    /// The AOF rewrite's mark of a damaged log, after its other RESTORE-* effects.
+    RestoreDamaged,
 }
 
 /// What applying an effect did: the result its command replies with, and whether the
@@ -200,7 +210,7 @@ fn operands<'a, const N: usize>(args: &Args<'a>) -> Result<[Arg<'a>; N], CmdErro
 }
 
 fn int(arg: Arg<'_>) -> Result<u64, CmdError> {
-    parse_u64(arg.bytes(), "effect argument")
+    Ok(seq_core::args::parse_u64(arg.bytes(), "effect argument")?)
 }
 
 /// `append`'s operand as sent: its fields packed as varints into `packed`.
@@ -248,6 +258,7 @@ impl<'a> Effect<'a> {
             Effect::Del { .. } => Op::Del,
             Effect::AppendAck { .. } => Op::AppendAck,
             Effect::Import { .. } => Op::Import,
+            Effect::RestoreDamaged => Op::RestoreDamaged,
         }
     }
 
@@ -332,6 +343,10 @@ impl<'a> Effect<'a> {
                 let [packed, id, payload, consumer] = operands(args)?;
                 Effect::AppendAck { append: encoding::unpack_append(packed.bytes())?, id, payload, consumer }
             }
+            Op::RestoreDamaged => {
+                let [] = operands(args)?;
+                Effect::RestoreDamaged
+            }
         })
     }
 
@@ -401,6 +416,7 @@ impl<'a> Effect<'a> {
                 let (ptr, len) = pack(&append, &mut packed);
                 emit!(target, c"scbsss", key, op, ptr, len, id.raw(), payload.raw(), consumer.raw());
             }
+            Effect::RestoreDamaged => emit!(target, c"sc", key, op),
         }
     }
 
@@ -416,7 +432,12 @@ impl<'a> Effect<'a> {
                 Ok(Outcome::changed(append.seq))
             }
             Effect::Trim { keep_from } => {
-                let removed = existing(key)?.trim_before(keep_from);
+                let log = existing(key)?;
+                // The master never trims past `last + 1` (SeqLog::plan_trim).
+                if keep_from > log.last().saturating_add(1) {
+                    return Err(SeqError::InvalidState("trim beyond last").into());
+                }
+                let removed = log.trim_before(keep_from);
                 stats::trimmed(removed);
                 Ok(Outcome { result: removed, changed: removed > 0 })
             }
@@ -455,6 +476,10 @@ impl<'a> Effect<'a> {
                 existing(key)?.ack(consumer.bytes(), append.seq)?;
                 Ok(Outcome::changed(append.seq))
             }
+            Effect::RestoreDamaged => {
+                super::damage::mark(key)?;
+                Ok(Outcome::changed(1))
+            }
         }
     }
 
@@ -477,15 +502,20 @@ impl<'a> Effect<'a> {
             | Effect::Forget { .. }
             | Effect::RestoreHeader { .. }
             | Effect::RestoreRetired { .. }
-            | Effect::RestoreChunk { .. } => {}
+            | Effect::RestoreChunk { .. }
+            | Effect::RestoreDamaged => {}
         }
     }
 
     /// The master's path: applies the effect a command decided, sends it to replicas and
     /// the AOF if it changed the log, and returns the command's result. (An ACK that
-    /// changed the log set the cursor to exactly the one it carries.)
+    /// changed the log set the cursor to exactly the one it carries.) Refused on a
+    /// damaged log: every write to it waits for its repair.
     #[inline]
     pub fn commit(&self, ctx: &Ctx, key: &mut LogKey<'_>) -> Result<u64, CmdError> {
+        if key.log()?.is_some_and(SeqLog::is_damaged) {
+            return Err(CmdError::damaged(key.name().bytes()));
+        }
         let outcome = self.apply(key)?;
         if outcome.changed {
             self.emit(Target::Replicas(ctx.raw()), key.raw_name());
@@ -494,12 +524,11 @@ impl<'a> Effect<'a> {
         Ok(outcome.result)
     }
 
-    /// A replica's and the AOF loader's path: applies a received effect, then passes it on
-    /// as it came (to this node's replicas and its own AOF).
+    /// A replica's and the AOF loader's path: applies a received effect (the caller
+    /// passes it on as it came, to this node's replicas and its own AOF).
     pub fn replay(&self, ctx: &Ctx, key: &mut LogKey<'_>) -> Result<(), CmdError> {
         self.apply(key)?;
         self.announce(ctx, key.name());
-        ctx.replicate_verbatim();
         Ok(())
     }
 

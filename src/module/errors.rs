@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use seq_core::args::ArgError;
 use seq_core::SeqError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +35,12 @@ pub enum CmdError {
     EffectFromClient,
     UnknownEffect(Vec<u8>),
     Core(SeqError),
+    /// A write that would create state while the server is over `maxmemory`.
+    OutOfMemory,
+    /// The log a blocked call waited on was deleted or replaced while it waited.
+    LogReset,
+    /// A write to a log marked damaged (`module/damage.rs`); holds the key's name.
+    Damaged(Vec<u8>),
     /// The server refused what the module asked (e.g. storing a value in a key).
     Internal(&'static str),
     /// The keyword that starts a command's list (SEQ.READ's `LOGS`) is absent.
@@ -46,20 +53,30 @@ pub enum CmdError {
 pub const INTERNAL_ERROR: &str = "ERR internal error in redis-seq (details in the server log)";
 
 impl CmdError {
-    pub fn unknown_option(given: &[u8], one_of: &'static [&'static str]) -> CmdError {
-        CmdError::UnknownOption { given: given.to_vec(), one_of }
-    }
-
-    pub fn unknown_trim_strategy(given: &[u8]) -> CmdError {
-        CmdError::UnknownTrimStrategy(given.to_vec())
-    }
-
     pub fn unknown_effect(given: &[u8]) -> CmdError {
         CmdError::UnknownEffect(given.to_vec())
     }
 
+    pub fn damaged(key: &[u8]) -> CmdError {
+        CmdError::Damaged(key.to_vec())
+    }
+
     pub fn too_long(what: &'static str, len: usize, config: &'static str, max: usize) -> CmdError {
         CmdError::TooLong { what, len, config, max }
+    }
+}
+
+impl From<ArgError> for CmdError {
+    fn from(error: ArgError) -> CmdError {
+        match error {
+            ArgError::NotAnInteger(what) => CmdError::NotAnInteger(what),
+            ArgError::Negative(what) => CmdError::Negative(what),
+            ArgError::UnknownOption { given, one_of } => CmdError::UnknownOption { given, one_of },
+            ArgError::UnknownTrimStrategy(given) => CmdError::UnknownTrimStrategy(given),
+            ArgError::MissingValue(option) => CmdError::MissingValue(option),
+            ArgError::ZeroCount => CmdError::ZeroCount,
+            ArgError::MissingKeyword(keyword) => CmdError::MissingKeyword(keyword),
+        }
     }
 }
 
@@ -98,12 +115,37 @@ impl fmt::Display for CmdError {
             // The one refusal with its own code: a device tells it apart from every ERR.
             CmdError::Core(error @ SeqError::Resync { .. }) => write!(f, "RESYNC {error}"),
             CmdError::Core(error) => write!(f, "ERR {error}"),
+            // Redis' own refusal of a `deny-oom` command, word for word.
+            CmdError::OutOfMemory => write!(f, "OOM command not allowed when used memory > 'maxmemory'."),
+            CmdError::LogReset => f.write_str(
+                "ERR the log was deleted or replaced while waiting (DEL, UNLINK, EXPIRE, eviction, FLUSHALL, \
+                 FLUSHDB, a replacing write or a reload of the dataset): a new log under this key restarts its \
+                 seqs at 1; reload it from the start",
+            ),
+            CmdError::Damaged(key) => write!(
+                f,
+                "ERR log {} is damaged: a replicated or AOF effect did not fit it, so it may miss writes (the \
+                 server log says which and why); writes to it are refused. Repair: see \
+                 docs/deployment.md#repairing-a-damaged-log",
+                shown(key)
+            ),
             CmdError::Internal(_) => f.write_str(INTERNAL_ERROR),
             CmdError::MissingKeyword(keyword) => write!(f, "ERR {keyword} and its keys are missing"),
             CmdError::UnpairedKeys(keyword) => {
                 write!(f, "ERR unbalanced {keyword} list: each key needs one position ($ or a seq)")
             }
         }
+    }
+}
+
+/// A key or argument as text for a reply or a log line: lossy UTF-8, at most 200 bytes.
+pub fn shown(bytes: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(bytes.get(..MAX).unwrap_or(bytes));
+    if bytes.len() > MAX {
+        format!("'{text}...' ({} bytes)", bytes.len())
+    } else {
+        format!("'{text}'")
     }
 }
 
@@ -114,7 +156,7 @@ mod tests {
     #[test]
     fn texts_are_the_documented_ones() {
         assert_eq!(
-            CmdError::unknown_option(b"FOO", &["AFTER", "COUNT"]).to_string(),
+            CmdError::UnknownOption { given: b"FOO".to_vec(), one_of: &["AFTER", "COUNT"] }.to_string(),
             "ERR unknown option 'FOO' (expected one of: AFTER, COUNT)"
         );
         assert_eq!(
@@ -131,5 +173,9 @@ mod tests {
             CmdError::UnpairedKeys("LOGS").to_string(),
             "ERR unbalanced LOGS list: each key needs one position ($ or a seq)"
         );
+        let damaged = CmdError::damaged(b"conv:1").to_string();
+        assert!(damaged.starts_with("ERR log 'conv:1' is damaged: "), "{damaged}");
+        assert!(damaged.ends_with("docs/deployment.md#repairing-a-damaged-log"), "{damaged}");
+        assert_eq!(shown(&[b'k'; 300]), format!("'{}...' (300 bytes)", "k".repeat(200)));
     }
 }

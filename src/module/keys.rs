@@ -55,6 +55,13 @@ impl<'a> LogKey<'a> {
         Ok(self.found.get())
     }
 
+    /// What identifies the log in the key while it lives (its value's address; a deleted
+    /// log is noticed before its memory can hold another one, see `resets.rs`): 0 for a
+    /// missing key or one of another type.
+    pub fn identity(&self) -> usize {
+        self.value_ptr().map_or(0, |p| p as usize)
+    }
+
     /// The log, `None` for a missing key, WRONGTYPE for a key of another type.
     pub fn log(&self) -> Result<Option<&SeqLog>, CmdError> {
         // SAFETY: the value belongs to the open key and lives while it is open.

@@ -34,12 +34,17 @@ pub fn configs(ctx: &Context) -> bool {
     true
 }
 
-/// Last: the `INFO seq` section and the role-change event of the failover fence.
+/// Last: the `INFO seq` section, the role-change event of the failover fence and the
+/// events that make resets visible.
 pub fn info_and_events(ctx: *mut RedisModuleCtx) -> bool {
     // SAFETY: the OnLoad context.
     unsafe { api!(RedisModule_RegisterInfoFunc)(ctx, Some(stats::info)) };
     if !fence::subscribe(ctx) {
         log::warning("redis-seq: could not subscribe to role changes (failover fence)");
+        return false;
+    }
+    if !super::resets::subscribe(ctx) {
+        log::warning("redis-seq: could not subscribe to keyspace and flush events (waking waiters on resets)");
         return false;
     }
     true

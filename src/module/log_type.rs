@@ -72,6 +72,9 @@ unsafe extern "C" fn rdb_load(rdb: *mut RedisModuleIO, encver: c_int) -> *mut c_
         Ok(log) => {
             super::fence::observe_epoch(log.epoch());
             stats::log_created();
+            if log.is_damaged() {
+                stats::log_damaged();
+            }
             Box::into_raw(Box::new(log)).cast::<c_void>()
         }
         Err(error) => {
@@ -119,6 +122,9 @@ unsafe extern "C" fn aof_rewrite(aof: *mut RedisModuleIO, key: *mut RedisModuleS
         for (consumer, cursor) in log.cursors().iter() {
             Effect::Ack { consumer, cursor }.rewrite(aof, key);
         }
+        if log.is_damaged() {
+            Effect::RestoreDamaged.rewrite(aof, key);
+        }
     });
 }
 
@@ -139,6 +145,10 @@ unsafe extern "C" fn digest(md: *mut RedisModuleDigest, value: *mut c_void) {
         let h = log.header();
         for v in [h.last, h.skipped, h.epoch, h.last_ts, h.dedup_floor] {
             add_int(v);
+        }
+        // SEQ.INFO shows it (an undamaged log digests as it did before the flag existed).
+        if log.is_damaged() {
+            add_int(1);
         }
         end();
         for r in log.retired().iter() {
@@ -179,7 +189,11 @@ unsafe extern "C" fn digest(md: *mut RedisModuleDigest, value: *mut c_void) {
 unsafe extern "C" fn free(value: *mut c_void) {
     guard(c"free", (), || {
         if !value.is_null() {
-            drop(Box::from_raw(value.cast::<SeqLog>()));
+            let log = Box::from_raw(value.cast::<SeqLog>());
+            if log.is_damaged() {
+                stats::damaged_log_freed();
+            }
+            drop(log);
             stats::log_freed();
         }
     });
@@ -201,6 +215,9 @@ unsafe extern "C" fn copy(
     guard(c"copy", std::ptr::null_mut(), || match value.cast::<SeqLog>().as_ref() {
         Some(log) => {
             stats::log_created();
+            if log.is_damaged() {
+                stats::log_damaged();
+            }
             Box::into_raw(Box::new(log.clone())).cast::<c_void>()
         }
         None => std::ptr::null_mut(),

@@ -11,6 +11,8 @@ static DEDUP_HITS: AtomicU64 = AtomicU64::new(0);
 static ENTRIES_TRIMMED: AtomicU64 = AtomicU64::new(0);
 static BLOCKED_CLIENTS: AtomicI64 = AtomicI64::new(0);
 static IMPORTS: AtomicU64 = AtomicU64::new(0);
+static DAMAGED_LOGS: AtomicI64 = AtomicI64::new(0);
+static EFFECT_ERRORS: AtomicU64 = AtomicU64::new(0);
 
 pub fn log_created() {
     LOGS.fetch_add(1, Ordering::Relaxed);
@@ -46,11 +48,25 @@ pub fn client_unblocked() {
     BLOCKED_CLIENTS.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// A log became damaged, or a damaged one was loaded or copied.
+pub fn log_damaged() {
+    DAMAGED_LOGS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub fn damaged_log_freed() {
+    DAMAGED_LOGS.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// A replicated or loaded effect that did not fit its log.
+pub fn effect_error() {
+    EFFECT_ERRORS.fetch_add(1, Ordering::Relaxed);
+}
+
 /// The `INFO seq` section; Redis prefixes each field with `seq_`.
 pub extern "C" fn info(ctx: *mut RedisModuleInfoCtx, _for_crash_report: i32) {
     super::guard::guard(c"INFO", (), || {
         let _ = raw::add_info_section(ctx, None);
-        let fields: [(&str, i64); 7] = [
+        let fields: [(&str, i64); 10] = [
             ("logs", LOGS.load(Ordering::Relaxed)),
             ("allocations", ALLOCATIONS.load(Ordering::Relaxed) as i64),
             ("dedup_hits", DEDUP_HITS.load(Ordering::Relaxed) as i64),
@@ -58,6 +74,9 @@ pub extern "C" fn info(ctx: *mut RedisModuleInfoCtx, _for_crash_report: i32) {
             ("blocked_clients", BLOCKED_CLIENTS.load(Ordering::Relaxed)),
             ("epoch", super::fence::node_epoch() as i64),
             ("imports", IMPORTS.load(Ordering::Relaxed) as i64),
+            ("damaged_logs", DAMAGED_LOGS.load(Ordering::Relaxed)),
+            ("effect_errors", EFFECT_ERRORS.load(Ordering::Relaxed) as i64),
+            ("eviction_can_reset_logs", i64::from(super::resets::eviction_can_reset_logs())),
         ];
         for (name, value) in fields {
             let _ = raw::add_info_field_long_long(ctx, name, value);

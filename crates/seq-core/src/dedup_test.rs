@@ -133,7 +133,7 @@ fn replicated_appends_beyond_the_index_range_are_refused() {
     let mut log = SeqLog::new();
     let policy = AllocPolicy { dedup_window_ms: 1_000, ..AllocPolicy::default() };
     alloc(&mut log, b"a", 5, &policy);
-    let append = Append { seq: 1 << 57, ts: 5, epoch: 1, dedup_floor: 1, keep_from: 1 };
+    let append = Append { seq: 1 << 57, ts: 5, epoch: 1, dedup_floor: 1, keep_from: 1, skip: None };
     assert!(log.apply_append(&append, b"b", b"").is_err());
     assert_eq!((log.last(), log.seq_of_id(b"a")), (1, Some(1)), "a refused append changes nothing");
     // The same seq with a floor that expires `a` is fine.

@@ -23,6 +23,13 @@
 //! n_cursors  { name seq }*
 //! ```
 //!
+//! Version 3 (`ENCODING_V3`) adds `flags` after `rev resync_floor`: bit 0 set when the log
+//! is damaged (a replicated or loaded effect did not fit it); other bits are refused.
+//!
+//! ```text
+//! last skipped epoch last_ts dedup_floor rev resync_floor flags
+//! ```
+//!
 //! Counts are never used to reserve memory: a corrupt count ends in a read error.
 
 use super::chunk::Chunk;
@@ -31,8 +38,12 @@ use super::{Append, LogHeader, SeqError, SeqLog};
 
 pub const ENCODING_V1: i32 = 1;
 pub const ENCODING_V2: i32 = 2;
+pub const ENCODING_V3: i32 = 3;
 /// What `save` writes; `load` reads every version up to it and refuses newer ones.
-pub const LATEST_ENCODING: i32 = ENCODING_V2;
+pub const LATEST_ENCODING: i32 = ENCODING_V3;
+
+/// The v3 `flags` bit of a damaged log.
+const FLAG_DAMAGED: u64 = 1;
 
 pub trait Sink {
     fn put_u64(&mut self, value: u64);
@@ -51,6 +62,7 @@ pub fn save(log: &SeqLog, out: &mut impl Sink) {
     }
     out.put_u64(log.rev());
     out.put_u64(log.resync_floor());
+    out.put_u64(if log.is_damaged() { FLAG_DAMAGED } else { 0 });
     out.put_u64(log.retired().len() as u64);
     for retired in log.retired().iter() {
         out.put_u64(retired.seq);
@@ -88,6 +100,15 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
         let (rev, resync_floor) = (input.get_u64()?, input.get_u64()?);
         log.restore_rev(rev, resync_floor)?;
     }
+    if version >= ENCODING_V3 {
+        match input.get_u64()? {
+            0 => {}
+            FLAG_DAMAGED => {
+                log.mark_damaged();
+            }
+            _ => return Err(SeqError::InvalidState("unknown log flags (written by a newer redis-seq?)")),
+        }
+    }
     for _ in 0..input.get_u64()? {
         let (seq, ts, id) = (input.get_u64()?, input.get_u64()?, input.get_bytes()?);
         log.store_retired(seq, ts, &id)?;
@@ -110,14 +131,17 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
     Ok(log)
 }
 
-/// An APPEND effect's five numbers as varints in one argument: replicating one argument
-/// instead of five keeps the ALLOC path's replication to a single small copy.
-pub const PACKED_APPEND_MAX: usize = 50;
+/// An APPEND effect's numbers as varints in one argument: replicating one argument
+/// instead of six keeps the ALLOC path's replication to a single small copy. Six:
+/// seq ts epoch dedup_floor keep_from skip. Effects written before the skip was declared
+/// (old AOF files) have the first five only, and still load (`skip: None`).
+pub const PACKED_APPEND_MAX: usize = 60;
 
 pub fn pack_append(append: &Append, out: &mut [u8; PACKED_APPEND_MAX]) -> usize {
     let mut len = 0;
-    for value in [append.seq, append.ts, append.epoch, append.dedup_floor, append.keep_from] {
-        // Five varints of at most 10 bytes each always fit.
+    let numbers = [append.seq, append.ts, append.epoch, append.dedup_floor, append.keep_from];
+    for value in numbers.into_iter().chain(append.skip) {
+        // Six varints of at most 10 bytes each always fit.
         let _ = varint::put_at(out, &mut len, value);
     }
     len
@@ -126,11 +150,16 @@ pub fn pack_append(append: &Append, out: &mut [u8; PACKED_APPEND_MAX]) -> usize 
 pub fn unpack_append(bytes: &[u8]) -> Result<Append, SeqError> {
     let mut pos = 0;
     let mut next = || varint::get(bytes, &mut pos).ok_or(SeqError::InvalidState("truncated APPEND effect"));
-    let append = Append { seq: next()?, ts: next()?, epoch: next()?, dedup_floor: next()?, keep_from: next()? };
+    let (seq, ts, epoch, dedup_floor, keep_from) = (next()?, next()?, next()?, next()?, next()?);
+    let skip = if pos == bytes.len() {
+        None
+    } else {
+        Some(varint::get(bytes, &mut pos).ok_or(SeqError::InvalidState("truncated APPEND effect"))?)
+    };
     if pos != bytes.len() {
         return Err(SeqError::InvalidState("trailing bytes in an APPEND effect"));
     }
-    Ok(append)
+    Ok(Append { seq, ts, epoch, dedup_floor, keep_from, skip })
 }
 
 /// A DEL effect's seqs (strictly ascending) as varints in one argument: the first seq,
@@ -204,13 +233,17 @@ mod tests {
 
     proptest! {
         #[test]
-        fn packed_appends_round_trip(seq: u64, ts: u64, epoch: u64, dedup_floor: u64, keep_from: u64) {
-            let append = Append { seq, ts, epoch, dedup_floor, keep_from };
+        fn packed_appends_round_trip(seq: u64, ts: u64, epoch: u64, dedup_floor: u64, keep_from: u64, skip: Option<u64>) {
+            let append = Append { seq, ts, epoch, dedup_floor, keep_from, skip };
             let mut buf = [0u8; PACKED_APPEND_MAX];
             let len = pack_append(&append, &mut buf);
             prop_assert_eq!(unpack_append(&buf[..len]), Ok(append));
+            // A cut is refused, except right after the fifth number: an old-format effect.
             for cut in 0..len {
-                prop_assert!(unpack_append(&buf[..cut]).is_err());
+                if let Ok(old) = unpack_append(&buf[..cut]) {
+                    prop_assert!(append.skip.is_some());
+                    prop_assert_eq!(old, Append { skip: None, ..append });
+                }
             }
         }
 
@@ -220,5 +253,15 @@ mod tests {
             seqs.dedup();
             prop_assert_eq!(unpack_seqs(&pack_seqs(&seqs)), Ok(seqs));
         }
+    }
+
+    #[test]
+    fn an_old_append_effect_without_its_skip_still_decodes() {
+        let append = Append { seq: 7, ts: 1_700_000_000_000, epoch: 2, dedup_floor: 3, keep_from: 1, skip: Some(4) };
+        let mut buf = [0u8; PACKED_APPEND_MAX];
+        let len = pack_append(&append, &mut buf);
+        let old = pack_append(&Append { skip: None, ..append }, &mut buf.clone());
+        assert_eq!(old + 1, len, "the skip is one more varint");
+        assert_eq!(unpack_append(&buf[..old]), Ok(Append { skip: None, ..append }));
     }
 }

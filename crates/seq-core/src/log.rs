@@ -40,6 +40,10 @@ pub struct Append {
     pub dedup_floor: u64,
     /// Automatic retention: entries below this seq are trimmed after the append.
     pub keep_from: u64,
+    /// Seqs the master skipped before this one (the failover fence): the seq must be
+    /// `last + 1 + skip` where it is applied, or an effect went missing. `None` in an effect
+    /// written before redis-seq declared it (an old AOF), checked only for `seq > last`.
+    pub skip: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +73,9 @@ pub struct SeqLog {
     pub(super) lifecycle: Lifecycle,
     pub(super) dedup: DedupIndex,
     pub(super) cursors: Cursors,
+    /// A replicated or loaded effect did not fit: the log may miss writes it was sent.
+    /// Persisted; writes are refused while it is set (the adapter checks).
+    pub(super) damaged: bool,
 }
 
 impl SeqLog {
@@ -308,7 +315,10 @@ impl SeqLog {
             keep_from = keep_from.max(self.first_seq_at_or_after_ts(oldest_kept_ts).unwrap_or(seq));
         }
         let epoch = self.header.epoch.max(policy.node_epoch);
-        Ok(Append { seq, ts, epoch, dedup_floor, keep_from })
+        // The skip the append declares (fence gap or import gap), so a replica or the AOF can
+        // tell an effect that does not fit its log from a legitimate gap.
+        let skip = seq.saturating_sub(self.header.last + 1);
+        Ok(Append { seq, ts, epoch, dedup_floor, keep_from, skip: Some(skip) })
     }
 
     /// The first indexed seq whose ts is `>= window_start`.
@@ -338,6 +348,14 @@ impl SeqLog {
         }
         if append.ts < self.header.last_ts {
             return Err(SeqError::InvalidState("appended ts is older than the log's newest"));
+        }
+        // A damaged log already says it misses effects: it follows its master's later
+        // appends by the old rule (above `last`) instead of refusing every one of them.
+        let expected = append.skip.map(|skip| last.saturating_add(skip).saturating_add(1));
+        if expected.is_some_and(|expected| expected != append.seq) && !self.damaged {
+            return Err(SeqError::InvalidState(
+                "appended seq is not last + 1 + the declared skip (an effect is missing)",
+            ));
         }
         if id.is_empty() {
             return Err(SeqError::InvalidState("empty client-msg-id"));
@@ -372,6 +390,19 @@ impl SeqLog {
         self.stored += 1;
         self.dedup.insert(append.seq, append.ts, id, &self.chunks)?;
         Ok(self.trim_before(append.keep_from))
+    }
+
+    // ---- damage ------------------------------------------------------------------------
+
+    /// Whether a replicated or loaded effect did not fit this log (see `mark_damaged`).
+    pub fn is_damaged(&self) -> bool {
+        self.damaged
+    }
+
+    /// Records that an effect sent to this log did not fit it, so the log is not trusted
+    /// to hold every write its master made. Returns whether it was undamaged before.
+    pub fn mark_damaged(&mut self) -> bool {
+        !std::mem::replace(&mut self.damaged, true)
     }
 
     // ---- retention ---------------------------------------------------------------------

@@ -495,6 +495,12 @@ fn saved(log: &SeqLog) -> Vec<Item> {
     items
 }
 
+/// The v2 layout of an undamaged log: v3 without the `flags` after `rev resync_floor`.
+fn as_v2(v3: &[Item]) -> Vec<Item> {
+    assert_eq!(v3[7], Item::U64(0), "an undamaged log's flags");
+    [&v3[..7], &v3[8..]].concat()
+}
+
 /// Every truncation is refused; every damaged item is refused or loads a log that answers
 /// consistently (a harmless value change).
 fn assert_damage_refused_or_consistent(items: &[Item], version: i32) {
@@ -519,7 +525,25 @@ fn assert_damage_refused_or_consistent(items: &[Item], version: i32) {
 fn corrupt_encodings_are_refused_not_loaded() {
     let items = saved(&persisted_log(true));
     assert!(encoding::load(&mut Reader(items.iter()), encoding::LATEST_ENCODING + 1).is_err());
-    assert_damage_refused_or_consistent(&items, encoding::ENCODING_V2);
+    assert_damage_refused_or_consistent(&items, encoding::ENCODING_V3);
+    assert_damage_refused_or_consistent(&as_v2(&items), encoding::ENCODING_V2);
+}
+
+#[test]
+fn the_damaged_flag_is_persisted_and_unknown_flags_are_refused() {
+    let mut log = persisted_log(true);
+    assert!(log.mark_damaged() && !log.mark_damaged(), "marked once");
+    let items = saved(&log);
+    assert_eq!(items[7], Item::U64(1));
+    let loaded = encoding::load(&mut Reader(items.iter()), encoding::ENCODING_V3).expect("a damaged log loads");
+    assert!(loaded.is_damaged());
+    assert_eq!(observe(&loaded), observe(&log));
+    let mut unknown = items.clone();
+    unknown[7] = Item::U64(2);
+    assert!(encoding::load(&mut Reader(unknown.iter()), encoding::ENCODING_V3).is_err());
+    let undamaged = saved(&persisted_log(true));
+    let loaded = encoding::load(&mut Reader(undamaged.iter()), encoding::ENCODING_V3).expect("loads");
+    assert!(!loaded.is_damaged());
 }
 
 /// The v1 layout of a log without changes: v2 without `rev resync_floor` and without
@@ -549,7 +573,7 @@ fn chunk_items(v2: &[Item]) -> (usize, usize) {
 #[test]
 fn version_1_still_loads_and_refuses_damage() {
     let log = persisted_log(false);
-    let v1 = as_v1(&saved(&log));
+    let v1 = as_v1(&as_v2(&saved(&log)));
     let loaded = encoding::load(&mut Reader(v1.iter()), encoding::ENCODING_V1).expect("v1 loads");
     assert_eq!(observe(&loaded), observe(&log));
     assert_eq!(loaded.header(), log.header());
@@ -560,7 +584,7 @@ fn version_1_still_loads_and_refuses_damage() {
 fn change_records_that_do_not_fit_are_refused() {
     let log = persisted_log(true);
     assert_eq!((log.rev(), log.deleted(), log.resync_floor()), (7, 3, 2));
-    let items = saved(&log);
+    let items = as_v2(&saved(&log));
     let loaded = encoding::load(&mut Reader(items.iter()), encoding::ENCODING_V2).expect("loads");
     assert_eq!(observe(&loaded), observe(&log));
     let (first_chunk, chunks) = chunk_items(&items);
@@ -606,4 +630,34 @@ fn large_indexes_migrate_without_losing_or_keeping_ids() {
         }
     }
     assert!(checked_while_migrating > 10, "only {checked_while_migrating} checks during a migration");
+}
+
+#[test]
+fn an_append_that_does_not_follow_its_declared_skip_is_refused_until_the_log_is_damaged() {
+    let mut log = SeqLog::new();
+    let policy = AllocPolicy { dedup_window_ms: 1_000, ..AllocPolicy::default() };
+    let plan = |log: &SeqLog, id: &[u8]| match log.plan_alloc(id, 5, &policy) {
+        Ok(AllocPlan::Append(append)) => append,
+        other => panic!("{other:?}"),
+    };
+    let first = plan(&log, b"a");
+    assert_eq!(first.skip, Some(0));
+    log.apply_append(&first, b"a", b"").unwrap();
+    // The effect for seq 2 went missing: seq 3 with no skip declared does not fit.
+    let lost = Append { seq: 3, ..plan(&log, b"b") };
+    assert!(log.apply_append(&lost, b"c", b"").is_err());
+    assert_eq!((log.last(), log.skipped()), (1, 0), "a refused append changes nothing");
+    // An old-format effect (no skip) keeps the old rule; so does a log already damaged.
+    assert!(log.clone().apply_append(&Append { skip: None, ..lost }, b"c", b"").is_ok());
+    assert!(log.mark_damaged());
+    log.apply_append(&lost, b"c", b"").unwrap();
+    assert_eq!((log.last(), log.skipped(), log.is_damaged()), (3, 1, true));
+    // A declared fence skip fits.
+    let mut fenced = SeqLog::new();
+    let gap = AllocPolicy { failover_gap: 10, node_epoch: 1, ..policy };
+    fenced.apply_append(&plan(&fenced, b"a"), b"a", b"").unwrap();
+    let AllocPlan::Append(skipping) = fenced.plan_alloc(b"b", 6, &gap).unwrap() else { panic!() };
+    assert_eq!((skipping.seq, skipping.skip), (12, Some(10)));
+    fenced.apply_append(&skipping, b"b", b"").unwrap();
+    assert!(!fenced.is_damaged());
 }

@@ -1,5 +1,6 @@
 //! The packed APPEND effect (`seq_core::encoding::unpack_append`), which replicas and AOF
-//! loading decode from one argument: refused, or five numbers that pack back the same.
+//! loading decode from one argument: refused, or six numbers (five in an old effect) that
+//! pack back the same.
 
 use seq_core::encoding::{pack_append, unpack_append, PACKED_APPEND_MAX};
 use seq_core::{Append, SeqError};
@@ -30,13 +31,21 @@ fn check(input: &[u8]) -> Result<String, String> {
 fn generate() -> Vec<(String, Vec<u8>)> {
     let max = i64::MAX as u64;
     let appends = [
-        ("first", Append { seq: 1, ts: 1_700_000_000_000, epoch: 0, dedup_floor: 1, keep_from: 1 }),
+        ("first", Append { seq: 1, ts: 1_700_000_000_000, epoch: 0, dedup_floor: 1, keep_from: 1, skip: Some(0) }),
         (
             "fenced",
-            Append { seq: 1_000_007, ts: 1_700_000_000_500, epoch: 3, dedup_floor: 900_000, keep_from: 999_000 },
+            Append {
+                seq: 1_000_007,
+                ts: 1_700_000_000_500,
+                epoch: 3,
+                dedup_floor: 900_000,
+                keep_from: 999_000,
+                skip: Some(6),
+            },
         ),
-        ("largest", Append { seq: max, ts: max, epoch: u64::MAX, dedup_floor: max, keep_from: max }),
-        ("zeros", Append { seq: 0, ts: 0, epoch: 0, dedup_floor: 0, keep_from: 0 }),
+        ("largest", Append { seq: max, ts: max, epoch: u64::MAX, dedup_floor: max, keep_from: max, skip: Some(max) }),
+        ("zeros", Append { seq: 0, ts: 0, epoch: 0, dedup_floor: 0, keep_from: 0, skip: None }),
+        ("old-format", Append { seq: 42, ts: 1_700_000_000_000, epoch: 1, dedup_floor: 40, keep_from: 2, skip: None }),
     ];
     appends
         .iter()

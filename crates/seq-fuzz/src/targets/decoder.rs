@@ -145,7 +145,7 @@ fn check_append(mut log: SeqLog) -> Result<(), String> {
 /// Assorted logs built through the public API, so a new encoding's features appear in
 /// the corpus when it is regenerated (add a log below for each new feature).
 fn generate() -> Vec<(String, Vec<u8>)> {
-    let logs: [(&str, Build); 12] = [
+    let logs: [(&str, Build); 13] = [
         ("empty", |_| {}),
         ("one-entry", |b| b.alloc(b"m1", b"hello")),
         ("two-chunks", |b| b.allocs(300, 4)),
@@ -205,6 +205,11 @@ fn generate() -> Vec<(String, Vec<u8>)> {
             let _ = b.log.delete(&[6, 35]);
             let _ = b.log.edit(36, b"kept");
             b.log.trim_before(20);
+        }),
+        ("damaged", |b| {
+            b.allocs(20, 3);
+            let _ = b.log.ack(b"reader", 7);
+            b.log.mark_damaged();
         }),
     ];
     logs.iter()
