@@ -144,7 +144,10 @@ pub struct Receiver {
     /// Changes learned for seqs not settled yet: the current entry, or None if deleted.
     /// They win over a pushed entry, which may predate them.
     overrides: BTreeMap<u64, Option<Entry>>,
+    /// A reload wanted since the position it replaces up to; pushes only buffer meanwhile.
     reloading: Option<u64>,
+    /// Whether that reload's request is outstanding (else the next tick asks again).
+    reload_asked: bool,
     /// After a failover, pushes at or below this seq are hints, not entries.
     confirm_until: u64,
     stats: ReceiverStats,
@@ -169,6 +172,7 @@ impl Receiver {
             asking_changes: false,
             overrides: BTreeMap::new(),
             reloading: None,
+            reload_asked: false,
             confirm_until: 0,
             stats: ReceiverStats::default(),
         }
@@ -196,7 +200,7 @@ impl Receiver {
 
     /// Whether a pull, changes call or reload is outstanding.
     pub fn busy(&self) -> bool {
-        self.pulling.is_some() || self.asking_changes || self.reloading.is_some()
+        self.pulling.is_some() || self.asking_changes || self.reload_asked
     }
 
     /// An entry arrived on the push channel (in any order, maybe twice, maybe never).
@@ -207,14 +211,14 @@ impl Receiver {
             return Vec::new();
         }
         self.known_last = self.known_last.max(seq);
+        if seq <= self.confirm_until {
+            self.stats.hinted += 1;
+            return self.want_pull().into_iter().collect();
+        }
         if self.reloading.is_some() {
             // The reload settles everything up to its `last`: only buffer until then.
             self.buffer.insert(seq, entry);
             return Vec::new();
-        }
-        if seq <= self.confirm_until {
-            self.stats.hinted += 1;
-            return self.want_pull().into_iter().collect();
         }
         self.buffer.insert(seq, entry);
         self.advance(true)
@@ -234,6 +238,13 @@ impl Receiver {
     /// A timer fired: pull the tail (a push lost at the end has nothing after it to
     /// reveal the gap) and, with changes enabled, ask for changes.
     pub fn tick(&mut self) -> Vec<Action> {
+        if let Some(through) = self.reloading {
+            if self.reload_asked {
+                return Vec::new();
+            }
+            self.reload_asked = true;
+            return vec![Action::Reload { through }];
+        }
         let mut out: Vec<Action> = self.want_pull().into_iter().collect();
         out.extend(self.want_changes());
         out
@@ -333,6 +344,7 @@ impl Receiver {
             return Vec::new();
         }
         self.reloading = Some(self.position);
+        self.reload_asked = true;
         // A pull still in flight no longer settles anything (its result is taken as
         // pushes): the reload does.
         self.pulling = None;
@@ -354,6 +366,7 @@ impl Receiver {
     /// The result of the outstanding [`Action::Reload`].
     pub fn reloaded(&mut self, result: Reloaded) -> Vec<Action> {
         let Some(through) = self.reloading.take() else { return Vec::new() };
+        self.reload_asked = false;
         if let Some(rev) = result.rev {
             self.rev = rev;
         }
@@ -379,9 +392,9 @@ impl Receiver {
         out
     }
 
-    /// The reload failed: the next [`Receiver::resync`] asks again.
+    /// The reload failed: the next tick asks again (until then pushes only buffer).
     pub fn reload_failed(&mut self) {
-        self.reloading = None;
+        self.reload_asked = false;
     }
 
     /// Delivers buffered entries contiguous with the position; with `pull_on_gap`, pulls
