@@ -2,7 +2,8 @@
 # Installs what building and testing redis-seq needs on Debian/Ubuntu, once:
 #   redis-server, redis-tools (redis-cli), redis-sentinel: the integration tests start real
 #     servers, replicas and sentinels;
-#   libclang-dev: the redis-module crate generates its bindings with bindgen at build time.
+#   libclang-dev: the redis-module crate generates its bindings with bindgen at build time;
+#   python3, pip and the redis package: the Python snippets of docs/clients.md run as a test.
 # Does nothing when all of them are present. Rust (cargo) itself must already be installed.
 set -euo pipefail
 
@@ -31,12 +32,25 @@ have_libclang() {
     compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null
 }
 
+# tests/clients_py.rs runs the Python snippets of docs/clients.md, which need the redis
+# package (pinned: the snippets use its RESP3 support, redis-py 5+).
+PY_REDIS_VERSION=5.2.1
+install_py_redis() {
+    if python3 -c 'import redis, sys; sys.exit(0 if redis.__version__ == "'"$PY_REDIS_VERSION"'" else 1)' >/dev/null 2>&1; then
+        return 0
+    fi
+    python3 -m pip install --quiet "redis==${PY_REDIS_VERSION}" \
+        || python3 -m pip install --quiet --break-system-packages "redis==${PY_REDIS_VERSION}"
+}
+
 missing=0
-for tool in redis-server redis-cli redis-sentinel; do
+for tool in redis-server redis-cli redis-sentinel python3; do
     command -v "$tool" >/dev/null 2>&1 || missing=1
 done
+python3 -m pip --version >/dev/null 2>&1 || missing=1
 have_libclang || missing=1
 if [ "$missing" -eq 0 ]; then
+    install_py_redis
     exit 0
 fi
 
@@ -51,7 +65,8 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update
-$sudo apt-get install -y --no-install-recommends redis-server redis-tools redis-sentinel libclang-dev
+$sudo apt-get install -y --no-install-recommends redis-server redis-tools redis-sentinel libclang-dev python3 python3-pip
+install_py_redis
 
 # On a systemd host the packages start their own services; the packaged redis-server
 # would hold 127.0.0.1:6379, which ./run.sh needs. Stop what this script just installed
