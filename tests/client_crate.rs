@@ -1,0 +1,118 @@
+//! The seq-client crate against a real server, piece by piece (the chaos test puts them
+//! together): typed replies under RESP2 and RESP3, the sender's refusal and retry rules,
+//! fan-out replayed, the keyevent notifier and its catch-up.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use common::*;
+use redis::Value;
+use seq_client::notifier::{self, Notice};
+use seq_client::{self as sc, Grouping, SendError, SendPolicy, Sender};
+
+fn resp3(server: &Server) -> redis::Connection {
+    let client = redis::Client::open(format!("{}?protocol=resp3", server.url())).expect("RESP3 url");
+    client.get_connection().expect("RESP3 connection")
+}
+
+#[test]
+fn typed_replies_are_the_same_under_resp2_and_resp3() {
+    let (server, _dir) = start_seq(&[]);
+    let mut c2 = server.connect();
+    let mut c3 = resp3(&server);
+    for i in 1..=3 {
+        alloc(&mut c2, "conv:{t}", format!("m{i}"), Some(b"p"));
+    }
+    let raw3: Value = redis::cmd("SEQ.INFO").arg("conv:{t}").query(&mut c3).unwrap();
+    assert!(matches!(raw3, Value::Map(_)), "SEQ.INFO is a map under RESP3: {raw3:?}");
+    let i2: sc::Info = redis::cmd("SEQ.INFO").arg("conv:{t}").query(&mut c2).unwrap();
+    let i3: sc::Info = redis::cmd("SEQ.INFO").arg("conv:{t}").query(&mut c3).unwrap();
+    assert_eq!(i2, i3);
+    assert_eq!((i2.last, i2.first, i2.length, i2.dedup_entries), (3, 1, 3, 3));
+    let missing: Option<sc::Info> = redis::cmd("SEQ.INFO").arg("conv:{none}").query(&mut c3).unwrap();
+    assert_eq!(missing, None);
+    for con in [&mut c2, &mut c3] {
+        let sync: sc::SyncReply =
+            redis::cmd("SEQ.SYNC").arg("conv:{t}").arg("dev").arg("AFTER").arg(1).query(con).unwrap();
+        assert_eq!(sync.last, 3);
+        assert_eq!(sync.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3]);
+        let pulled = sc::pull(con, b"conv:{t}", sc::Pull { from: 2, count: 1 }).unwrap();
+        assert_eq!((pulled.last, pulled.entries.len(), pulled.entries[0].id.as_slice()), (3, 1, &b"m2"[..]));
+    }
+}
+
+#[test]
+fn sender_never_retries_a_refusal_and_gets_the_first_seq_on_a_resend() {
+    let (server, _dir) = start_seq(&[]);
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut sender = Sender::new(client, SendPolicy::new(Duration::from_secs(60)));
+    let sent = sender.send(b"conv:{s}", b"id-1", b"x").expect("send");
+    assert_eq!((sent.seq, sent.attempts, sent.replicas), (1, 1, None));
+    assert_eq!(sender.send(b"conv:{s}", b"id-1", b"x").expect("resend").seq, 1, "the same id: the first seq");
+    match sender.send(b"conv:{s}", b"", b"x") {
+        Err(SendError::Refused(e)) => assert_eq!(e.code(), Some("ERR"), "{e}"),
+        other => panic!("an empty client-msg-id is a refusal, not retried: {other:?}"),
+    }
+    let mut con = server.connect();
+    let _: () = redis::cmd("SET").arg("plain").arg("v").query(&mut con).unwrap();
+    assert!(matches!(sender.send(b"plain", b"id", b"x"), Err(SendError::Refused(_))), "WRONGTYPE is a refusal");
+    assert_eq!(sender.stats().retried, 0);
+}
+
+#[test]
+fn sender_gives_up_at_half_the_window_on_a_dead_server() {
+    let port = free_port();
+    let connector = sc::ConnectWith(move || connect_port(port, Duration::from_millis(200)));
+    let mut policy = SendPolicy::new(Duration::from_millis(400));
+    policy.backoff = Duration::from_millis(5);
+    policy.max_backoff = Duration::from_millis(20);
+    let mut sender = Sender::new(connector, policy);
+    let started = std::time::Instant::now();
+    match sender.send(b"conv:{d}", b"id", b"x") {
+        Err(SendError::GaveUp { error, attempts }) => {
+            assert!(sc::is_retryable(&error), "{error}");
+            assert!(attempts > 1, "it retried");
+        }
+        other => panic!("nobody listens on {port}: {other:?}"),
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(400), "retries stop at window/2, took {took:?}");
+}
+
+#[test]
+fn fanout_replayed_appends_once_per_inbox() {
+    let (server, _dir) = start_seq(&[]);
+    let mut con = server.connect();
+    alloc(&mut con, "inbox:{u2}", "earlier", Some(b"e"));
+    let entry = sc::Entry { seq: 7, id: b"m7".to_vec(), ts: 0, payload: b"hi".to_vec() };
+    let inboxes: [&[u8]; 3] = [b"inbox:{u1}", b"inbox:{u2}", b"inbox:{u3}"];
+    for grouping in [Grouping::OnePipeline, Grouping::BySlot] {
+        let seqs = sc::fanout(&mut con, b"conv:{g}", &entry, &inboxes, grouping).expect("fanout");
+        assert_eq!(seqs, vec![1, 2, 1], "{grouping:?}: a replay gets the first seqs");
+    }
+    let e = entries(&mut con, "inbox:{u2}");
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[1].id, sc::inbox_id(b"conv:{g}", 7));
+    assert_eq!(e[1].id, b"conv:{g}:7");
+}
+
+#[test]
+fn notifier_reports_appends_and_asks_for_a_catch_up() {
+    let (server, _dir) = start_seq(&["--notify-keyspace-events", "Ed"]);
+    let (tx, events) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = redis::Client::open(server.url()).unwrap();
+    let watchers = notifier::watch_masters(vec![client], tx, stop.clone(), Duration::from_millis(100));
+    assert_eq!(events.recv_timeout(Duration::from_secs(10)), Ok(Notice::Subscribed(0)));
+    let mut con = server.connect();
+    alloc(&mut con, "conv:{n}", "a", None);
+    assert_eq!(events.recv_timeout(Duration::from_secs(10)), Ok(Notice::Appended(b"conv:{n}".to_vec())));
+    assert_eq!(notifier::catch_up(&mut con, &[b"conv:{n}", b"conv:{none}"]).unwrap(), vec![1, 0]);
+    stop.store(true, Ordering::Relaxed);
+    for w in watchers {
+        w.join().expect("watcher thread");
+    }
+}
