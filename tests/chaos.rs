@@ -14,9 +14,10 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -264,7 +265,8 @@ fn chaos_converges_to_the_servers_state() {
     attach_replica(&first_master, &second);
     let mut admin = first_master.connect();
     let lifecycle = has_command(&mut admin, "SEQ.EDIT") && has_command(&mut admin, "SEQ.DEL");
-    let master_port = Rc::new(Cell::new(first_master.port));
+    let master_port = Arc::new(AtomicU16::new(first_master.port));
+    let port_now = |p: &AtomicU16| p.load(Ordering::SeqCst);
 
     let mut senders: Vec<_> = (0..SENDERS)
         .map(|i| {
@@ -272,7 +274,10 @@ fn chaos_converges_to_the_servers_state() {
             let mut flaky_seed = seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1));
             let connector = ConnectWith(move || {
                 flaky_seed = flaky_seed.wrapping_add(1);
-                Ok(Flaky { inner: connect_port(port.get(), Duration::from_secs(1))?, rng: Rng(flaky_seed | 1) })
+                Ok(Flaky {
+                    inner: connect_port(port.load(Ordering::SeqCst), Duration::from_secs(1))?,
+                    rng: Rng(flaky_seed | 1),
+                })
             });
             let mut policy = SendPolicy::new(Duration::from_millis(86_400_000));
             policy.backoff = Duration::from_millis(2);
@@ -297,6 +302,11 @@ fn chaos_converges_to_the_servers_state() {
     let mut deleted: BTreeSet<(usize, u64)> = BTreeSet::new();
     let mut gateway: Option<redis::Connection> = None;
     let mut replica = second;
+    // The promotion runs beside the loop, so senders meet the dead master and retry
+    // across the failover.
+    let mut promotion: Option<JoinHandle<()>> = None;
+    let retried_so_far = |senders: &[Sender<_>]| senders.iter().map(|s| s.stats().retried).sum::<u64>();
+    let mut retried_across_failover = 0;
 
     for step in 0..STEPS {
         // One message from one sender.
@@ -312,7 +322,7 @@ fn chaos_converges_to_the_servers_state() {
         // The gateway reads the entry and pushes it to the conversation's devices.
         let gw = match gateway.as_mut() {
             Some(g) => Some(g),
-            None => connect_port(master_port.get(), Duration::from_secs(1)).ok().map(|c| gateway.insert(c)),
+            None => connect_port(port_now(&master_port), Duration::from_secs(1)).ok().map(|c| gateway.insert(c)),
         };
         let read: Option<RedisResult<Value>> =
             gw.map(|g| redis::cmd("SEQ.RANGE").arg(key).arg(sent.seq).arg(sent.seq).query(g));
@@ -329,12 +339,12 @@ fn chaos_converges_to_the_servers_state() {
         // Pushes that are due, shuffled.
         for (d, e) in channel.due(&mut rng, step) {
             let actions = devices[d].rx.push(e);
-            devices[d].run(actions, master_port.get(), &mut history);
+            devices[d].run(actions, port_now(&master_port), &mut history);
         }
         if step % 20 == 19 {
             for dev in devices.iter_mut() {
                 let actions = dev.rx.tick();
-                dev.run(actions, master_port.get(), &mut history);
+                dev.run(actions, port_now(&master_port), &mut history);
             }
         }
         if step == TRIM_AT {
@@ -342,7 +352,7 @@ fn chaos_converges_to_the_servers_state() {
                 redis::cmd("SEQ.TRIM").arg(CONVS[0]).arg("MAXLEN").arg(15).query(&mut admin).expect("SEQ.TRIM");
             assert!(removed > 0, "the trim removed nothing");
         }
-        if lifecycle && step % 25 == 24 {
+        if lifecycle && promotion.is_none() && step % 25 == 24 {
             let conv = rng.below(CONVS.len() as u64) as usize;
             let retained = server_entries(&mut admin, CONVS[conv]);
             if !retained.is_empty() {
@@ -365,18 +375,28 @@ fn chaos_converges_to_the_servers_state() {
             cut_replication(&first_master, &replica);
         }
         if step == FAILOVER_AT {
+            retried_across_failover = retried_so_far(&senders);
             first_master.kill();
             signal(replica.pid().expect("replica pid"), "CONT");
-            let mut promoted = replica.connect();
-            let _: () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut promoted).expect("REPLICAOF NO ONE");
-            master_port.set(replica.port);
-            admin = promoted;
+            let (port, new_master) = (master_port.clone(), replica.port);
+            promotion = Some(std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(150));
+                let mut promoted = connect_port(new_master, Duration::from_secs(5)).expect("connect to the replica");
+                let _: () =
+                    redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut promoted).expect("REPLICAOF NO ONE");
+                port.store(new_master, Ordering::SeqCst);
+            }));
+        }
+        if promotion.as_ref().is_some_and(|p| p.is_finished()) {
+            promotion.take().map(JoinHandle::join).transpose().expect("the promotion thread");
+            retried_across_failover = retried_so_far(&senders) - retried_across_failover;
+            admin = replica.connect();
             gateway = None;
             // The gateway learns of the failover (Sentinel, its reconnect): every device
             // re-checks what it holds.
             for dev in devices.iter_mut() {
                 let actions = dev.rx.failed_over();
-                dev.run(actions, master_port.get(), &mut history);
+                dev.run(actions, port_now(&master_port), &mut history);
             }
             // The old master returns, empty, as the new one's replica: WAIT works again.
             first_master.start_again();
@@ -384,17 +404,18 @@ fn chaos_converges_to_the_servers_state() {
             std::mem::swap(&mut first_master, &mut replica);
         }
     }
+    assert!(promotion.is_none(), "the promotion did not finish within the run");
 
     // Quiesce: every push still in flight arrives, then the devices settle by ticks.
     for (d, e) in channel.due(&mut rng, u64::MAX) {
         let actions = devices[d].rx.push(e);
-        devices[d].run(actions, master_port.get(), &mut history);
+        devices[d].run(actions, port_now(&master_port), &mut history);
     }
     let finals: Vec<sc::Info> = CONVS.iter().map(|k| server_info(&mut admin, k)).collect();
     let settled = wait_until(Duration::from_secs(10), || {
         for dev in devices.iter_mut() {
             let actions = dev.rx.tick();
-            dev.run(actions, master_port.get(), &mut history);
+            dev.run(actions, port_now(&master_port), &mut history);
         }
         devices.iter().all(|d| {
             let info = &finals[d.conv];
@@ -426,12 +447,12 @@ fn chaos_converges_to_the_servers_state() {
     assert!(info0.skipped_seqs.unwrap_or(0) >= GAP, "the failover fence skipped nothing: {info0:?}");
 
     let sent: u64 = senders.iter().map(|s| s.stats().sent).sum();
-    let retried: u64 = senders.iter().map(|s| s.stats().retried).sum();
+    let retried = retried_so_far(&senders);
     let pulled: u64 = devices.iter().map(|d| d.rx.stats().pulls).sum();
     let skipped: u64 = devices.iter().map(|d| d.rx.stats().skipped).sum();
     let retracted: u64 = devices.iter().map(|d| d.retracted).sum();
     println!(
-        "chaos summary: seed={seed} sent={sent} retried={retried} dropped={} pulled={pulled} skipped={skipped} retracted={retracted} waited={} lifecycle={} in {:.1}s",
+        "chaos summary: seed={seed} sent={sent} retried={retried} (across the failover {retried_across_failover}) dropped={} pulled={pulled} skipped={skipped} retracted={retracted} waited={} lifecycle={} in {:.1}s",
         channel.dropped,
         waited.len(),
         if lifecycle { "on" } else { "off (no SEQ.EDIT/SEQ.DEL on this server)" },
