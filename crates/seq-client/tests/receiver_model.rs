@@ -11,11 +11,14 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use proptest::prelude::*;
+/// The `seq.failover-gap` of the modelled server.
+const GAP: u64 = 1000;
+
 use seq_client::{
     Action, Change, ChangesReply, ChangesResult, Entry, Pull, PullResult, Receiver, ReceiverConfig, Reloaded,
 };
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Log {
     last: u64,
     /// Retained, not deleted, current entries.
@@ -31,10 +34,15 @@ struct Log {
     first: u64,
     /// The state of each trimmed entry when it was trimmed (deleted ones: none).
     trimmed: BTreeMap<u64, Entry>,
+    /// Promoted from a replica and not appended to since: the next append skips the fence.
+    fenced: bool,
 }
 
 impl Log {
     fn append(&mut self) {
+        if std::mem::take(&mut self.fenced) {
+            self.last += GAP;
+        }
         self.last += 1;
         let e = Entry { seq: self.last, id: format!("m{}", self.last).into_bytes(), ts: self.last, payload: vec![0] };
         self.entries.insert(e.seq, e.clone());
@@ -152,8 +160,13 @@ enum Op {
     Trim(usize),
     Push(usize),
     Answer,
+    /// The oldest outstanding request fails (a connection error).
+    Fail,
     Tick,
     TellLast,
+    /// The master fails over to a replica that lags this many ops behind; the gateway
+    /// learns of it (`failed_over`) after the given number of further ops.
+    Failover(usize, usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -165,8 +178,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..6).prop_map(Op::Trim),
         10 => any::<usize>().prop_map(Op::Push),
         5 => Just(Op::Answer),
+        1 => Just(Op::Fail),
         1 => Just(Op::Tick),
         1 => Just(Op::TellLast),
+        1 => (0usize..30, 0usize..10).prop_map(|(lag, notice)| Op::Failover(lag, notice)),
     ]
 }
 
@@ -176,6 +191,15 @@ struct World {
     app: App,
     /// Transport requests not answered yet, oldest first.
     pending: VecDeque<Action>,
+    /// The log as it was after each op so far (a lagging replica's state).
+    past: Vec<Log>,
+    /// Ops until the gateway tells the receiver of the failover.
+    failover_notice: Option<usize>,
+    /// Where in `past` the promoted master first appended: a later replica lags no
+    /// further back. (The fence skips `G` once per epoch change of a log, so a second
+    /// failover that loses the first write of the new epoch could reissue its seqs:
+    /// beyond what the contract promises.)
+    promoted_at: usize,
 }
 
 impl World {
@@ -196,6 +220,15 @@ impl World {
             other => unreachable!("not a transport action: {other:?}"),
         };
         self.take(next);
+    }
+
+    fn fail(&mut self) {
+        match self.pending.pop_front() {
+            Some(Action::Pull(_)) => self.rx.pull_failed(),
+            Some(Action::Changes { .. }) => self.rx.changes_failed(),
+            Some(Action::Reload { .. }) => self.rx.reload_failed(),
+            _ => {}
+        }
     }
 
     fn settle(&mut self) {
@@ -223,11 +256,43 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
     #[test]
     fn converges_to_the_log(ops in proptest::collection::vec(op(), 1..300), page in 1usize..6) {
-        let config = ReceiverConfig { page, changes: true, failover_gap: 0 };
-        let mut w = World { log: Log { first: 1, ..Log::default() }, rx: Receiver::new(config), app: App::default(), pending: VecDeque::new() };
+        let config = ReceiverConfig { page, changes: true, failover_gap: GAP };
+        let mut w = World {
+            log: Log { first: 1, ..Log::default() },
+            rx: Receiver::new(config),
+            app: App::default(),
+            pending: VecDeque::new(),
+            past: Vec::new(),
+            failover_notice: None,
+            promoted_at: 0,
+        };
         for op in ops {
+            w.past.push(w.log.clone());
+            if let Some(n) = w.failover_notice.take() {
+                if n == 0 {
+                    let next = w.rx.failed_over();
+                    w.take(next);
+                } else {
+                    w.failover_notice = Some(n - 1);
+                }
+            }
             match op {
-                Op::Append => w.log.append(),
+                Op::Failover(..) if w.log.fenced => {}
+                Op::Failover(lag, notice) => {
+                    // Pushes of what the lost master appended may still arrive.
+                    let appended = w.log.appended.clone();
+                    let back = w.past.len().saturating_sub(1 + lag).max(w.promoted_at);
+                    w.log = w.past[back].clone();
+                    w.log.appended = appended;
+                    w.log.fenced = true;
+                    w.failover_notice = Some(notice);
+                }
+                Op::Append => {
+                    if w.log.fenced {
+                        w.promoted_at = w.past.len();
+                    }
+                    w.log.append()
+                }
                 Op::Skip(n) => w.log.last += n,
                 Op::Edit(k) => w.log.edit(k),
                 Op::Delete(k) => w.log.delete(k),
@@ -240,9 +305,14 @@ proptest! {
                     }
                 }
                 Op::Answer => w.answer(),
+                Op::Fail => w.fail(),
                 Op::Tick => { let next = w.rx.tick(); w.take(next); }
                 Op::TellLast => { let next = w.rx.told_last(w.log.last); w.take(next); }
             }
+        }
+        if w.failover_notice.take().is_some() {
+            let next = w.rx.failed_over();
+            w.take(next);
         }
         w.settle();
         let retained: BTreeMap<u64, Entry> = w.app.held.range(w.log.first..).map(|(s, e)| (*s, e.clone())).collect();
