@@ -111,6 +111,12 @@ fn notifier_reports_appends_and_asks_for_a_catch_up() {
     alloc(&mut con, "conv:{n}", "a", None);
     assert_eq!(events.recv_timeout(Duration::from_secs(10)), Ok(Notice::Appended(b"conv:{n}".to_vec())));
     assert_eq!(notifier::catch_up(&mut con, &[b"conv:{n}", b"conv:{none}"]).unwrap(), vec![1, 0]);
+    // A dropped subscription comes back and says so: the gateway catches up again.
+    let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("pubsub").query(&mut con).unwrap();
+    assert_eq!(killed, 1);
+    assert_eq!(events.recv_timeout(Duration::from_secs(10)), Ok(Notice::Subscribed(0)));
+    alloc(&mut con, "conv:{n}", "b", None);
+    assert_eq!(events.recv_timeout(Duration::from_secs(10)), Ok(Notice::Appended(b"conv:{n}".to_vec())));
     stop.store(true, Ordering::Relaxed);
     for w in watchers {
         w.join().expect("watcher thread");

@@ -33,7 +33,8 @@ pub enum Notice {
 }
 
 /// Watches `seq.alloc` events on each master (one thread each) and sends them to `tx`,
-/// resubscribing after a connection loss, until `stop` is set (seen within `poll`).
+/// resubscribing after a connection loss, until `stop` is set (seen within `poll`) or
+/// the receiving end of the channel is dropped.
 pub fn watch_masters(
     masters: Vec<redis::Client>,
     tx: mpsc::Sender<Notice>,
@@ -47,15 +48,25 @@ pub fn watch_masters(
             let (tx, stop) = (tx.clone(), stop.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    // A failed subscription is retried after a pause; the next
-                    // `Subscribed` tells the gateway to catch up.
-                    if watch_one(&client, index, &tx, &stop, poll).is_err() {
-                        std::thread::sleep(poll);
+                    match watch_one(&client, index, &tx, &stop, poll) {
+                        Ok(Watch::Stopped) => return,
+                        Ok(Watch::Lost) => {}
+                        // A failed subscription is retried after a pause; the next
+                        // `Subscribed` tells the gateway to catch up.
+                        Err(_) => std::thread::sleep(poll),
                     }
                 }
             })
         })
         .collect()
+}
+
+/// How one subscription ended without an error.
+enum Watch {
+    /// `stop` was set or nobody listens on the channel any more.
+    Stopped,
+    /// The connection ended: subscribe again.
+    Lost,
 }
 
 fn watch_one(
@@ -64,27 +75,28 @@ fn watch_one(
     tx: &mpsc::Sender<Notice>,
     stop: &AtomicBool,
     poll: Duration,
-) -> RedisResult<()> {
+) -> RedisResult<Watch> {
     let mut con = client.get_connection_with_timeout(poll.max(Duration::from_millis(100)))?;
     let mut pubsub = con.as_pubsub();
     pubsub.psubscribe(ALLOC_EVENTS)?;
     pubsub.set_read_timeout(Some(poll))?;
     if tx.send(Notice::Subscribed(index)).is_err() {
-        return Ok(());
+        return Ok(Watch::Stopped);
     }
     while !stop.load(Ordering::Relaxed) {
         match pubsub.get_message() {
             Ok(msg) => {
                 let key: Vec<u8> = msg.get_payload()?;
                 if tx.send(Notice::Appended(key)).is_err() {
-                    return Ok(());
+                    return Ok(Watch::Stopped);
                 }
             }
             Err(e) if e.is_timeout() => continue,
+            Err(e) if e.is_connection_dropped() => return Ok(Watch::Lost),
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    Ok(Watch::Stopped)
 }
 
 /// `SEQ.MLAST` for `keys`: each log's `last`, to hand to [`crate::Receiver::told_last`]
