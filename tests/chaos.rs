@@ -419,7 +419,7 @@ fn chaos_converges_to_the_servers_state() {
         }
         devices.iter().all(|d| {
             let info = &finals[d.conv];
-            d.rx.position() == info.last && (!lifecycle || Some(d.rx.rev()) == info.rev)
+            !d.rx.busy() && d.rx.position() == info.last && (!lifecycle || Some(d.rx.rev()) == info.rev)
         })
     });
     assert!(settled, "the receivers did not reach the servers' last/rev");

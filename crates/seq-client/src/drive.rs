@@ -10,20 +10,21 @@ use crate::reply::{ChangesReply, Entry};
 /// The highest since-rev: `SEQ.CHANGES key <this>` replies `[rev, []]`, the current rev.
 const CURRENT_REV: i64 = i64::MAX;
 
-/// Runs the pull in one MULTI, so a seq issued between the two reads is never taken for
-/// an absent one.
+/// Runs the pull: `SEQ.LAST` and `SEQ.RANGE` in one MULTI, so a seq issued between the two
+/// reads is never taken for an absent one. A connection that cannot pipeline (the sync
+/// cluster connection) reads `SEQ.LAST` first and the range after it, which the contract
+/// allows as well (entries the range returns above that `last` are newer, and settle up
+/// to the highest of them).
 pub fn pull(con: &mut impl ConnectionLike, key: &[u8], request: Pull) -> RedisResult<PullResult> {
-    let (last, entries): (u64, Vec<Entry>) = redis::pipe()
-        .atomic()
-        .cmd("SEQ.LAST")
-        .arg(key)
-        .cmd("SEQ.RANGE")
-        .arg(key)
-        .arg(request.from)
-        .arg("+")
-        .arg("COUNT")
-        .arg(request.count)
-        .query(con)?;
+    let mut range = redis::cmd("SEQ.RANGE");
+    range.arg(key).arg(request.from).arg("+").arg("COUNT").arg(request.count);
+    if !con.supports_pipelining() {
+        let last: u64 = redis::cmd("SEQ.LAST").arg(key).query(con)?;
+        let entries: Vec<Entry> = range.query(con)?;
+        return Ok(PullResult { last, entries });
+    }
+    let (last, entries): (u64, Vec<Entry>) =
+        redis::pipe().atomic().cmd("SEQ.LAST").arg(key).add_command(range).query(con)?;
     Ok(PullResult { last, entries })
 }
 
@@ -43,13 +44,25 @@ pub fn is_resync(e: &RedisError) -> bool {
     e.code() == Some("RESYNC")
 }
 
-/// Reads `last`, every entry and (with `with_rev`) the current rev in one MULTI.
+/// Reads `last`, every entry and (with `with_rev`) the current rev, in one MULTI (on a
+/// connection that cannot pipeline: the rev, then `last`, then the range, each read
+/// after the one it must not be newer than).
 pub fn reload(con: &mut impl ConnectionLike, key: &[u8], with_rev: bool) -> RedisResult<Reloaded> {
+    let mut last = redis::cmd("SEQ.LAST");
+    last.arg(key);
+    let mut range = redis::cmd("SEQ.RANGE");
+    range.arg(key).arg("-").arg("+");
+    let mut current = redis::cmd("SEQ.CHANGES");
+    current.arg(key).arg(CURRENT_REV);
+    if !con.supports_pipelining() {
+        let rev = if with_rev { Some(current.query::<ChangesReply>(con)?.rev) } else { None };
+        let last: u64 = last.query(con)?;
+        return Ok(Reloaded { last, rev, entries: range.query(con)? });
+    }
     let mut pipe = redis::pipe();
-    pipe.atomic().cmd("SEQ.LAST").arg(key).cmd("SEQ.RANGE").arg(key).arg("-").arg("+");
+    pipe.atomic().add_command(last).add_command(range);
     if with_rev {
-        pipe.cmd("SEQ.CHANGES").arg(key).arg(CURRENT_REV);
-        let (last, entries, current): (u64, Vec<Entry>, ChangesReply) = pipe.query(con)?;
+        let (last, entries, current): (u64, Vec<Entry>, ChangesReply) = pipe.add_command(current).query(con)?;
         return Ok(Reloaded { last, rev: Some(current.rev), entries });
     }
     let (last, entries): (u64, Vec<Entry>) = pipe.query(con)?;

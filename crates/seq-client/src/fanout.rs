@@ -2,9 +2,7 @@
 //! with the client-msg-id `<conversation key>:<seq>`. Replaying a fan-out (after a crash,
 //! a retry) is idempotent: each inbox de-duplicates that id and answers its first seq.
 
-use std::collections::BTreeMap;
-
-use redis::cluster_routing::get_slot;
+use redis::cluster::{cluster_pipe, ClusterConnection};
 use redis::{ConnectionLike, RedisResult};
 
 use crate::reply::Entry;
@@ -17,44 +15,36 @@ pub fn inbox_id(conversation: &[u8], seq: u64) -> Vec<u8> {
     id
 }
 
-/// How a fan-out batches its appends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Grouping {
-    /// One pipeline for every inbox (a standalone server).
-    OnePipeline,
-    /// One pipeline per hash slot (a cluster: the cluster client routes a pipeline by its
-    /// first key, so every key in it must live on that node).
-    BySlot,
-}
-
-/// Appends `entry` of `conversation` to every inbox in `inboxes` (payload as is) and
-/// returns each inbox's seq, in the order of `inboxes`.
+/// Appends `entry` of `conversation` to every inbox in `inboxes` (payload as is) in one
+/// pipeline, and returns each inbox's seq, in the order of `inboxes`. For a standalone
+/// server (or a connection to one node); on a cluster use [`fanout_cluster`].
 pub fn fanout(
     con: &mut impl ConnectionLike,
     conversation: &[u8],
     entry: &Entry,
     inboxes: &[&[u8]],
-    grouping: Grouping,
 ) -> RedisResult<Vec<u64>> {
     let id = inbox_id(conversation, entry.seq);
-    let mut groups: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
-    for (i, inbox) in inboxes.iter().enumerate() {
-        let group = match grouping {
-            Grouping::OnePipeline => 0,
-            Grouping::BySlot => get_slot(inbox),
-        };
-        groups.entry(group).or_default().push(i);
+    let mut pipe = redis::pipe();
+    for inbox in inboxes {
+        pipe.cmd("SEQ.ALLOC").arg(*inbox).arg(&id).arg(&entry.payload);
     }
-    let mut seqs = vec![0; inboxes.len()];
-    for members in groups.values() {
-        let mut pipe = redis::pipe();
-        for &i in members {
-            pipe.cmd("SEQ.ALLOC").arg(inboxes[i]).arg(&id).arg(&entry.payload);
-        }
-        let got: Vec<u64> = pipe.query(con)?;
-        for (&i, seq) in members.iter().zip(got) {
-            seqs[i] = seq;
-        }
+    pipe.query(con)
+}
+
+/// [`fanout`] on a cluster: the cluster pipeline groups the appends by the node that owns
+/// each inbox's slot and sends one pipeline per node (following `MOVED`/`ASK`); the
+/// seqs come back in the order of `inboxes`.
+pub fn fanout_cluster(
+    con: &mut ClusterConnection,
+    conversation: &[u8],
+    entry: &Entry,
+    inboxes: &[&[u8]],
+) -> RedisResult<Vec<u64>> {
+    let id = inbox_id(conversation, entry.seq);
+    let mut pipe = cluster_pipe();
+    for inbox in inboxes {
+        pipe.cmd("SEQ.ALLOC").arg(*inbox).arg(&id).arg(&entry.payload);
     }
-    Ok(seqs)
+    pipe.query(con)
 }

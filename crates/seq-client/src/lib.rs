@@ -7,7 +7,8 @@
 //!   that make it converge to the log. [`drive`] runs those on a connection.
 //! - [`Sender`]: appends with `SEQ.ALLOC`, retrying with the same client-msg-id on
 //!   errors that may have hidden a success, for at most half the de-duplication window.
-//! - [`fanout()`]: one conversation entry into many inboxes, idempotently.
+//! - [`fanout()`] / [`fanout_cluster`]: one conversation entry into many inboxes,
+//!   idempotently, pipelined (per node on a cluster).
 //! - [`notifier`]: what wakes a gateway up (keyevents, `SEQ.MLAST` catch-up,
 //!   `SEQ.READ BLOCK`).
 //! - [`reply`]: typed replies for every command, under RESP2 and RESP3.
@@ -53,7 +54,7 @@ pub mod reply;
 mod sender;
 
 pub use drive::{changes, drive, is_resync, pull, reload};
-pub use fanout::{fanout, inbox_id, Grouping};
+pub use fanout::{fanout, fanout_cluster, inbox_id};
 pub use receiver::{Action, ChangesResult, Pull, PullResult, Receiver, ReceiverConfig, ReceiverStats, Reloaded};
 pub use reply::{Change, ChangesReply, Entry, Info, LogRead, ReadReply, SyncReply};
 pub use sender::{is_retryable, ConnectWith, Connector, SendError, SendPolicy, Sender, SenderStats, Sent, WaitFor};

@@ -140,7 +140,8 @@ pub struct Receiver {
     pulling: Option<Pull>,
     /// The rev of the changes applied so far.
     rev: u64,
-    asking_changes: bool,
+    /// The since-rev of the outstanding changes call.
+    asking_changes: Option<u64>,
     /// Changes learned for seqs not settled yet: the current entry, or None if deleted.
     /// They win over a pushed entry, which may predate them.
     overrides: BTreeMap<u64, Option<Entry>>,
@@ -150,6 +151,8 @@ pub struct Receiver {
     reload_asked: bool,
     /// After a failover, pushes at or below this seq are hints, not entries.
     confirm_until: u64,
+    /// The reload wanted is a failover's.
+    failover_reload: bool,
     stats: ReceiverStats,
 }
 
@@ -169,11 +172,12 @@ impl Receiver {
             known_last: position,
             pulling: None,
             rev,
-            asking_changes: false,
+            asking_changes: None,
             overrides: BTreeMap::new(),
             reloading: None,
             reload_asked: false,
             confirm_until: 0,
+            failover_reload: false,
             stats: ReceiverStats::default(),
         }
     }
@@ -198,9 +202,10 @@ impl Receiver {
         self.stats
     }
 
-    /// Whether a pull, changes call or reload is outstanding.
+    /// Whether a pull or changes call is outstanding, or a reload is wanted (asked for,
+    /// or to be asked for again on the next tick after it failed).
     pub fn busy(&self) -> bool {
-        self.pulling.is_some() || self.asking_changes || self.reload_asked
+        self.pulling.is_some() || self.asking_changes.is_some() || self.reloading.is_some()
     }
 
     /// An entry arrived on the push channel (in any order, maybe twice, maybe never).
@@ -257,12 +262,20 @@ impl Receiver {
             return result.entries.into_iter().flat_map(|e| self.push(e)).collect();
         };
         self.stats.pulls += 1;
+        if result.last + 1 < request.from {
+            // The position was settled before this pull was asked for, and `last` never
+            // decreases on one log: the log went back (a failover lost entries, or the
+            // key was deleted and created again). Reload, as after a known failover.
+            return self.failed_over();
+        }
         self.known_last = self.known_last.max(result.last);
         let full = result.entries.len() >= request.count;
         let highest = result.entries.iter().map(|e| e.seq).max().unwrap_or(0);
         // The reader's rule: up to `last` (or, for a full page, up to its last entry)
-        // whatever the range did not return will never exist.
-        let settled = if full { highest } else { result.last };
+        // whatever the range did not return will never exist. A range read after `last`
+        // may return newer entries: seqs are issued in order, so everything below the
+        // highest it returned was issued before it ran, and it settles that far too.
+        let settled = if full { highest } else { result.last.max(highest) };
         let mut fresh = Vec::new();
         let mut present = 0;
         for entry in result.entries {
@@ -299,9 +312,9 @@ impl Receiver {
 
     /// The result of the outstanding [`Action::Changes`].
     pub fn changed(&mut self, result: ChangesResult) -> Vec<Action> {
-        self.asking_changes = false;
-        if self.reloading.is_some() {
-            // The reload's rev covers whatever this says.
+        // Asked before a reload reset the rev (or not asked at all): the reload's rev
+        // covers whatever this says, and its `rev` is not the one the receiver has seen.
+        if self.asking_changes.take() != Some(self.rev) || self.reloading.is_some() {
             return Vec::new();
         }
         let reply = match result {
@@ -335,7 +348,7 @@ impl Receiver {
 
     /// The outstanding changes call failed: the next tick asks again.
     pub fn changes_failed(&mut self) {
-        self.asking_changes = false;
+        self.asking_changes = None;
     }
 
     /// Reload what the application holds (the `RESYNC` reply of `SEQ.CHANGES` does this).
@@ -345,6 +358,7 @@ impl Receiver {
         }
         self.reloading = Some(self.position);
         self.reload_asked = true;
+        self.asking_changes = None;
         // A pull still in flight no longer settles anything (its result is taken as
         // pushes): the reload does.
         self.pulling = None;
@@ -360,6 +374,7 @@ impl Receiver {
         self.known_last = self.position;
         self.confirm_until = self.confirm_until.max(self.position + self.config.failover_gap);
         self.reloading = None;
+        self.failover_reload = true;
         self.resync()
     }
 
@@ -371,10 +386,14 @@ impl Receiver {
             self.rev = rev;
         }
         let (held, fresh): (Vec<Entry>, Vec<Entry>) = result.entries.into_iter().partition(|e| e.seq <= through);
-        if result.last < through {
-            // The server lost entries the receiver had settled (a failover): they are
-            // open again, and pushes of them are hints from now on.
-            self.confirm_until = self.confirm_until.max(through + self.config.failover_gap);
+        // A `last` below what was settled when the reload was asked for means the log went
+        // back: a failover lost entries (or the key was deleted and created again).
+        if std::mem::take(&mut self.failover_reload) || result.last < through {
+            // What the lost master issued beyond the new master's `last` lies below
+            // `last + gap` (the fence skips that far): pushes up to there are hints, and
+            // so are those buffered while reloading.
+            self.confirm_until = self.confirm_until.max(result.last.max(through) + self.config.failover_gap);
+            self.buffer = self.buffer.split_off(&(self.confirm_until + 1));
         }
         let settled = result.last.max(fresh.last().map_or(0, |e| e.seq));
         let fresh: Vec<Entry> = fresh.into_iter().filter(|e| e.seq <= settled).collect();
@@ -450,10 +469,10 @@ impl Receiver {
     }
 
     fn want_changes(&mut self) -> Option<Action> {
-        if !self.config.changes || self.asking_changes || self.reloading.is_some() {
+        if !self.config.changes || self.asking_changes.is_some() || self.reloading.is_some() {
             return None;
         }
-        self.asking_changes = true;
+        self.asking_changes = Some(self.rev);
         Some(Action::Changes { since: self.rev, count: self.config.page })
     }
 }

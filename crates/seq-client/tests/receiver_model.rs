@@ -236,7 +236,7 @@ impl World {
             while !self.pending.is_empty() {
                 self.answer();
             }
-            if self.rx.position() == self.log.last && self.rx.rev() == self.log.rev {
+            if !self.rx.busy() && self.rx.position() == self.log.last && self.rx.rev() == self.log.rev {
                 return;
             }
             let next = self.rx.tick();
