@@ -300,6 +300,7 @@ fn chaos_converges_to_the_servers_state() {
     let mut history = History::default();
     let mut waited: Vec<(usize, u64, Vec<u8>)> = Vec::new();
     let mut deleted: BTreeSet<(usize, u64)> = BTreeSet::new();
+    let mut edited = 0;
     let mut gateway: Option<redis::Connection> = None;
     let mut replica = second;
     // The promotion runs beside the loop, so senders meet the dead master and retry
@@ -368,6 +369,7 @@ fn chaos_converges_to_the_servers_state() {
                         .arg(format!("edited at {step}"))
                         .query(&mut admin)
                         .expect("SEQ.EDIT");
+                    edited += 1;
                 }
             }
         }
@@ -451,10 +453,12 @@ fn chaos_converges_to_the_servers_state() {
     let pulled: u64 = devices.iter().map(|d| d.rx.stats().pulls).sum();
     let skipped: u64 = devices.iter().map(|d| d.rx.stats().skipped).sum();
     let retracted: u64 = devices.iter().map(|d| d.retracted).sum();
+    let reloads: u64 = devices.iter().map(|d| d.rx.stats().reloads).sum();
     println!(
-        "chaos summary: seed={seed} sent={sent} retried={retried} (across the failover {retried_across_failover}) dropped={} pulled={pulled} skipped={skipped} retracted={retracted} waited={} lifecycle={} in {:.1}s",
+        "chaos summary: seed={seed} sent={sent} retried={retried} (across the failover {retried_across_failover}) dropped={} pulled={pulled} skipped={skipped} retracted={retracted} reloads={reloads} waited={} edited={edited} deleted={} lifecycle={} in {:.1}s",
         channel.dropped,
         waited.len(),
+        deleted.len(),
         if lifecycle { "on" } else { "off (no SEQ.EDIT/SEQ.DEL on this server)" },
         started.elapsed().as_secs_f64()
     );

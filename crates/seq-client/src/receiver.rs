@@ -125,6 +125,8 @@ pub struct ReceiverStats {
     pub skipped: u64,
     /// Pushes taken only as a hint after a failover.
     pub hinted: u64,
+    /// Reloads applied (after `RESYNC` or a failover).
+    pub reloads: u64,
 }
 
 /// The per-log receiver state machine (module docs above).
@@ -382,6 +384,7 @@ impl Receiver {
     pub fn reloaded(&mut self, result: Reloaded) -> Vec<Action> {
         let Some(through) = self.reloading.take() else { return Vec::new() };
         self.reload_asked = false;
+        self.stats.reloads += 1;
         if let Some(rev) = result.rev {
             self.rev = rev;
         }
