@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-./scripts/install-deps.sh --with-valkey
+./scripts/install-deps.sh --for-tests
 # Installed by install-deps.sh; here it only prints its bin directory.
 valkey_bin=$(./scripts/install-valkey.sh)
 case "$valkey_bin" in

