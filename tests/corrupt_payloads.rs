@@ -433,7 +433,8 @@ fn check_accepted(server: &Server, con: &mut Connection, key: &[u8], label: &str
 /// `deleted` present; SEQ.CHANGES from 0 lists (or RESYNCs at a rev ≤ `rev`, and then lists
 /// from there) strictly ascending change-revs in `since+1..=rev`, each seq once, an edit's
 /// entry exactly as SEQ.RANGE returns it, a deletion's seq returned by no read; an edit of
-/// a listed entry then gives `rev + 1` (or is refused at the 63-bit limit).
+/// a listed entry then gives `rev + 1` (or is refused at the 63-bit limit, or because the
+/// log loaded as damaged).
 fn lifecycle_problems(
     con: &mut Connection,
     key: &[u8],
@@ -491,6 +492,8 @@ fn lifecycle_problems(
             Ok(Value::Int(n)) if Some(n) == rev.checked_add(1) => {}
             // A (corrupt but consistent) rev at the 63-bit limit refuses further changes.
             Err(e) if rev == i64::MAX && error_text(&e).starts_with("ERR ") => {}
+            // A flipped flags word can mark the log damaged: a damaged log refuses writes.
+            Err(e) if get("damaged") == Some(1) && error_text(&e).contains("is damaged") => {}
             other => {
                 problems.push(format!("SEQ.EDIT of listed seq {} replied {other:?}, expected {}", entry.seq, rev + 1))
             }
