@@ -10,7 +10,7 @@
 //!
 //! It starts the server with the integration tests' harness (`tests/common`, included
 //! below by path), so both run the same binaries with the same arguments. The phases are
-//! modules of their own: `throughput`, `memory`, `scale`; `rows` runs redis-benchmark,
+//! modules of their own: `throughput`, `memory`, `scale`, `small` (small_logs.rs); `rows` runs redis-benchmark,
 //! `report` prints the tables and the SUMMARY.
 //!
 //! Run (after `cargo build --release`):
@@ -24,7 +24,7 @@
 //! Environment knobs (all optional; see docs/performance.md):
 //! `SEQ_BENCH_QUICK`, `SEQ_BENCH_ROUNDS`, `SEQ_BENCH_N_SCALE`, `SEQ_BENCH_LONG`,
 //! `SEQ_BENCH_CONVS`, `SEQ_BENCH_MSGS`, `SEQ_BENCH_BIG`, `SEQ_BENCH_RELOADS`,
-//! `SEQ_BENCH_PAYLOAD`, `SEQ_BENCH_PHASES`; the binaries and the module as for the tests:
+//! `SEQ_BENCH_PAYLOAD`, `SEQ_BENCH_PHASES`, `SEQ_BENCH_SMALL_CONVS`; the binaries and the module as for the tests:
 //! `SEQ_TEST_SERVER`, `SEQ_TEST_BENCHMARK`, `SEQ_TEST_MODULE` (`tests/common/binaries.rs`).
 
 #[path = "../../tests/common/mod.rs"]
@@ -35,6 +35,7 @@ mod memory;
 mod report;
 mod rows;
 mod scale;
+mod small_logs;
 mod throughput;
 
 use std::fmt::Write as _;
@@ -143,6 +144,9 @@ fn main() {
     }
     if cfg.phase("scale") {
         scale::phase(&cfg, &server, &mut con, &mut sum);
+    }
+    if cfg.phase("small") {
+        small_logs::phase(&cfg, &server, &mut con, &sha, &mut sum);
     }
 
     print_table(
