@@ -73,7 +73,7 @@ impl Config {
                 Some(other) => die(&format!("SEQ_BENCH_PAYLOAD={other:?}: use `random` or `text`")),
             },
             phases: env_str("SEQ_BENCH_PHASES")
-                .unwrap_or_else(|| "throughput,memory,scale,small".into())
+                .unwrap_or_else(|| "throughput,memory,scale,aof,small".into())
                 .split(',')
                 .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty())

@@ -10,7 +10,8 @@
 //!
 //! It starts the server with the integration tests' harness (`tests/common`, included
 //! below by path), so both run the same binaries with the same arguments. The phases are
-//! modules of their own: `throughput`, `memory`, `scale`, `small` (small_logs.rs); `rows` runs redis-benchmark,
+//! modules of their own: `throughput`, `memory`, `scale`, `aof` (the hot-key appends with the
+//! AOF on), `small` (small_logs.rs); `rows` runs redis-benchmark,
 //! `report` prints the tables and the SUMMARY.
 //!
 //! Run (after `cargo build --release`):
@@ -27,6 +28,7 @@
 //! `SEQ_BENCH_PAYLOAD`, `SEQ_BENCH_PHASES`, `SEQ_BENCH_SMALL_CONVS`; the binaries and the module as for the tests:
 //! `SEQ_TEST_SERVER`, `SEQ_TEST_BENCHMARK`, `SEQ_TEST_MODULE` (`tests/common/binaries.rs`).
 
+mod aof;
 #[path = "../../tests/common/mod.rs"]
 mod common;
 mod config;
@@ -144,6 +146,9 @@ fn main() {
     }
     if cfg.phase("scale") {
         scale::phase(&cfg, &server, &mut con, &mut sum);
+    }
+    if cfg.phase("aof") {
+        aof::phase(&cfg, &server, &mut con, &sha, &mut sum);
     }
     if cfg.phase("small") {
         small_logs::phase(&cfg, &server, &mut con, &sha, &mut sum);

@@ -36,8 +36,9 @@ pub struct DedupIndex {
     /// stay in the tables, unseen (lookups skip seqs below the floor), until a rebuild
     /// sheds them, so expiring millions of ids at once costs no more than a few.
     live: usize,
-    /// None while the window holds at most `SCAN_IDS` ids: a lookup scans them where they
-    /// are stored (faster than hashing, for so few), and a small log pays for no table.
+    /// None while the window holds at most `SCAN_IDS` ids of a log of one short chunk: a
+    /// lookup scans them where they are stored (faster than hashing, for so few), and a
+    /// small log pays for no table.
     tables: Option<Box<Tables>>,
     /// None while no trimmed id is inside the window.
     retired: Option<Box<RetiredIds>>,
@@ -59,6 +60,13 @@ struct Tables {
 
 /// Up to this many ids in the window, no table: a lookup decodes them from storage.
 pub const SCAN_IDS: usize = 16;
+
+/// Whether a lookup without a table decodes few entries: it reads the floor's chunk from
+/// its first entry, so a log of one short chunk (a short window over a long log keeps
+/// its table: its few ids may sit behind hundreds of older entries).
+fn scan_is_short(chunks: &VecDeque<Chunk>) -> bool {
+    chunks.len() <= 1 && chunks.front().is_none_or(|c| c.len as usize <= 2 * SCAN_IDS)
+}
 
 /// One hash state for every log of the process, seeded at random when the module loads:
 /// a client cannot predict it, so it cannot craft ids that collide (hash flooding), and
@@ -279,7 +287,7 @@ impl DedupIndex {
         }
         self.live += 1;
         let Some(tables) = self.tables.as_deref_mut() else {
-            if self.live > SCAN_IDS {
+            if self.live > SCAN_IDS || !scan_is_short(chunks) {
                 // The first table: built below from storage, as any small rebuild.
                 self.tables = Some(Box::new(Tables { base: self.floor, ..Tables::default() }));
                 return self.insert_in_tables(seq, id, chunks);
@@ -289,7 +297,7 @@ impl DedupIndex {
         let idle = tables.migration.is_none() && tables.successor.is_none() && tables.unused.is_empty();
         // Back to scanning once the window holds few ids again (a small table only: a
         // large one is first rebuilt smaller, a piece at a time, as it sheds expired ids).
-        if idle && self.live <= SCAN_IDS && tables.table.len() <= REBUILD_AT_ONCE {
+        if idle && self.live <= SCAN_IDS && tables.table.len() <= REBUILD_AT_ONCE && scan_is_short(chunks) {
             self.tables = None;
             return Ok(());
         }
@@ -341,7 +349,7 @@ impl DedupIndex {
         let base = self.floor;
         let store = IdStore { retired: self.retired(), chunks };
         let mut live = 0;
-        let mut table = (ids > SCAN_IDS).then(|| IdTable::for_ids(ids, span_to_hold(span)));
+        let mut table = (ids > SCAN_IDS || !scan_is_short(chunks)).then(|| IdTable::for_ids(ids, span_to_hold(span)));
         store.each_from(self.floor, |seq, id| {
             if let Some(table) = table.as_mut() {
                 table.insert(hash(id), seq - base);
