@@ -23,6 +23,8 @@ pub struct Config {
     pub big_len: u64,
     pub small_len: u64,
     pub reloads: usize,
+    /// conversations per data set of the small-log phase
+    pub small_convs: u64,
     /// memory fill payloads: random alphanumerics (default) or text-like words
     pub text_payloads: bool,
     pub phases: Vec<String>,
@@ -64,13 +66,14 @@ impl Config {
             big_len: env_num("SEQ_BENCH_BIG", if quick { 1_000_000 } else { 10_000_000 }).max(2000),
             small_len: 1000,
             reloads: env_num("SEQ_BENCH_RELOADS", if quick { 1 } else { 3 }).max(1),
+            small_convs: env_num("SEQ_BENCH_SMALL_CONVS", if quick { 20_000 } else { 200_000 }).max(1),
             text_payloads: match env_str("SEQ_BENCH_PAYLOAD").as_deref() {
                 None | Some("random") => false,
                 Some("text") => true,
                 Some(other) => die(&format!("SEQ_BENCH_PAYLOAD={other:?}: use `random` or `text`")),
             },
             phases: env_str("SEQ_BENCH_PHASES")
-                .unwrap_or_else(|| "throughput,memory,scale,lifecycle,readstate".into())
+                .unwrap_or_else(|| "throughput,memory,scale,lifecycle,readstate,aof,small".into())
                 .split(',')
                 .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty())

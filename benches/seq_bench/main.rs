@@ -10,7 +10,9 @@
 //!
 //! It starts the server with the integration tests' harness (`tests/common`, included
 //! below by path), so both run the same binaries with the same arguments. The phases are
-//! modules of their own: `throughput`, `memory`, `scale`, `lifecycle`; `rows` runs redis-benchmark,
+//! modules of their own: `throughput`, `memory`, `scale`, `lifecycle`, `readstate`
+//! (read_state.rs), `aof` (the hot-key appends with the AOF on), `small` (small_logs.rs);
+//! `rows` runs redis-benchmark,
 //! `report` prints the tables and the SUMMARY.
 //!
 //! Run (after `cargo build --release`):
@@ -24,9 +26,10 @@
 //! Environment knobs (all optional; see docs/performance.md):
 //! `SEQ_BENCH_QUICK`, `SEQ_BENCH_ROUNDS`, `SEQ_BENCH_N_SCALE`, `SEQ_BENCH_LONG`,
 //! `SEQ_BENCH_CONVS`, `SEQ_BENCH_MSGS`, `SEQ_BENCH_BIG`, `SEQ_BENCH_RELOADS`,
-//! `SEQ_BENCH_PAYLOAD`, `SEQ_BENCH_PHASES`; the binaries and the module as for the tests:
+//! `SEQ_BENCH_PAYLOAD`, `SEQ_BENCH_PHASES`, `SEQ_BENCH_SMALL_CONVS`; the binaries and the module as for the tests:
 //! `SEQ_TEST_SERVER`, `SEQ_TEST_BENCHMARK`, `SEQ_TEST_MODULE` (`tests/common/binaries.rs`).
 
+mod aof;
 #[path = "../../tests/common/mod.rs"]
 mod common;
 mod config;
@@ -37,6 +40,7 @@ mod read_state;
 mod report;
 mod rows;
 mod scale;
+mod small_logs;
 mod throughput;
 
 use std::fmt::Write as _;
@@ -151,6 +155,12 @@ fn main() {
     }
     if cfg.phase("readstate") {
         read_state::phase(&cfg, &server, &mut con, &mut sum);
+    }
+    if cfg.phase("aof") {
+        aof::phase(&cfg, &server, &mut con, &sha, &mut sum);
+    }
+    if cfg.phase("small") {
+        small_logs::phase(&cfg, &server, &mut con, &sha, &mut sum);
     }
 
     print_table(

@@ -15,6 +15,38 @@ fn key_list(prefix: &str, n: u64) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{{{i:012}}}")).collect()
 }
 
+/// The appends on one hot key: INCR (the floor), the Lua script, XADD and SEQ.ALLOC, each
+/// reset before a run. Also measured with the AOF on (`aof.rs`).
+pub fn hot_rows(cfg: &Config, sha: &str, payload: &str) -> Vec<Row> {
+    let hot_keys = vec!["conv:{hot}".to_string()];
+    let lua_keys = vec!["ctr:{hot}".to_string(), "ids:{hot}".to_string(), "log:{hot}".to_string()];
+    vec![
+        Row::new("incr", "INCR (floor)", cfg.n(2_000_000), &["INCR", "counter:{hot}"])
+            .with_reset(|c| unlink(c, &["counter:{hot}".into()])),
+        Row::new(
+            "lua",
+            "Lua script (hot conv)",
+            cfg.n(400_000),
+            &["EVALSHA", sha, "3", "ctr:{hot}", "ids:{hot}", "log:{hot}", "id:__rand_int__", payload],
+        )
+        .with_reset(move |c| unlink(c, &lua_keys)),
+        Row::new(
+            "xadd",
+            "XADD (hot stream)",
+            cfg.n(1_000_000),
+            &["XADD", "xadd:{hot}", "*", "seq", "1", "id", "id:__rand_int__", "payload", payload],
+        )
+        .with_reset(|c| unlink(c, &["xadd:{hot}".into()])),
+        Row::new(
+            "alloc_hot",
+            "SEQ.ALLOC (hot key)",
+            cfg.n(1_000_000),
+            &["SEQ.ALLOC", "conv:{hot}", "id:__rand_int__", payload],
+        )
+        .with_reset(move |c| unlink(c, &hot_keys)),
+    ]
+}
+
 pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &str, sum: &mut Summary) {
     let payload = bench_payload();
     let p = payload.as_str();
@@ -77,34 +109,10 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
     }
 
     let mid = mid_seq.to_string();
-    let hot_keys = vec!["conv:{hot}".to_string()];
-    let lua_keys = vec!["ctr:{hot}".to_string(), "ids:{hot}".to_string(), "log:{hot}".to_string()];
     let many_keys = key_list("conv:m", MANY_KEYS);
     let many_id = "id:__rand_int____rand_int__";
-    let mut rows = vec![
-        Row::new("incr", "INCR (floor)", cfg.n(2_000_000), &["INCR", "counter:{hot}"])
-            .with_reset(|c| unlink(c, &["counter:{hot}".into()])),
-        Row::new(
-            "lua",
-            "Lua script (hot conv)",
-            cfg.n(400_000),
-            &["EVALSHA", sha, "3", "ctr:{hot}", "ids:{hot}", "log:{hot}", "id:__rand_int__", p],
-        )
-        .with_reset(move |c| unlink(c, &lua_keys)),
-        Row::new(
-            "xadd",
-            "XADD (hot stream)",
-            cfg.n(1_000_000),
-            &["XADD", "xadd:{hot}", "*", "seq", "1", "id", "id:__rand_int__", "payload", p],
-        )
-        .with_reset(|c| unlink(c, &["xadd:{hot}".into()])),
-        Row::new(
-            "alloc_hot",
-            "SEQ.ALLOC (hot key)",
-            cfg.n(1_000_000),
-            &["SEQ.ALLOC", "conv:{hot}", "id:__rand_int__", p],
-        )
-        .with_reset(move |c| unlink(c, &hot_keys)),
+    let mut rows = hot_rows(cfg, sha, p);
+    rows.extend([
         Row::new(
             "alloc_many",
             format!("SEQ.ALLOC ({MANY_KEYS} keys)"),
@@ -138,7 +146,7 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
             &["XREVRANGE", "stream:long", "+", "-", "COUNT", "100"],
         ),
         Row::new("last", "SEQ.LAST (long log)", cfg.n(2_000_000), &["SEQ.LAST", "conv:long"]),
-    ];
+    ]);
     log(format!("throughput: {} rows x {} rounds, interleaved", rows.len(), cfg.rounds));
     run_rounds(cfg, server, con, &mut rows, "throughput");
 

@@ -51,12 +51,14 @@ pub fn chunk_of(chunks: &VecDeque<Chunk>, seq: u64) -> Option<(usize, &Chunk)> {
     chunks.get(index).filter(|c| c.contains(seq)).map(|c| (index, c))
 }
 
-/// The open chunk's next capacity: doubling while small, then in steps of the allocator's
-/// size classes (2 KiB apart between 8 and 16 KiB), so the open chunk — the only one with
+/// The open chunk's next capacity: exactly what it needs up to a quarter of MAX_BYTES (the
+/// allocator rounds up to its own size class, so a reallocation mostly stays in place,
+/// and a log of a few messages costs their bytes), then in steps of the allocator's size
+/// classes (2 KiB apart between 8 and 16 KiB), so the open chunk — the only one with
 /// slack — wastes at most one step; never past MAX_BYTES unless one entry needs more.
-fn grown_capacity(capacity: usize, needed: usize) -> usize {
+fn grown_capacity(needed: usize) -> usize {
     const STEP: usize = 2048;
-    let target = if needed <= MAX_BYTES / 4 { (capacity * 2).max(needed) } else { needed.div_ceil(STEP) * STEP };
+    let target = if needed <= MAX_BYTES / 4 { needed } else { needed.div_ceil(STEP) * STEP };
     target.min(MAX_BYTES).max(needed)
 }
 
@@ -82,7 +84,7 @@ impl Chunk {
             last_ts: ts,
             len: 0,
             start: 0,
-            bytes: Vec::with_capacity(expected_bytes.clamp(64, MAX_BYTES)),
+            bytes: Vec::with_capacity(expected_bytes.min(MAX_BYTES)),
             deleted: None,
         }
     }
@@ -128,7 +130,7 @@ impl Chunk {
         }
         let needed = self.bytes.len() + entry_size(delta, id, payload);
         if needed > self.bytes.capacity() {
-            self.bytes.reserve_exact(grown_capacity(self.bytes.capacity(), needed) - self.bytes.len());
+            self.bytes.reserve_exact(grown_capacity(needed) - self.bytes.len());
         }
         encode(&mut self.bytes, delta, id, payload);
         self.last_ts = ts;

@@ -16,6 +16,10 @@ pub struct Cursors {
 }
 
 impl Cursors {
+    pub const fn new() -> Cursors {
+        Cursors { by_name: BTreeMap::new(), by_value: CursorCounts::new() }
+    }
+
     pub fn get(&self, name: &[u8]) -> Option<u64> {
         self.by_name.get(name).copied()
     }

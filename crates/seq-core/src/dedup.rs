@@ -17,6 +17,7 @@
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
+use std::sync::OnceLock;
 
 use foldhash::fast::RandomState;
 
@@ -31,14 +32,23 @@ pub struct DedupIndex {
     /// ts of the oldest indexed id (`u64::MAX` when none): while it is inside the window
     /// nothing expires, which spares the ALLOC path any search.
     oldest_ts: u64,
-    base: u64,
-    table: IdTable,
     /// Ids indexed with `seq >= floor`. Expiry only counts: the slots of expired ids
     /// stay in the tables, unseen (lookups skip seqs below the floor), until a rebuild
     /// sheds them, so expiring millions of ids at once costs no more than a few.
     live: usize,
-    hash_state: RandomState,
-    retired: RetiredIds,
+    /// None while the window holds at most `SCAN_IDS` ids of a log of one short chunk: a
+    /// lookup scans them where they are stored (faster than hashing, for so few), and a
+    /// small log pays for no table.
+    tables: Option<Box<Tables>>,
+    /// None while no trimmed id is inside the window.
+    retired: Option<Box<RetiredIds>>,
+}
+
+/// The hash tables of a log whose window holds more than `SCAN_IDS` ids.
+#[derive(Clone, Default)]
+struct Tables {
+    base: u64,
+    table: IdTable,
     /// While a large table is being replaced, the old ones (see `Migration`).
     migration: Option<Migration>,
     /// While the next large table is being made ready, where new ids go meanwhile.
@@ -47,6 +57,33 @@ pub struct DedupIndex {
     /// would be a pause of its own).
     unused: Vec<IdTable>,
 }
+
+/// Up to this many ids in the window, no table: a lookup decodes them from storage.
+pub const SCAN_IDS: usize = 16;
+
+/// Whether a lookup without a table decodes few entries: it reads the floor's chunk from
+/// its first entry, so a log of one short chunk (a short window over a long log keeps
+/// its table: its few ids may sit behind hundreds of older entries).
+fn scan_is_short(chunks: &VecDeque<Chunk>) -> bool {
+    chunks.len() <= 1 && chunks.front().is_none_or(|c| c.len as usize <= 2 * SCAN_IDS)
+}
+
+/// One hash state for every log of the process, seeded at random when the module loads:
+/// a client cannot predict it, so it cannot craft ids that collide (hash flooding), and
+/// nothing depends on it across processes (tables are rebuilt on load, never persisted).
+/// A state per log would cost 8+ bytes in every log for no more protection: the tables of
+/// one server are filled by the clients of that server alike (Redis itself seeds all its
+/// dictionaries with one per-process key).
+fn hash_state() -> &'static RandomState {
+    static STATE: OnceLock<RandomState> = OnceLock::new();
+    STATE.get_or_init(RandomState::default)
+}
+
+fn hash(id: &[u8]) -> u64 {
+    hash_state().hash_one(id)
+}
+
+static NO_RETIRED: RetiredIds = RetiredIds::new();
 
 /// A large table is replaced in two phases, neither of them a long pause. First the new
 /// table's memory is zeroed a piece per insert (`IdTable::prepare`) while new ids go to
@@ -161,18 +198,7 @@ impl Default for DedupIndex {
 
 impl DedupIndex {
     pub fn with_floor(floor: u64) -> DedupIndex {
-        DedupIndex {
-            floor,
-            oldest_ts: u64::MAX,
-            base: floor,
-            table: IdTable::default(),
-            live: 0,
-            hash_state: RandomState::default(),
-            retired: RetiredIds::default(),
-            migration: None,
-            successor: None,
-            unused: Vec::new(),
-        }
+        DedupIndex { floor, oldest_ts: u64::MAX, live: 0, tables: None, retired: None }
     }
 
     pub fn oldest_ts(&self) -> u64 {
@@ -195,44 +221,56 @@ impl DedupIndex {
     }
 
     pub fn retired(&self) -> &RetiredIds {
-        &self.retired
+        self.retired.as_deref().unwrap_or(&NO_RETIRED)
+    }
+
+    /// Whether ids are looked up in hash tables (false: scanned in storage).
+    #[cfg(test)]
+    pub fn has_tables(&self) -> bool {
+        self.tables.is_some()
     }
 
     #[cfg(test)]
     pub fn is_migrating(&self) -> bool {
-        self.migration.is_some()
+        self.tables.as_ref().is_some_and(|t| t.migration.is_some())
     }
 
     /// Whether a successor table is being made ready (new ids go to its spill).
     #[cfg(test)]
     pub fn is_preparing(&self) -> bool {
-        self.successor.is_some()
+        self.tables.as_ref().is_some_and(|t| t.successor.is_some())
     }
 
     /// Whether the table in use has wide slots.
     #[cfg(test)]
     pub fn is_wide(&self) -> bool {
-        self.table.is_wide()
-    }
-
-    fn hash(&self, id: &[u8]) -> u64 {
-        self.hash_state.hash_one(id)
+        self.tables.as_ref().is_some_and(|t| t.table.is_wide())
     }
 
     /// The seq `id` got, if it is inside the window.
     pub fn find(&self, id: &[u8], chunks: &VecDeque<Chunk>) -> Option<u64> {
-        let store = IdStore { retired: &self.retired, chunks };
-        let hash = self.hash(id);
+        let store = IdStore { retired: self.retired(), chunks };
         let floor = self.floor;
+        let Some(tables) = self.tables.as_deref() else {
+            let mut found = None;
+            store.each_from(floor, |seq, stored| {
+                if stored == id {
+                    found = Some(seq);
+                }
+                found.is_none()
+            });
+            return found;
+        };
+        let hash = hash(id);
         let find_in = |table: &IdTable, base: u64| {
             table
                 .find(hash, |offset| base + offset >= floor && store.id_of(base + offset).is_some_and(|s| s == id))
                 .map(|offset| base + offset)
         };
-        find_in(&self.table, self.base)
-            .or_else(|| self.successor.as_ref().and_then(|s| find_in(&s.spill, s.spill_base)))
+        find_in(&tables.table, tables.base)
+            .or_else(|| tables.successor.as_ref().and_then(|s| find_in(&s.spill, s.spill_base)))
             .or_else(|| {
-                let old = self.migration.as_ref().map_or(&[][..], |m| &m.old[..]);
+                let old = tables.migration.as_ref().map_or(&[][..], |m| &m.old[..]);
                 old.iter().rev().find_map(|(table, base)| find_in(table, *base))
             })
     }
@@ -248,55 +286,145 @@ impl DedupIndex {
             self.oldest_ts = ts;
         }
         self.live += 1;
-        self.migrate(Step::Some, chunks);
-        if self.unused.last_mut().is_some_and(IdTable::release_some) {
-            self.unused.pop();
+        let Some(tables) = self.tables.as_deref_mut() else {
+            if self.live > SCAN_IDS || !scan_is_short(chunks) {
+                // The first table: built below from storage, as any small rebuild.
+                self.tables = Some(Box::new(Tables { base: self.floor, ..Tables::default() }));
+                return self.insert_in_tables(seq, id, chunks);
+            }
+            return Ok(());
+        };
+        let idle = tables.migration.is_none() && tables.successor.is_none() && tables.unused.is_empty();
+        // Back to scanning once the window holds few ids again (a small table only: a
+        // large one is first rebuilt smaller, a piece at a time, as it sheds expired ids).
+        if idle && self.live <= SCAN_IDS && tables.table.len() <= REBUILD_AT_ONCE && scan_is_short(chunks) {
+            self.tables = None;
+            return Ok(());
         }
-        let hash = self.hash(id);
-        if self.successor.is_none() {
-            let fits = seq.checked_sub(self.base).is_some_and(|offset| self.table.fits(offset));
+        self.insert_in_tables(seq, id, chunks)
+    }
+
+    fn insert_in_tables(&mut self, seq: u64, id: &[u8], chunks: &VecDeque<Chunk>) -> Result<(), SeqError> {
+        let (floor, live) = (self.floor, self.live);
+        let store = IdStore { retired: self.retired.as_deref().unwrap_or(&NO_RETIRED), chunks };
+        let Some(tables) = self.tables.as_deref_mut() else { return Ok(()) };
+        tables.migrate(Step::Some, floor, store);
+        if tables.unused.last_mut().is_some_and(IdTable::release_some) {
+            tables.unused.pop();
+        }
+        let hash = hash(id);
+        if tables.successor.is_none() {
+            let fits = seq.checked_sub(tables.base).is_some_and(|offset| tables.table.fits(offset));
             // Mostly expired ids: a smaller table sheds them (and frees their memory).
-            let stale = self.table.len() > self.live.saturating_mul(2) + REBUILD_AT_ONCE;
-            if fits && !self.table.needs_room() && !stale {
-                self.table.insert(hash, seq - self.base);
+            let stale = tables.table.len() > live.saturating_mul(2) + REBUILD_AT_ONCE;
+            if fits && !tables.table.needs_room() && !stale {
+                tables.table.insert(hash, seq - tables.base);
                 return Ok(());
             }
-            let ids = self.live - 1;
+            let ids = live - 1;
             if ids <= REBUILD_AT_ONCE {
-                let table = IdTable::for_ids(ids + 1, span_to_hold(seq - self.floor));
-                self.replace_table(table, seq - 1);
-                self.migrate(Step::All, chunks);
-                self.table.insert(hash, seq - self.base);
+                let table = IdTable::for_ids(ids + 1, span_to_hold(seq - floor));
+                tables.replace_table(table, floor, seq - 1);
+                tables.migrate(Step::All, floor, store);
+                tables.table.insert(hash, seq - tables.base);
                 return Ok(());
             }
-            let (table, spill) = (self.next_table(seq, ids), IdTable::for_ids(64, MAX_OFFSET));
-            self.successor = Some(Successor { table, spill, spill_base: seq });
+            let (table, spill) = (next_table(floor, seq, ids), IdTable::for_ids(64, MAX_OFFSET));
+            tables.successor = Some(Successor { table, spill, spill_base: seq });
         }
-        self.spill(seq, hash, chunks);
-        self.prepare_successor(seq);
+        tables.spill(seq, hash, floor, store);
+        tables.prepare_successor(seq, floor, live);
         Ok(())
     }
 
-    /// An unprepared table for the ids indexed now, with room for those that come while it
-    /// is made ready and moved into (so it grows, and shrinks after expiry, with the
-    /// window; it also sheds the expired ids' slots), its slots as wide as the span
-    /// up to `seq` needs.
-    fn next_table(&self, seq: u64, ids: usize) -> IdTable {
-        IdTable::unprepared(ids + ids / 8 + 1, span_to_hold(seq - self.floor))
+    /// Builds the table once for everything stored from the floor up (`in_chunks` of it
+    /// in chunks, the rest retired, up to `last`): how a loaded log gets its index in one
+    /// pass.
+    pub fn reindex(&mut self, chunks: &VecDeque<Chunk>, in_chunks: u64, last: u64) -> Result<(), SeqError> {
+        let span = last.saturating_sub(self.floor);
+        if span > MAX_OFFSET {
+            return Err(SeqError::InvalidState("de-duplication floor too far below the last seq"));
+        }
+        let ids = self.retired().len() + usize::try_from(in_chunks).unwrap_or(0);
+        let base = self.floor;
+        let store = IdStore { retired: self.retired(), chunks };
+        let mut live = 0;
+        let mut table = (ids > SCAN_IDS || !scan_is_short(chunks)).then(|| IdTable::for_ids(ids, span_to_hold(span)));
+        store.each_from(self.floor, |seq, id| {
+            if let Some(table) = table.as_mut() {
+                table.insert(hash(id), seq - base);
+            }
+            live += 1;
+            true
+        });
+        self.live = live;
+        self.oldest_ts = match self.retired().first() {
+            Some((_, ts)) => ts,
+            None => first_at_or_after(chunks, self.floor).map_or(u64::MAX, |e| e.ts),
+        };
+        self.tables = table.map(|table| Box::new(Tables { base, table, ..Tables::default() }));
+        Ok(())
     }
 
+    /// Expires every id below `new_floor` (no-op if it is not above the current floor):
+    /// it counts them (by chunk, not one by one) and drops the retired ones.
+    pub fn advance_floor(&mut self, new_floor: u64, chunks: &VecDeque<Chunk>) {
+        if new_floor <= self.floor {
+            return;
+        }
+        let retired = self.retired.as_mut().map_or(0, |r| r.drop_before(new_floor));
+        if self.retired.as_ref().is_some_and(|r| r.len() == 0) {
+            self.retired = None;
+        }
+        let in_chunks = entries_below(chunks, new_floor) - entries_below(chunks, self.floor);
+        let expired = retired.saturating_add(usize::try_from(in_chunks).unwrap_or(usize::MAX));
+        self.live = self.live.saturating_sub(expired);
+        self.oldest_ts = match self.retired().first() {
+            Some((_, ts)) => ts,
+            None => first_at_or_after(chunks, new_floor).map_or(u64::MAX, |e| e.ts),
+        };
+        self.floor = new_floor;
+    }
+
+    /// Keeps the id of an entry being trimmed from the log, if it is still in the window.
+    pub fn retire(&mut self, seq: u64, ts: u64, id: &[u8]) {
+        if seq >= self.floor {
+            self.push_loaded_retired(seq, ts, id);
+        }
+    }
+
+    /// Appends a retired id read from a persisted log (the loader checked its order);
+    /// the caller indexes it (`insert`) or reindexes everything once (`reindex`).
+    pub fn push_loaded_retired(&mut self, seq: u64, ts: u64, id: &[u8]) {
+        self.retired.get_or_insert_with(Box::default).push(seq, ts, id);
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        let retired = self.retired.as_ref().map_or(0, |r| std::mem::size_of::<RetiredIds>() + r.heap_bytes());
+        retired + self.tables.as_ref().map_or(0, |t| std::mem::size_of::<Tables>() + t.heap_bytes())
+    }
+}
+
+/// An unprepared table for the ids indexed now, with room for those that come while it
+/// is made ready and moved into (so it grows, and shrinks after expiry, with the
+/// window; it also sheds the expired ids' slots), its slots as wide as the span
+/// up to `seq` needs.
+fn next_table(floor: u64, seq: u64, ids: usize) -> IdTable {
+    IdTable::unprepared(ids + ids / 8 + 1, span_to_hold(seq - floor))
+}
+
+impl Tables {
     /// Indexes `seq` in the successor's spill table (rebuilt from storage, at once: it
     /// holds only the few ids that come while the successor is made ready).
-    fn spill(&mut self, seq: u64, hash: u64, chunks: &VecDeque<Chunk>) {
+    fn spill(&mut self, seq: u64, hash: u64, floor: u64, store: IdStore<'_>) {
         let Some(successor) = self.successor.as_mut() else { return };
         let fits = seq.checked_sub(successor.spill_base).is_some_and(|offset| successor.spill.fits(offset));
         if !fits || successor.spill.needs_room() {
-            let base = successor.spill_base.max(self.floor);
+            let base = successor.spill_base.max(floor);
             let mut spill = IdTable::for_ids(successor.spill.len() * 2 + 64, MAX_OFFSET);
-            let store = IdStore { retired: &self.retired, chunks };
             store.each_from(base, |stored, id| {
                 if stored < seq {
-                    spill.insert(self.hash_state.hash_one(id), stored - base);
+                    spill.insert(self::hash(id), stored - base);
                 }
                 stored < seq
             });
@@ -308,20 +436,19 @@ impl DedupIndex {
 
     /// Zeroes another piece of the successor; once it is ready, it replaces the table in
     /// use (unless the ids or the span outgrew it meanwhile: then a new one is prepared).
-    fn prepare_successor(&mut self, seq: u64) {
+    fn prepare_successor(&mut self, seq: u64, floor: u64, ids: usize) {
         if !self.successor.as_mut().is_some_and(|s| s.table.prepare(PREPARE_PER_INSERT)) {
             return;
         }
-        let ids = self.live;
         let Some(mut successor) = self.successor.take() else { return };
-        if !(successor.table.fits(seq - self.floor) && successor.table.is_roomy_for(ids + 1)) {
-            let table = std::mem::replace(&mut successor.table, self.next_table(seq, ids));
+        if !(successor.table.fits(seq - floor) && successor.table.is_roomy_for(ids + 1)) {
+            let table = std::mem::replace(&mut successor.table, next_table(floor, seq, ids));
             self.unused.push(table);
             self.successor = Some(successor);
             return;
         }
         let Successor { table, spill, spill_base } = successor;
-        self.replace_table(table, seq);
+        self.replace_table(table, floor, seq);
         if let Some(migration) = self.migration.as_mut() {
             migration.old.push((spill, spill_base));
         }
@@ -330,20 +457,19 @@ impl DedupIndex {
     /// Puts `table` (ready, empty) in use, based at `floor`: the stored ids up to `end`
     /// move over from the tables they are in now (`Migration`), starting over if a
     /// migration was still going on. Ids are read from storage in order, not looked up.
-    fn replace_table(&mut self, table: IdTable, end: u64) {
-        let old = (std::mem::replace(&mut self.table, table), std::mem::replace(&mut self.base, self.floor));
+    fn replace_table(&mut self, table: IdTable, floor: u64, end: u64) {
+        let old = (std::mem::replace(&mut self.table, table), std::mem::replace(&mut self.base, floor));
         let mut old_tables = self.migration.take().map_or_else(Vec::new, |m| m.old);
         old_tables.push(old);
-        self.migration = Some(Migration { old: old_tables, next: self.floor, end });
+        self.migration = Some(Migration { old: old_tables, next: floor, end });
     }
 
     /// Moves ids from the old tables to the new one: all of them, or whole storage
     /// chunks from where the migration stands until `MOVE_PER_INSERT` ids have moved.
-    fn migrate(&mut self, step: Step, chunks: &VecDeque<Chunk>) {
+    fn migrate(&mut self, step: Step, floor: u64, store: IdStore<'_>) {
         let Some(migration) = self.migration.as_mut() else { return };
-        let store = IdStore { retired: &self.retired, chunks };
-        let (hash_state, table, base) = (&self.hash_state, &mut self.table, self.base);
-        let from = migration.next.max(self.floor);
+        let (table, base) = (&mut self.table, self.base);
+        let from = migration.next.max(floor);
         let budget = match step {
             Step::All => usize::MAX,
             Step::Some => MOVE_PER_INSERT,
@@ -360,7 +486,7 @@ impl DedupIndex {
                 }
                 chunk_end = store.chunk_end(seq);
             }
-            table.insert(hash_state.hash_one(id), seq - base);
+            table.insert(hash(id), seq - base);
             moved += 1;
             true
         });
@@ -372,71 +498,11 @@ impl DedupIndex {
         }
     }
 
-    /// Builds the table once for everything stored from the floor up (`in_chunks` of it
-    /// in chunks, the rest retired, up to `last`): how a loaded log gets its index in one
-    /// pass.
-    pub fn reindex(&mut self, chunks: &VecDeque<Chunk>, in_chunks: u64, last: u64) -> Result<(), SeqError> {
-        let span = last.saturating_sub(self.floor);
-        if span > MAX_OFFSET {
-            return Err(SeqError::InvalidState("de-duplication floor too far below the last seq"));
-        }
-        let ids = self.retired.len() + usize::try_from(in_chunks).unwrap_or(0);
-        let base = self.floor;
-        let mut table = IdTable::for_ids(ids, span_to_hold(span));
-        let store = IdStore { retired: &self.retired, chunks };
-        let mut live = 0;
-        store.each_from(self.floor, |seq, id| {
-            table.insert(self.hash_state.hash_one(id), seq - base);
-            live += 1;
-            true
-        });
-        self.live = live;
-        self.oldest_ts = match self.retired.first() {
-            Some((_, ts)) => ts,
-            None => first_at_or_after(chunks, self.floor).map_or(u64::MAX, |e| e.ts),
-        };
-        self.table = table;
-        self.base = base;
-        self.migration = None;
-        self.successor = None;
-        Ok(())
-    }
-
-    /// Expires every id below `new_floor` (no-op if it is not above the current floor):
-    /// it counts them (by chunk, not one by one) and drops the retired ones.
-    pub fn advance_floor(&mut self, new_floor: u64, chunks: &VecDeque<Chunk>) {
-        if new_floor <= self.floor {
-            return;
-        }
-        let retired = self.retired.drop_before(new_floor);
-        let in_chunks = entries_below(chunks, new_floor) - entries_below(chunks, self.floor);
-        let expired = retired.saturating_add(usize::try_from(in_chunks).unwrap_or(usize::MAX));
-        self.live = self.live.saturating_sub(expired);
-        self.oldest_ts = match self.retired.first() {
-            Some((_, ts)) => ts,
-            None => first_at_or_after(chunks, new_floor).map_or(u64::MAX, |e| e.ts),
-        };
-        self.floor = new_floor;
-    }
-
-    /// Keeps the id of an entry being trimmed from the log, if it is still in the window.
-    pub fn retire(&mut self, seq: u64, ts: u64, id: &[u8]) {
-        if seq >= self.floor {
-            self.retired.push(seq, ts, id);
-        }
-    }
-
-    /// Appends a retired id read from a persisted log (the loader checked its order);
-    /// the caller indexes it (`insert`) or reindexes everything once (`reindex`).
-    pub fn push_loaded_retired(&mut self, seq: u64, ts: u64, id: &[u8]) {
-        self.retired.push(seq, ts, id);
-    }
-
-    pub fn heap_bytes(&self) -> usize {
+    fn heap_bytes(&self) -> usize {
         let old: usize = self.migration.as_ref().map_or(0, |m| m.old.iter().map(|(t, _)| t.heap_bytes()).sum());
         let successor = self.successor.as_ref().map_or(0, |s| s.table.heap_bytes() + s.spill.heap_bytes());
         let unused: usize = self.unused.iter().map(IdTable::heap_bytes).sum();
-        self.table.heap_bytes() + old + successor + unused + self.retired.heap_bytes()
+        self.table.heap_bytes() + old + successor + unused
     }
 }
 

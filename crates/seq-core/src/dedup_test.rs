@@ -37,30 +37,37 @@ fn a_seq_jump_past_24_bits_keeps_older_ids() {
     let mut log = SeqLog::new();
     let mut policy = AllocPolicy { dedup_window_ms: 1_000_000, ..AllocPolicy::default() };
     assert_eq!(alloc(&mut log, b"a", 5, &policy), 1);
+    // More ids than a small log scans: the window is indexed in hash tables.
+    let fillers = super::dedup::SCAN_IDS as u64;
+    for n in 0..fillers {
+        alloc(&mut log, format!("f-{n}").as_bytes(), 5, &policy);
+    }
     promote(&mut policy, 40_000_000);
-    assert_eq!(alloc(&mut log, b"b", 5, &policy), 40_000_002);
-    assert!(log.dedup.is_wide(), "a 40 M span needs wide slots");
-    assert_eq!(alloc(&mut log, b"b", 5, &policy), 40_000_002);
+    let b = fillers + 40_000_002;
+    assert_eq!(alloc(&mut log, b"b", 5, &policy), b);
+    assert!(log.dedup.has_tables() && log.dedup.is_wide(), "a 40 M span needs wide slots");
+    assert_eq!(alloc(&mut log, b"b", 5, &policy), b);
     assert_eq!(alloc(&mut log, b"a", 5, &policy), 1, "an id inside the window keeps its first seq");
-    assert_eq!(log.dedup_entries(), 2);
+    assert_eq!(log.dedup_entries() as u64, 2 + fillers);
     // Far beyond 32 bits too, and through a reload.
     promote(&mut policy, 1_000_000_000_000);
-    assert_eq!(alloc(&mut log, b"c", 6, &policy), 1_000_040_000_003);
+    let c = b + 1_000_000_000_001;
+    assert_eq!(alloc(&mut log, b"c", 6, &policy), c);
     let mut log = round_trip(&log);
-    for (id, seq) in [(&b"a"[..], 1), (b"b", 40_000_002), (b"c", 1_000_040_000_003)] {
+    for (id, seq) in [(&b"a"[..], 1), (b"b", b), (b"c", c)] {
         assert_eq!(alloc(&mut log, id, 7, &policy), seq, "{id:?} after the reload");
     }
     assert_eq!(log.header().dedup_floor, 1);
     // Once the old ids leave the window by time, the span is small again: a later rebuild
     // goes back to compact slots.
     let late = 5 + policy.dedup_window_ms + 1;
-    assert_eq!(alloc(&mut log, b"d", late, &policy), 1_000_040_000_004);
+    assert_eq!(alloc(&mut log, b"d", late, &policy), c + 1);
     assert_eq!(log.seq_of_id(b"a"), None, "expired by time");
     for n in 0..100u64 {
         alloc(&mut log, format!("e-{n}").as_bytes(), late, &policy);
     }
-    assert!(!log.dedup.is_wide(), "a small span is indexed in compact slots again");
-    assert_eq!(log.seq_of_id(b"d"), Some(1_000_040_000_004));
+    assert!(log.dedup.has_tables() && !log.dedup.is_wide(), "a small span is indexed in compact slots again");
+    assert_eq!(log.seq_of_id(b"d"), Some(c + 1));
 }
 
 #[test]

@@ -22,6 +22,8 @@ mod varint;
 mod dedup_test;
 #[cfg(test)]
 mod model_test;
+#[cfg(test)]
+mod small_log_test;
 
 pub use chunk::Chunk;
 pub use error::SeqError;

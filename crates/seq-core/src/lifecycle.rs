@@ -12,6 +12,7 @@ use super::deleted_counts::DeletedCounts;
 use super::{Entry, SeqError, SeqLog, MAX_SEQ};
 
 /// The lifecycle state of a log: all zero, and nothing allocated, until its first change.
+/// Boxed in the log (`SeqLog::lifecycle`), allocated at the first change.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lifecycle {
     /// Changes ever made.
@@ -23,9 +24,17 @@ pub struct Lifecycle {
     pub(super) records: Option<Box<ChangeRecords>>,
     /// Deleted entries per chunk, for rank answers; present while `deleted > 0`.
     pub(super) counts: Option<Box<DeletedCounts>>,
+    /// A replicated or loaded effect did not fit: the log may miss writes it was sent.
+    /// Persisted; writes are refused while it is set (the adapter checks). Kept here, with
+    /// the other rare state, so a small log does not pay for it.
+    pub(super) damaged: bool,
 }
 
 impl Lifecycle {
+    pub(super) const fn new() -> Lifecycle {
+        Lifecycle { rev: 0, resync_floor: 0, deleted: 0, records: None, counts: None, damaged: false }
+    }
+
     fn record(&mut self, seq: u64) {
         self.rev += 1;
         let rev = self.rev;
@@ -69,17 +78,17 @@ pub struct Change<'a> {
 impl SeqLog {
     /// Changes ever made (edits and deletions).
     pub fn rev(&self) -> u64 {
-        self.lifecycle.rev
+        self.lifecycle().rev
     }
 
     /// The highest rev among changes dropped by trimming (0: none was).
     pub fn resync_floor(&self) -> u64 {
-        self.lifecycle.resync_floor
+        self.lifecycle().resync_floor
     }
 
     /// Entries deleted and not yet trimmed.
     pub fn deleted(&self) -> u64 {
-        self.lifecycle.deleted
+        self.lifecycle().deleted
     }
 
     /// SEQ.EDIT: replaces the payload of the retained, not deleted entry `seq`, rewriting
@@ -95,8 +104,9 @@ impl SeqLog {
         if let Some(chunk) = index.and_then(|index| self.chunks.get_mut(index)) {
             chunk.rewrite(Some((seq, payload)));
         }
-        self.lifecycle.record(seq);
-        Ok(Some(self.lifecycle.rev))
+        let lifecycle = self.lifecycle_mut();
+        lifecycle.record(seq);
+        Ok(Some(lifecycle.rev))
     }
 
     /// Applies a replicated edit: refused unless it changes a retained, not deleted entry.
@@ -140,7 +150,7 @@ impl SeqLog {
     }
 
     fn check_rev_room(&self, changes: u64) -> Result<(), SeqError> {
-        match self.lifecycle.rev.checked_add(changes) {
+        match self.lifecycle().rev.checked_add(changes) {
             Some(rev) if rev <= MAX_SEQ => Ok(()),
             _ => Err(SeqError::LogFull),
         }
@@ -148,13 +158,13 @@ impl SeqLog {
 
     /// Deleted entries in the chunks before the chunk at `index`: O(log chunks).
     pub(super) fn deleted_before(&self, index: usize) -> u64 {
-        self.lifecycle.counts.as_ref().map_or(0, |counts| counts.before(index))
+        self.lifecycle().counts.as_ref().map_or(0, |counts| counts.before(index))
     }
 
     /// Counts the chunk just pushed at the back, rebuilding the counts when it does not fit.
     pub(super) fn count_pushed_chunk(&mut self) {
         let Some(deleted) = self.chunks.back().map(Chunk::deleted_count) else { return };
-        match self.lifecycle.counts.as_mut() {
+        match self.lifecycle.as_mut().and_then(|l| l.counts.as_mut()) {
             Some(counts) if counts.fits(self.chunks.len()) => counts.add(self.chunks.len() - 1, u64::from(deleted)),
             None if deleted == 0 => {}
             _ => self.rebuild_counts(),
@@ -163,13 +173,13 @@ impl SeqLog {
 
     fn rebuild_counts(&mut self) {
         let counts = DeletedCounts::build(self.chunks.iter().map(Chunk::deleted_count));
-        self.lifecycle.counts = Some(Box::new(counts));
+        self.lifecycle_mut().counts = Some(Box::new(counts));
     }
 
     /// Deletes `seqs` (ascending, each retained and not deleted): each chunk is rewritten
     /// once and its deleted count updated, O(log chunks).
     fn delete_checked(&mut self, seqs: &[u64]) {
-        if self.lifecycle.counts.is_none() && !seqs.is_empty() {
+        if self.lifecycle().counts.is_none() && !seqs.is_empty() {
             self.rebuild_counts();
         }
         let mut rest = seqs;
@@ -184,10 +194,11 @@ impl SeqLog {
                 chunk.rewrite(None);
             }
             for &seq in now {
-                self.lifecycle.record(seq);
+                self.lifecycle_mut().record(seq);
             }
-            self.lifecycle.deleted += now.len() as u64;
-            if let Some(counts) = self.lifecycle.counts.as_mut() {
+            let lifecycle = self.lifecycle_mut();
+            lifecycle.deleted += now.len() as u64;
+            if let Some(counts) = lifecycle.counts.as_mut() {
                 counts.add(index, now.len() as u64);
             }
             rest = later;
@@ -198,10 +209,10 @@ impl SeqLog {
     /// that rev, with its entry as it is now (the caller takes a page): O(page + log n).
     /// `SeqError::Resync` when a change newer than `since_rev` was dropped by a trim.
     pub fn changes_since(&self, since_rev: u64) -> Result<impl Iterator<Item = Change<'_>> + '_, SeqError> {
-        if since_rev < self.lifecycle.resync_floor {
-            return Err(SeqError::Resync { rev: self.lifecycle.resync_floor });
+        if since_rev < self.lifecycle().resync_floor {
+            return Err(SeqError::Resync { rev: self.lifecycle().resync_floor });
         }
-        let records = self.lifecycle.records().flat_map(move |records| records.since(since_rev));
+        let records = self.lifecycle().records().flat_map(move |records| records.since(since_rev));
         Ok(records.map(|(rev, seq)| Change { rev, seq, entry: self.get(seq) }))
     }
 
@@ -210,7 +221,7 @@ impl SeqLog {
     /// Empty for a chunk without changes.
     pub fn packed_changes(&self, chunk: &Chunk) -> Vec<u8> {
         let mut packed = Vec::new();
-        for records in self.lifecycle.records() {
+        for records in self.lifecycle().records() {
             for (seq, rev) in records.in_seqs(chunk.first_seq, chunk.end_seq()) {
                 super::varint::put(&mut packed, seq - chunk.first_seq);
                 super::varint::put(&mut packed, rev * 2 + u64::from(chunk.is_deleted(seq)));

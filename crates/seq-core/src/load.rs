@@ -4,6 +4,7 @@
 
 use super::chunk::Chunk;
 use super::dedup::DedupIndex;
+use super::log::Scalars;
 use super::varint;
 use super::{LogHeader, SeqError, SeqLog, MAX_SEQ};
 
@@ -18,7 +19,9 @@ impl SeqLog {
         if header.dedup_floor == 0 || header.dedup_floor > header.last + 1 {
             return Err(SeqError::InvalidState("de-duplication floor out of range"));
         }
-        Ok(SeqLog { header, dedup: DedupIndex::with_floor(header.dedup_floor), ..SeqLog::default() })
+        let LogHeader { last, skipped, epoch, last_ts, dedup_floor } = header;
+        let header = Scalars { last, skipped, epoch, last_ts };
+        Ok(SeqLog { header, dedup: DedupIndex::with_floor(dedup_floor), ..SeqLog::default() })
     }
 
     /// Restores `rev` and the resync floor: right after `from_header`, before any entry.
@@ -29,8 +32,11 @@ impl SeqLog {
         if rev > MAX_SEQ || resync_floor > rev {
             return Err(SeqError::InvalidState("rev or resync floor out of range"));
         }
-        self.lifecycle.rev = rev;
-        self.lifecycle.resync_floor = resync_floor;
+        if rev > 0 {
+            let lifecycle = self.lifecycle_mut();
+            lifecycle.rev = rev;
+            lifecycle.resync_floor = resync_floor;
+        }
         Ok(())
     }
 
@@ -109,9 +115,10 @@ impl SeqLog {
         chunk.seal();
         let first_seq = chunk.first_seq;
         self.stored += u64::from(chunk.len);
-        self.lifecycle.deleted += u64::from(chunk.deleted_count());
         if !records.is_empty() {
-            let change_records = self.lifecycle.records.get_or_insert_with(Box::default);
+            let lifecycle = self.lifecycle_mut();
+            lifecycle.deleted += u64::from(chunk.deleted_count());
+            let change_records = lifecycle.records.get_or_insert_with(Box::default);
             for (seq, rev, _) in records {
                 change_records.record(seq, rev);
             }
@@ -135,10 +142,10 @@ impl SeqLog {
             if offset >= u64::from(chunk.len) || !in_order(chunk.first_seq + offset) {
                 return Err(SeqError::InvalidState("change record outside its chunk or out of order"));
             }
-            if rev == 0 || rev > self.lifecycle.rev || records.len() >= usize::try_from(chunk.len).unwrap_or(0) {
+            if rev == 0 || rev > self.lifecycle().rev || records.len() >= usize::try_from(chunk.len).unwrap_or(0) {
                 return Err(SeqError::InvalidState("change record rev out of range"));
             }
-            if self.lifecycle.records().any(|stored| stored.has_rev(rev)) {
+            if self.lifecycle().records().any(|stored| stored.has_rev(rev)) {
                 return Err(SeqError::InvalidState("two change records share a rev"));
             }
             records.push((chunk.first_seq + offset, rev, deleted));

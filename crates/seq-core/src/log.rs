@@ -63,30 +63,61 @@ pub struct LogHeader {
     pub dedup_floor: u64,
 }
 
+/// The scalar state of `LogHeader` but `dedup_floor`, which `dedup` keeps.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Scalars {
+    pub(super) last: u64,
+    pub(super) skipped: u64,
+    pub(super) epoch: u64,
+    pub(super) last_ts: u64,
+}
+
+/// One log. Most conversations are a handful of messages, so a log costs little more than
+/// its bytes until it needs more: 128 bytes here (an allocator size class; a test keeps
+/// it there), the parts most logs never use (lifecycle, cursors, retired ids, hash
+/// tables) allocated on first use, and at most a few ids scanned instead of hashed
+/// (`dedup::SCAN_IDS`). Nothing of this shows in a reply, the encoding or the digest.
 #[derive(Clone, Default)]
 pub struct SeqLog {
-    /// Scalar state; its `dedup_floor` is not kept here but in `dedup` (see `header()`).
-    pub(super) header: LogHeader,
+    pub(super) header: Scalars,
     pub(super) chunks: VecDeque<Chunk>,
     /// Entries stored in `chunks`, deleted ones included.
     pub(super) stored: u64,
-    pub(super) lifecycle: Lifecycle,
+    /// None until the first edit or deletion (or the log is marked damaged).
+    pub(super) lifecycle: Option<Box<Lifecycle>>,
     pub(super) dedup: DedupIndex,
-    pub(super) cursors: Cursors,
-    /// A replicated or loaded effect did not fit: the log may miss writes it was sent.
-    /// Persisted; writes are refused while it is set (the adapter checks).
-    pub(super) damaged: bool,
+    /// None while no consumer has a cursor.
+    pub(super) cursors: Option<Box<Cursors>>,
 }
+
+static NO_LIFECYCLE: Lifecycle = Lifecycle::new();
+static NO_CURSORS: Cursors = Cursors::new();
 
 impl SeqLog {
     pub fn new() -> SeqLog {
         SeqLog { dedup: DedupIndex::with_floor(1), ..SeqLog::default() }
     }
 
+    pub(super) fn lifecycle(&self) -> &Lifecycle {
+        self.lifecycle.as_deref().unwrap_or(&NO_LIFECYCLE)
+    }
+
+    pub(super) fn lifecycle_mut(&mut self) -> &mut Lifecycle {
+        self.lifecycle.get_or_insert_with(Box::default)
+    }
+
+    /// Whether the log is in its small form: at most one chunk, no id table, nothing rare.
+    #[cfg(test)]
+    pub(super) fn is_small(&self) -> bool {
+        let rare = self.lifecycle.is_some() || self.cursors.is_some() || self.dedup.retired().len() > 0;
+        self.chunks.len() <= 1 && !self.dedup.has_tables() && !rare
+    }
+
     // ---- reads -------------------------------------------------------------------------
 
     pub fn header(&self) -> LogHeader {
-        LogHeader { dedup_floor: self.dedup.floor(), ..self.header }
+        let Scalars { last, skipped, epoch, last_ts } = self.header;
+        LogHeader { last, skipped, epoch, last_ts, dedup_floor: self.dedup.floor() }
     }
 
     pub fn last(&self) -> u64 {
@@ -95,7 +126,7 @@ impl SeqLog {
 
     /// Entries retained and not deleted: what reads return.
     pub fn len(&self) -> u64 {
-        self.stored - self.lifecycle.deleted
+        self.stored - self.lifecycle().deleted
     }
 
     pub fn is_empty(&self) -> bool {
@@ -104,7 +135,7 @@ impl SeqLog {
 
     /// Lowest seq a read returns; `last + 1` when there is none.
     pub fn first(&self) -> u64 {
-        if self.lifecycle.deleted == 0 {
+        if self.lifecycle().deleted == 0 {
             return self.stored_first();
         }
         self.seq_at_rank(0).unwrap_or(self.header.last + 1)
@@ -117,7 +148,7 @@ impl SeqLog {
 
     /// ts of the lowest entry a read returns (0 when none).
     pub fn first_ts(&self) -> u64 {
-        if self.lifecycle.deleted == 0 {
+        if self.lifecycle().deleted == 0 {
             return self.chunks.front().map_or(0, |c| c.first_ts);
         }
         self.seq_at_rank(0).and_then(|seq| self.get(seq)).map_or(0, |e| e.ts)
@@ -125,7 +156,7 @@ impl SeqLog {
 
     /// ts of the highest entry a read returns (0 when none).
     pub fn last_ts(&self) -> u64 {
-        if self.lifecycle.deleted == 0 {
+        if self.lifecycle().deleted == 0 {
             return self.chunks.back().map_or(0, |c| c.last_ts);
         }
         let newest = self.len().checked_sub(1).and_then(|rank| self.seq_at_rank(rank));
@@ -149,7 +180,7 @@ impl SeqLog {
     }
 
     pub fn cursors(&self) -> &Cursors {
-        &self.cursors
+        self.cursors.as_deref().unwrap_or(&NO_CURSORS)
     }
 
     pub fn chunks(&self) -> &VecDeque<Chunk> {
@@ -205,7 +236,7 @@ impl SeqLog {
         let live_in = |k: usize, deleted: u64| {
             self.chunks.get(k - 1).map_or(u64::MAX, |c| c.ordinal_base() + u64::from(c.len) - first - deleted)
         };
-        let (index, deleted_before) = match &self.lifecycle.counts {
+        let (index, deleted_before) = match &self.lifecycle().counts {
             None => (self.chunks.partition_point(|c| c.ordinal_base() + u64::from(c.len) - first <= rank), 0),
             Some(counts) => counts.last_where(self.chunks.len(), |k, deleted| live_in(k, deleted) <= rank),
         };
@@ -226,7 +257,7 @@ impl SeqLog {
     }
 
     pub fn cursor(&self, consumer: &[u8]) -> Option<u64> {
-        self.cursors.get(consumer)
+        self.cursors().get(consumer)
     }
 
     /// Heap bytes owned by this log (for MEMORY USAGE).
@@ -235,8 +266,8 @@ impl SeqLog {
         chunks
             + self.chunks.capacity() * std::mem::size_of::<Chunk>()
             + self.dedup.heap_bytes()
-            + self.cursors.heap_bytes()
-            + self.lifecycle.heap_bytes()
+            + self.cursors.as_ref().map_or(0, |c| std::mem::size_of::<Cursors>() + c.heap_bytes())
+            + self.lifecycle.as_ref().map_or(0, |l| std::mem::size_of::<Lifecycle>() + l.heap_bytes())
     }
 
     // ---- ALLOC -------------------------------------------------------------------------
@@ -306,7 +337,7 @@ impl SeqLog {
         let mut keep_from = self.stored_first();
         // The newest max_len live entries stay, and nothing below the oldest of them.
         let len = self.len();
-        if policy.max_len > 0 && (len + 1 > policy.max_len || self.lifecycle.deleted > 0) {
+        if policy.max_len > 0 && (len + 1 > policy.max_len || self.lifecycle().deleted > 0) {
             let drop = (len + 1).saturating_sub(policy.max_len);
             keep_from = keep_from.max(self.seq_at_rank(drop).unwrap_or(seq));
         }
@@ -352,7 +383,7 @@ impl SeqLog {
         // A damaged log already says it misses effects: it follows its master's later
         // appends by the old rule (above `last`) instead of refusing every one of them.
         let expected = append.skip.map(|skip| last.saturating_add(skip).saturating_add(1));
-        if expected.is_some_and(|expected| expected != append.seq) && !self.damaged {
+        if expected.is_some_and(|expected| expected != append.seq) && !self.is_damaged() {
             return Err(SeqError::InvalidState(
                 "appended seq is not last + 1 + the declared skip (an effect is missing)",
             ));
@@ -374,9 +405,14 @@ impl SeqLog {
                 full.seal();
             }
             let skipped_before = self.header.skipped + (append.seq - last - 1);
-            // A log that filled a chunk before is likely busy: skip the small sizes.
-            let small = chunk::entry_size(0, id, payload) * 4;
-            let capacity = if self.chunks.is_empty() { small } else { small.max(chunk::MAX_BYTES / 4) };
+            // A first chunk is sized to its entry (most logs stay this small); a log that
+            // filled a chunk before is likely busy: skip the small sizes.
+            let size = chunk::entry_size(0, id, payload);
+            let capacity = if self.chunks.is_empty() { size } else { size.max(chunk::MAX_BYTES / 4) };
+            if self.chunks.capacity() == 0 {
+                // One chunk takes one slot, not the four a first push would reserve.
+                self.chunks.reserve_exact(1);
+            }
             self.chunks.push_back(Chunk::new(append.seq, skipped_before, append.ts, capacity));
             self.count_pushed_chunk();
         }
@@ -396,13 +432,13 @@ impl SeqLog {
 
     /// Whether a replicated or loaded effect did not fit this log (see `mark_damaged`).
     pub fn is_damaged(&self) -> bool {
-        self.damaged
+        self.lifecycle().damaged
     }
 
     /// Records that an effect sent to this log did not fit it, so the log is not trusted
     /// to hold every write its master made. Returns whether it was undamaged before.
     pub fn mark_damaged(&mut self) -> bool {
-        !std::mem::replace(&mut self.damaged, true)
+        !std::mem::replace(&mut self.lifecycle_mut().damaged, true)
     }
 
     // ---- retention ---------------------------------------------------------------------
@@ -433,7 +469,7 @@ impl SeqLog {
                 deleted_here += u64::from(front.is_deleted(entry.seq));
             }
             removed_deleted += deleted_here;
-            if let Some(counts) = self.lifecycle.counts.as_mut() {
+            if let Some(counts) = self.lifecycle.as_mut().and_then(|l| l.counts.as_mut()) {
                 match whole {
                     true => counts.pop_front(deleted_here),
                     false => counts.remove(0, deleted_here),
@@ -447,7 +483,9 @@ impl SeqLog {
             }
         }
         self.stored -= removed;
-        self.lifecycle.forget_below(keep_from, removed_deleted);
+        if let Some(lifecycle) = self.lifecycle.as_mut() {
+            lifecycle.forget_below(keep_from, removed_deleted);
+        }
         removed - removed_deleted
     }
 
@@ -459,16 +497,21 @@ impl SeqLog {
         if seq > self.header.last {
             return Err(SeqError::SeqOutOfRange { seq, last: self.header.last });
         }
-        Ok(self.cursors.advance(consumer, seq))
+        Ok(self.cursors.get_or_insert_with(Box::default).advance(consumer, seq))
     }
 
     pub fn forget(&mut self, consumer: &[u8]) -> bool {
-        self.cursors.remove(consumer)
+        let Some(cursors) = self.cursors.as_mut() else { return false };
+        let removed = cursors.remove(consumer);
+        if cursors.is_empty() {
+            self.cursors = None;
+        }
+        removed
     }
 
     /// Retained entries the consumer has not acknowledged (a new consumer: all of them).
     pub fn unread(&self, consumer: &[u8]) -> u64 {
-        self.count_after(self.cursors.get(consumer).unwrap_or(0))
+        self.count_after(self.cursors().get(consumer).unwrap_or(0))
     }
 }
 

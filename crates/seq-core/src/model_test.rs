@@ -352,6 +352,11 @@ fn rebuilt_piecewise(log: &SeqLog) -> SeqLog {
 }
 
 fn run(ops: Vec<Op>, base_policy: AllocPolicy) -> Result<(), TestCaseError> {
+    run_watched(ops, base_policy, |_| {})
+}
+
+/// `run`, showing `watch` the log after each step (checked, and reloaded from its encoding).
+fn run_watched(ops: Vec<Op>, base_policy: AllocPolicy, mut watch: impl FnMut(&SeqLog)) -> Result<(), TestCaseError> {
     let mut log = SeqLog::new();
     let mut replica = SeqLog::new();
     let mut model = Model { window_ms: base_policy.dedup_window_ms, ..Model::default() };
@@ -449,8 +454,35 @@ fn run(ops: Vec<Op>, base_policy: AllocPolicy) -> Result<(), TestCaseError> {
         check(&reloaded, &model, &ids)?;
         // Go on with the reloaded log: it must behave as the original from here.
         log = reloaded;
+        watch(&log);
     }
     Ok(())
+}
+
+/// A log grows out of its small form (more ids than are scanned, a second chunk, retired
+/// ids, cursors) and back into it (trimmed to a few entries, its ids expired, its cursors
+/// forgotten), checked against the model and reloaded from its encoding at every step.
+#[test]
+fn logs_cross_the_small_form_both_ways() {
+    let alloc = |id: u8, clock_step: i64| Op::Alloc { id, clock_step, payload_len: 299 };
+    let mut ops: Vec<Op> = (0..30).map(|id| alloc(id, 1)).collect();
+    ops.push(Op::Ack { consumer: 1, seq: 3 });
+    // A new id past the window (time moves only with an append), then the first ids
+    // again: 19 KB, past one chunk.
+    ops.push(alloc(30, 6_000));
+    ops.extend((0..30).map(|id| alloc(id, 1)));
+    ops.push(Op::TrimMaxLen(2));
+    ops.push(Op::Forget(1));
+    // Past the window again: every older id expires, and the few that follow are scanned.
+    ops.extend((31..36).map(|id| alloc(id, 100_000)));
+    let mut forms = Vec::new();
+    run_watched(ops, AllocPolicy { dedup_window_ms: 5_000, ..AllocPolicy::default() }, |log| {
+        if forms.last() != Some(&log.is_small()) {
+            forms.push(log.is_small());
+        }
+    })
+    .expect("the log matches the model");
+    assert_eq!(forms, [true, false, true], "small, then large, then small again");
 }
 
 proptest! {

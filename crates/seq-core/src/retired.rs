@@ -14,6 +14,10 @@ pub struct RetiredIds {
 }
 
 impl RetiredIds {
+    pub const fn new() -> RetiredIds {
+        RetiredIds { chunks: VecDeque::new(), len: 0 }
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }

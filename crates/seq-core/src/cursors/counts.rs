@@ -34,11 +34,15 @@ pub struct CursorCounts {
 
 impl Default for CursorCounts {
     fn default() -> CursorCounts {
-        CursorCounts { nodes: Vec::new(), root: NIL }
+        CursorCounts::new()
     }
 }
 
 impl CursorCounts {
+    pub const fn new() -> CursorCounts {
+        CursorCounts { nodes: Vec::new(), root: NIL }
+    }
+
     /// Consumers whose cursor is ≥ `value`.
     pub fn at_or_above(&self, value: u64) -> u64 {
         let mut count = 0;
