@@ -89,7 +89,7 @@ impl Chunk {
         }
     }
 
-    /// A chunk as persisted (RDB, AOF rewrite); `SeqLog::push_chunk` validates it.
+    /// A chunk as persisted (RDB, AOF rewrite); `SeqLog::push_changed_chunk` validates it.
     pub fn from_parts(first_seq: u64, skipped_before: u64, first_ts: u64, len: u32, bytes: Vec<u8>) -> Chunk {
         Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, start: 0, bytes, deleted: None }
     }
@@ -100,16 +100,16 @@ impl Chunk {
     }
 
     /// The seq the next appended entry would get to stay contiguous.
-    pub fn end_seq(&self) -> u64 {
+    pub(crate) fn end_seq(&self) -> u64 {
         self.first_seq + u64::from(self.len)
     }
 
-    pub fn last_seq(&self) -> u64 {
+    pub(crate) fn last_seq(&self) -> u64 {
         self.end_seq() - 1
     }
 
     /// Entries issued (in the whole log's history) before this chunk's first entry.
-    pub fn ordinal_base(&self) -> u64 {
+    pub(crate) fn ordinal_base(&self) -> u64 {
         self.first_seq - 1 - self.skipped_before
     }
 
@@ -118,7 +118,7 @@ impl Chunk {
     }
 
     /// Whether an entry of `size` encoded bytes still belongs in this chunk.
-    pub fn has_room(&self, size: usize) -> bool {
+    pub(crate) fn has_room(&self, size: usize) -> bool {
         self.len == 0 || (self.len < MAX_ENTRIES && self.bytes.len() + size <= MAX_BYTES)
     }
 
@@ -150,7 +150,7 @@ impl Chunk {
     }
 
     /// Entries from `seq` (inside this chunk) to the chunk's end.
-    pub fn iter_from(&self, seq: u64) -> ChunkIter<'_> {
+    pub(crate) fn iter_from(&self, seq: u64) -> ChunkIter<'_> {
         let mut iter = self.iter();
         while iter.seq < seq && iter.next().is_some() {}
         iter
@@ -264,7 +264,7 @@ impl Chunk {
     }
 
     /// Drops the live entries before `seq` (which must be inside this chunk).
-    pub fn drop_before(&mut self, seq: u64) {
+    pub(crate) fn drop_before(&mut self, seq: u64) {
         let mut iter = self.iter_from(seq);
         let start = iter.pos;
         if let Some(first) = iter.next() {
@@ -286,7 +286,7 @@ impl Chunk {
 
     /// Checks a chunk that came from outside (RDB, AOF): every entry decodes, within
     /// bounds, exactly `len` of them. Fills `last_ts`.
-    pub fn validate(&mut self) -> Result<(), &'static str> {
+    pub(crate) fn validate(&mut self) -> Result<(), &'static str> {
         if self.len == 0 || self.len > MAX_ENTRIES {
             return Err("chunk entry count out of range");
         }

@@ -26,7 +26,7 @@ impl Cursors {
 
     /// Moves `name`'s cursor to `max(cursor, seq)`, creating it if new; returns the cursor
     /// and whether anything changed.
-    pub fn advance(&mut self, name: &[u8], seq: u64) -> (u64, bool) {
+    pub(crate) fn advance(&mut self, name: &[u8], seq: u64) -> (u64, bool) {
         match self.by_name.get_mut(name) {
             Some(cursor) if *cursor >= seq => (*cursor, false),
             Some(cursor) => {

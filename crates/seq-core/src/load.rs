@@ -54,12 +54,9 @@ impl SeqLog {
         self.dedup.insert(seq, ts, id, &self.chunks)
     }
 
-    /// Adds a chunk of entries (in seq order), checked entry by entry and indexed at once.
-    pub fn push_chunk(&mut self, chunk: Chunk) -> Result<(), SeqError> {
-        self.push_changed_chunk(chunk, &[])
-    }
-
-    /// `push_chunk` with the chunk's change records, as `packed_changes` gave them.
+    /// Adds a chunk of entries (in seq order) with its change records, as `packed_changes`
+    /// gave them (empty for a chunk without changes), checked entry by entry and indexed
+    /// at once: the AOF rewrite's pieces.
     pub fn push_changed_chunk(&mut self, chunk: Chunk, packed_changes: &[u8]) -> Result<(), SeqError> {
         let first_seq = self.store_chunk(chunk, packed_changes)?;
         let floor = self.dedup.floor();
@@ -177,7 +174,7 @@ impl SeqLog {
     }
 
     /// Restores a consumer's cursor.
-    pub fn push_cursor(&mut self, consumer: &[u8], seq: u64) -> Result<(), SeqError> {
+    pub(crate) fn push_cursor(&mut self, consumer: &[u8], seq: u64) -> Result<(), SeqError> {
         self.ack(consumer, seq).map(|_| ())
     }
 }
