@@ -17,13 +17,6 @@ use common::*;
 use redis::Connection;
 
 fn main() {
-    let rdb_out = fixtures_dir().join("seq-v1.rdb");
-    let exp_out = fixtures_dir().join("seq-v1.expected.txt");
-    let overwrite = std::env::var("SEQ_FIXTURE_OVERWRITE").as_deref() == Ok("1");
-    assert!(
-        overwrite || (!rdb_out.exists() && !exp_out.exists()),
-        "the v1 fixture exists; a released encoding's fixture never changes (SEQ_FIXTURE_OVERWRITE=1 to force)"
-    );
     let dir = ScratchDir::new("make-fixture-v1");
     let server = Server::start_in(&dir.0, &["--dbfilename", "dump.rdb"]);
     let mut con = server.connect();
@@ -112,11 +105,5 @@ fn main() {
         ],
         strings: vec![(b"plain".to_vec(), b"a plain string".to_vec())],
     };
-    let _: () = redis::cmd("SAVE").query(&mut con).expect("SAVE");
-    std::fs::create_dir_all(fixtures_dir()).unwrap();
-    std::fs::copy(dir.0.join("dump.rdb"), &rdb_out).expect("copy dump.rdb");
-    let text = render(&exp, encver);
-    assert_eq!(parse_expected(&text), exp, "the expected file does not parse back to what was written");
-    std::fs::write(&exp_out, text).unwrap();
-    eprintln!("wrote {} and {}", rdb_out.display(), exp_out.display());
+    write_fixture(&mut con, &dir, &exp, encver);
 }

@@ -21,9 +21,10 @@ fn load_fixture(version: u32, check: impl FnOnce(&mut Connection, &Expect)) {
     let expected = fixtures_dir().join(format!("seq-v{version}.expected.txt"));
     assert!(
         rdb.exists() && expected.exists(),
-        "missing {} or {}: generate them once with `cargo run --release --example make_fixture_v{version}`",
+        "missing {} or {}: generate them once with `cargo run --release --example {}`",
         rdb.display(),
-        expected.display()
+        expected.display(),
+        fixture_generator(u64::from(version))
     );
     let exp = parse_expected(&std::fs::read_to_string(&expected).unwrap());
     assert!(!exp.logs.is_empty(), "the expected file describes no log");
@@ -99,19 +100,31 @@ fn loads_the_encoding_v1_fixture() {
 
 #[test]
 fn loads_the_encoding_v2_fixture() {
-    load_fixture(2, |con, exp| {
-        // The fixture holds what it claims: edits, deletions, a RESYNC floor, every SEQ.CHANGES answer.
-        let info = |con: &mut Connection, key: &[u8], f: &str| field(&info_of(con, key), f);
-        assert!(exp.logs.iter().all(|l| !l.changes.is_empty()), "every v2 log lists its SEQ.CHANGES answers");
-        assert!(exp.logs.iter().any(|l| l.changes.iter().any(|(_, a)| a.is_err())), "a RESYNC floor");
-        assert!(info(con, b"conv:{g1}", "deleted") > 0 && info(con, b"conv:{g1}", "rev") > 3);
-        assert_eq!(info(con, b"conv:{g1}", "first"), 2, "the deleted first entry stays deleted");
-        assert!(info(con, b"big:{b}", "deleted") == 10 && info(con, b"big:{b}", "rev") == 20);
-        // Changes go on from the loaded rev.
-        let rev = info(con, b"conv:{g1}", "rev");
-        assert_eq!(edit(con, b"conv:{g1}", 4, b"edited after loading"), rev + 1);
-        assert_eq!(del(con, b"conv:{g1}", &[4]), 1);
-        let (now, list) = changes(con, b"conv:{g1}", rev, None).unwrap();
-        assert_eq!((now, list), (rev + 2, vec![Change { rev: rev + 2, seq: 4, entry: None }]));
+    load_fixture(2, lifecycle_fixture_holds_what_it_claims);
+}
+
+/// v3 added a flags word (the damaged mark, 0 here) to v2: the same workload.
+#[test]
+fn loads_the_encoding_v3_fixture() {
+    load_fixture(3, |con, exp| {
+        lifecycle_fixture_holds_what_it_claims(con, exp);
+        assert_eq!(field(&info_of(con, b"conv:{g1}"), "damaged"), 0);
     });
+}
+
+/// The lifecycle workload's fixture (v2 and later): edits, deletions, a RESYNC floor,
+/// every SEQ.CHANGES answer, and changes going on from the loaded rev.
+fn lifecycle_fixture_holds_what_it_claims(con: &mut Connection, exp: &Expect) {
+    let info = |con: &mut Connection, key: &[u8], f: &str| field(&info_of(con, key), f);
+    assert!(exp.logs.iter().all(|l| !l.changes.is_empty()), "every v2 log lists its SEQ.CHANGES answers");
+    assert!(exp.logs.iter().any(|l| l.changes.iter().any(|(_, a)| a.is_err())), "a RESYNC floor");
+    assert!(info(con, b"conv:{g1}", "deleted") > 0 && info(con, b"conv:{g1}", "rev") > 3);
+    assert_eq!(info(con, b"conv:{g1}", "first"), 2, "the deleted first entry stays deleted");
+    assert!(info(con, b"big:{b}", "deleted") == 10 && info(con, b"big:{b}", "rev") == 20);
+    // Changes go on from the loaded rev.
+    let rev = info(con, b"conv:{g1}", "rev");
+    assert_eq!(edit(con, b"conv:{g1}", 4, b"edited after loading"), rev + 1);
+    assert_eq!(del(con, b"conv:{g1}", &[4]), 1);
+    let (now, list) = changes(con, b"conv:{g1}", rev, None).unwrap();
+    assert_eq!((now, list), (rev + 2, vec![Change { rev: rev + 2, seq: 4, entry: None }]));
 }

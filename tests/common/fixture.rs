@@ -182,7 +182,7 @@ pub fn render(exp: &Expect, encver: u64) -> String {
     let mut out = String::new();
     out.push_str("# redis-seq RDB fixture, encoding version ");
     out.push_str(&encver.to_string());
-    out.push_str(&format!(": written by `cargo run --release --example make_fixture_v{encver}`.\n"));
+    out.push_str(&format!(": written by `cargo run --release --example {}`.\n", fixture_generator(encver)));
     out.push_str("# Bytes are hex (`-` = empty). Do not edit: a released encoding's fixture never changes.\n");
     for l in &exp.logs {
         out.push_str(&format!("log {}\n", hx(&l.key)));
@@ -233,4 +233,33 @@ pub fn dump_encver(payload: &[u8]) -> u64 {
     assert_eq!(payload.get(1), Some(&0x81), "module id as a 64-bit RDB length");
     let id = u64::from_be_bytes(payload[2..10].try_into().expect("a module id"));
     id & 1023
+}
+
+/// The example in `examples/` that writes the fixture of encoding `encver`.
+pub fn fixture_generator(encver: u64) -> &'static str {
+    if encver == 1 {
+        "make_fixture_v1"
+    } else {
+        "make_fixture_lifecycle"
+    }
+}
+
+/// Saves the server's data set as the fixture of encoding `encver` (`seq-v<encver>.rdb`)
+/// with its expected values, refusing to overwrite a released one unless
+/// `SEQ_FIXTURE_OVERWRITE=1`: what the fixture generators in `examples/` end with.
+pub fn write_fixture(con: &mut Connection, dir: &super::ScratchDir, exp: &Expect, encver: u64) {
+    let rdb_out = fixtures_dir().join(format!("seq-v{encver}.rdb"));
+    let exp_out = fixtures_dir().join(format!("seq-v{encver}.expected.txt"));
+    let overwrite = std::env::var("SEQ_FIXTURE_OVERWRITE").as_deref() == Ok("1");
+    assert!(
+        overwrite || (!rdb_out.exists() && !exp_out.exists()),
+        "the v{encver} fixture exists; a released encoding's fixture never changes (SEQ_FIXTURE_OVERWRITE=1 to force)"
+    );
+    let _: () = redis::cmd("SAVE").query(con).expect("SAVE");
+    std::fs::create_dir_all(fixtures_dir()).expect("create the fixtures directory");
+    std::fs::copy(dir.0.join("dump.rdb"), &rdb_out).expect("copy dump.rdb");
+    let text = render(exp, encver);
+    assert_eq!(parse_expected(&text), *exp, "the expected file does not parse back to what was written");
+    std::fs::write(&exp_out, text).expect("write the expected values");
+    eprintln!("wrote {} and {}", rdb_out.display(), exp_out.display());
 }

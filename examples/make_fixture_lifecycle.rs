@@ -1,14 +1,15 @@
-//! Writes the encoding-v2 RDB fixture and its expected values (`tests/fixtures/seq-v2.*`)
-//! from a fixed workload of the message lifecycle against a real redis-server with the
-//! module: edits (one entry edited twice), deletions (the first entry, a middle one, a
+//! Writes the RDB fixture of the encoding the module writes now (v2 and later: v2 when it
+//! was released, v3 since; `tests/fixtures/seq-v<N>.*`) and its expected values, from a
+//! fixed workload of the message lifecycle against a real redis-server with the module: edits (one entry edited twice), deletions (the first entry, a middle one, a
 //! whole log), a seq edited then deleted, a change trimmed away (a RESYNC floor) and a
 //! log over several chunks with 1% edited and 1% deleted.
 //!
 //! ```text
-//! cargo build --release && cargo run --release --example make_fixture_v2
+//! cargo build --release && cargo run --release --example make_fixture_lifecycle
 //! ```
 //!
-//! Like `make_fixture_v1`, it refuses to overwrite existing fixtures unless
+//! Run it once for each new encoding version. Like `make_fixture_v1`, it refuses to
+//! overwrite existing fixtures (a released encoding's fixture never changes) unless
 //! `SEQ_FIXTURE_OVERWRITE=1`; `SEQ_FIXTURES_DIR=/tmp/x` writes elsewhere.
 //! `tests/fixtures_load.rs` checks that the module still loads what this wrote.
 
@@ -28,14 +29,7 @@ fn ids(prefix: &str, n: i64) -> Vec<Vec<u8>> {
 }
 
 fn main() {
-    let rdb_out = fixtures_dir().join("seq-v2.rdb");
-    let exp_out = fixtures_dir().join("seq-v2.expected.txt");
-    let overwrite = std::env::var("SEQ_FIXTURE_OVERWRITE").as_deref() == Ok("1");
-    assert!(
-        overwrite || (!rdb_out.exists() && !exp_out.exists()),
-        "the v2 fixture exists; a released encoding's fixture never changes (SEQ_FIXTURE_OVERWRITE=1 to force)"
-    );
-    let dir = ScratchDir::new("make-fixture-v2");
+    let dir = ScratchDir::new("make-fixture-lifecycle");
     let server = Server::start_in(&dir.0, &["--dbfilename", "dump.rdb"]);
     let mut con = server.connect();
 
@@ -107,7 +101,7 @@ fn main() {
 
     let payload: Vec<u8> = redis::cmd("DUMP").arg(g1).query(&mut con).unwrap();
     let encver = dump_encver(&payload);
-    assert_eq!(encver, 2, "this fixture is for encoding version 2, the module writes {encver}");
+    assert!(encver >= 2, "the lifecycle exists from encoding version 2 on, the module writes {encver}");
 
     let exp = Expect {
         logs: vec![
@@ -120,11 +114,5 @@ fn main() {
         ],
         strings: vec![(b"plain".to_vec(), b"a plain string".to_vec())],
     };
-    let _: () = redis::cmd("SAVE").query(&mut con).expect("SAVE");
-    std::fs::create_dir_all(fixtures_dir()).unwrap();
-    std::fs::copy(dir.0.join("dump.rdb"), &rdb_out).expect("copy dump.rdb");
-    let text = render(&exp, encver);
-    assert_eq!(parse_expected(&text), exp, "the expected file does not parse back to what was written");
-    std::fs::write(&exp_out, text).unwrap();
-    eprintln!("wrote {} and {}", rdb_out.display(), exp_out.display());
+    write_fixture(&mut con, &dir, &exp, encver);
 }
