@@ -34,6 +34,7 @@ mod aof;
 mod common;
 mod config;
 mod data;
+mod dedup;
 mod lifecycle;
 mod memory;
 mod read_state;
@@ -158,6 +159,9 @@ fn main() {
     }
     if cfg.phase("aof") {
         aof::phase(&cfg, &server, &mut con, &sha, &mut sum);
+    }
+    if cfg.phase("dedup") {
+        dedup::phase(&cfg, &server, &mut con, &mut sum);
     }
     if cfg.phase("small") {
         small_logs::phase(&cfg, &server, &mut con, &sha, &mut sum);
