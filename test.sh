@@ -28,6 +28,13 @@ version_of() {
     "$@" --version | sed -E 's/^([A-Za-z]+) server v=([^ ]+).*/\1 \2/'
 }
 
+# The fuzz targets (crates/seq-fuzz) and the live-server fuzzer (tests/live_fuzz.rs) run
+# for a fixed time from a pinned seed, so a green run stays green on any machine: a slower
+# one explores a prefix of the same inputs. Set other seeds (or unset these) to explore;
+# crates/seq-fuzz/README.md shows a long run.
+export SEQ_FUZZ_SEED="${SEQ_FUZZ_SEED:-20261201}"
+export SEQ_LIVE_FUZZ_SEED="${SEQ_LIVE_FUZZ_SEED:-20261201}"
+
 failed=0
 # Two test threads per binary: each integration test runs one to three servers, and
 # the suite is sized for a 2-core machine.
