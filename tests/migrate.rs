@@ -19,15 +19,9 @@ use common::binaries::{migrate_tool, valkey_server};
 use common::*;
 use redis::{Connection, Value};
 
-/// The benchmark's script (benches/seq_bench/main.rs): a retried id returns its seq and
-/// writes nothing; else INCR, HSET and XADD with an auto (time) id.
-const LUA: &str = "\
-local seq = redis.call('HGET', KEYS[2], ARGV[1])
-if seq then return tonumber(seq) end
-seq = redis.call('INCR', KEYS[1])
-redis.call('HSET', KEYS[2], ARGV[1], seq)
-redis.call('XADD', KEYS[3], '*', 'seq', seq, 'id', ARGV[1], 'payload', ARGV[2])
-return seq";
+// The benchmark's script: a retried id returns its seq and writes nothing; else INCR,
+// HSET and XADD with an auto (time) id.
+use common::legacy::LUA_SCRIPT as LUA;
 
 struct Run {
     code: Option<i32>,

@@ -90,10 +90,11 @@ fn split_env(var: &str, default: &str) -> (String, Vec<String>) {
 /// so `cargo test --release` loads `target/release/...`), refused when it is older than
 /// the sources: testing a stale build would report on code that is not there.
 ///
-/// The sources are the files under `src/` and `crates/seq-core/src/`. `Cargo.toml` is not
-/// among them: cargo does not relink the module for a manifest change outside its build
-/// (a `[[bench]]` or `[dev-dependencies]` edit), so a newer `Cargo.toml` would fail every
-/// test with no way for `cargo build --release` to fix it.
+/// The sources are the files cargo built the module from, as its dep-info file
+/// (`libredis_seq.d` beside it) lists them: a test-only file (`model_test.rs`) or a
+/// manifest change outside the module's build (a `[[bench]]` edit) does not make it
+/// stale, since `cargo build --release` would not rebuild it for those. Without a
+/// dep-info file, every file under `src/` and `crates/seq-core/src/` counts.
 pub fn module_path() -> PathBuf {
     if let Some(path) = std::env::var_os("SEQ_TEST_MODULE") {
         return PathBuf::from(path);
@@ -103,9 +104,7 @@ pub fn module_path() -> PathBuf {
     let built = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or_else(|_| {
         panic!("{} is missing: run `{build}` (./test.sh does) before the integration tests", path.display())
     });
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sources = [root.join("src"), root.join("crates/seq-core/src")];
-    if let Some((newest, changed)) = sources.iter().filter_map(|p| newest_mtime(p)).max() {
+    if let Some((newest, changed)) = module_sources(&path).iter().filter_map(|p| newest_mtime(p)).max() {
         assert!(
             built >= newest,
             "{} is older than {}: run `{build}` before the integration tests",
@@ -136,6 +135,19 @@ fn profile_dir() -> PathBuf {
 }
 
 /// The newest modification time of a file or of any file under a directory, with its path.
+/// The files `module` was built from: its dep-info file's list (`<module>: <file> <file> ...`,
+/// spaces inside a path escaped as `\ `), or the source directories when there is none.
+fn module_sources(module: &Path) -> Vec<PathBuf> {
+    let dep_info = std::fs::read_to_string(module.with_extension("d")).unwrap_or_default();
+    let files = dep_info.split_once(": ").map_or("", |(_, files)| files).replace("\\ ", "\0");
+    let listed: Vec<PathBuf> = files.split_whitespace().map(|f| PathBuf::from(f.replace('\0', " "))).collect();
+    if listed.is_empty() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        return vec![root.join("src"), root.join("crates/seq-core/src")];
+    }
+    listed
+}
+
 fn newest_mtime(path: &Path) -> Option<(SystemTime, PathBuf)> {
     let meta = std::fs::metadata(path).ok()?;
     if !meta.is_dir() {

@@ -9,6 +9,7 @@ pub mod client;
 pub mod cluster;
 pub mod fixture;
 pub mod info;
+pub mod legacy;
 pub mod lifecycle;
 pub mod process;
 pub mod replies;

@@ -92,7 +92,14 @@ impl Model {
         }
         let skip = if policy.failover_gap > 0 && self.epoch < policy.node_epoch { policy.failover_gap } else { 0 };
         let seq = self.last + skip + 1;
-        self.skipped += skip;
+        self.append(seq, ts, id, payload, policy);
+        seq
+    }
+
+    /// Stores an entry at `seq` (above `last`: the seqs between are skipped), then applies
+    /// automatic retention, as ALLOC and IMPORT both do.
+    fn append(&mut self, seq: u64, ts: u64, id: &[u8], payload: &[u8], policy: &AllocPolicy) {
+        self.skipped += seq - self.last - 1;
         self.last = seq;
         self.last_ts = ts;
         self.epoch = self.epoch.max(policy.node_epoch);
@@ -104,7 +111,6 @@ impl Model {
         if policy.max_age_ms > 0 {
             self.drop_below(self.max_age_point(policy.max_age_ms));
         }
-        seq
     }
 
     fn import(&mut self, seq: u64, ts: u64, id: &[u8], payload: &[u8], policy: &AllocPolicy) -> Result<u64, SeqError> {
@@ -119,18 +125,7 @@ impl Model {
         if ts < self.last_ts {
             return Err(SeqError::ImportTsBehind { ts, newest: self.last_ts });
         }
-        self.skipped += seq - self.last - 1;
-        self.last = seq;
-        self.last_ts = ts;
-        self.epoch = self.epoch.max(policy.node_epoch);
-        self.issued.push((seq, ts, id.to_vec()));
-        self.entries.insert(seq, (id.to_vec(), ts, payload.to_vec()));
-        if policy.max_len > 0 {
-            self.drop_below(self.max_len_point(policy.max_len));
-        }
-        if policy.max_age_ms > 0 {
-            self.drop_below(self.max_age_point(policy.max_age_ms));
-        }
+        self.append(seq, ts, id, payload, policy);
         Ok(seq)
     }
 
