@@ -18,16 +18,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use redis::{Connection, Value};
 
-/// Waits (up to 10 s) until Redis reports exactly `n` blocked clients.
-fn wait_blocked(con: &mut Connection, n: i64) {
-    let mut seen = -1;
-    let ok = wait_until(Duration::from_secs(10), || {
-        seen = blocked_clients(con);
-        seen == n
-    });
-    assert!(ok, "expected {n} blocked clients, INFO clients says {seen}");
-}
-
 /// Sends a (blocking) command on its own connection in a thread; the thread returns the
 /// reply (or error text) and the instant it arrived.
 fn spawn_call(server: &Server, args: Vec<String>) -> JoinHandle<(Result<Value, String>, Instant)> {

@@ -372,19 +372,6 @@ fn concurrent_allocs_get_distinct_continuous_seqs() {
     }
 }
 
-/// Reads pub/sub messages until `n` arrived or 2 s passed.
-fn read_messages(ps: &mut redis::PubSub, n: usize) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    while out.len() < n {
-        match ps.get_message() {
-            Ok(msg) => out.push((msg.get_channel_name().to_string(), msg.get_payload_bytes().to_vec())),
-            Err(e) if e.is_timeout() => break,
-            Err(e) => panic!("pub/sub read failed: {e}"),
-        }
-    }
-    out
-}
-
 #[test]
 fn alloc_raises_the_seq_alloc_keyspace_notification() {
     let (server, _dir) = start_seq(&[]);

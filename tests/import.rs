@@ -220,14 +220,7 @@ fn import_raises_seq_import_not_seq_alloc() {
     import(&mut con, "conv:{ev}", 4, 1, "a", "x");
     let _ = try_call(&mut con, &["SEQ.IMPORT", "conv:{ev}", "1", "1", "b", "x"]);
     alloc(&mut con, "conv:{ev}", "c", None);
-    let mut got = Vec::new();
-    while got.len() < 4 {
-        match ps.get_message() {
-            Ok(msg) => got.push((msg.get_channel_name().to_string(), msg.get_payload_bytes().to_vec())),
-            Err(e) if e.is_timeout() => break,
-            Err(e) => panic!("pub/sub read failed: {e}"),
-        }
-    }
+    let mut got = read_messages(&mut ps, 4);
     got[..2].sort();
     got[2..].sort();
     assert_eq!(

@@ -323,14 +323,6 @@ fn lookup_answers_the_seq_alloc_would_return_without_writing() {
     assert!(call_err(&mut con, &["SEQ.LOOKUP", "plain", "m1"]).starts_with("WRONGTYPE"));
 }
 
-/// The next `n` pub/sub messages as (channel, payload); fewer if none comes for 2 s.
-fn read_messages(ps: &mut redis::PubSub<'_>, n: usize) -> Vec<(String, Vec<u8>)> {
-    (0..n)
-        .map_while(|_| ps.get_message().ok())
-        .map(|m| (m.get_channel_name().to_string(), m.get_payload_bytes().to_vec()))
-        .collect()
-}
-
 #[test]
 fn edit_and_del_raise_their_keyspace_notifications() {
     let (server, _dir) = start_seq(&[]);

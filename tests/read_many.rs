@@ -58,15 +58,6 @@ fn s(key: &str, last: i64, seqs: &[i64]) -> (String, i64, Vec<i64>) {
     (key.to_string(), last, seqs.to_vec())
 }
 
-fn wait_blocked(con: &mut Connection, n: i64) {
-    let mut seen = -1;
-    let ok = wait_until(Duration::from_secs(10), || {
-        seen = blocked_clients(con);
-        seen == n
-    });
-    assert!(ok, "expected {n} blocked clients, INFO clients says {seen}");
-}
-
 /// Sends a (blocking) SEQ.READ on its own connection in a thread; returns the reply (or
 /// error text) and the instant it arrived.
 fn spawn_read(server: &Server, args: &[&str]) -> JoinHandle<(Result<Value, String>, Instant)> {

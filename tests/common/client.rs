@@ -151,3 +151,17 @@ pub fn config_set(con: &mut Connection, name: &str, value: &str) {
         panic!("CONFIG SET {name} {value}: {}", error_text(&e));
     }
 }
+
+/// The next `n` pub/sub messages as (channel, payload); fewer if none comes within the
+/// subscriber's read timeout. Any other read error fails the test.
+pub fn read_messages(ps: &mut redis::PubSub<'_>, n: usize) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        match ps.get_message() {
+            Ok(msg) => out.push((msg.get_channel_name().to_string(), msg.get_payload_bytes().to_vec())),
+            Err(e) if e.is_timeout() => break,
+            Err(e) => panic!("pub/sub read failed: {e}"),
+        }
+    }
+    out
+}

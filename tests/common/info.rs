@@ -42,6 +42,16 @@ pub fn blocked_clients(con: &mut Connection) -> i64 {
         .expect("INFO clients has blocked_clients")
 }
 
+/// Waits (up to 10 s) until Redis reports exactly `n` blocked clients.
+pub fn wait_blocked(con: &mut Connection, n: i64) {
+    let mut seen = -1;
+    let ok = super::server::wait_until(std::time::Duration::from_secs(10), || {
+        seen = blocked_clients(con);
+        seen == n
+    });
+    assert!(ok, "expected {n} blocked clients, INFO clients says {seen}");
+}
+
 /// The server's clock in milliseconds (`TIME`).
 pub fn server_time_ms(con: &mut Connection) -> i64 {
     let (s, us): (i64, i64) = redis::cmd("TIME").query(con).expect("TIME");
