@@ -83,6 +83,9 @@ impl PackedMap {
                 return None;
             }
         };
+        if at + 1 == self.blocks.len() && self.append(key, value) {
+            return None;
+        }
         let mut pairs = self.pairs_at(at);
         let previous = match pairs.binary_search_by_key(&key, |&(k, _)| k) {
             Ok(found) => pairs.get_mut(found).map(|pair| std::mem::replace(&mut pair.1, value)),
@@ -170,6 +173,25 @@ impl PackedMap {
         blocks + allocation_size(self.blocks.capacity() * std::mem::size_of::<Block>())
     }
 
+    /// Adds `key` after the last pair of the map if it is above it and the last block has
+    /// room: the pair's bytes are appended, nothing is re-encoded (revs are issued
+    /// ascending, a load goes in seq order: most inserts are these).
+    fn append(&mut self, key: u64, value: u64) -> bool {
+        let Some(block) = self.blocks.back_mut() else { return false };
+        let (count, last) = block.pairs().fold((0, None), |(count, _), pair| (count + 1, Some(pair)));
+        let Some((last_key, last_value)) = last.filter(|&(last_key, _)| last_key < key && count < MAX_PAIRS) else {
+            return false;
+        };
+        let delta = (key - last_key, zigzag(value.wrapping_sub(last_value)));
+        let mut bytes = std::mem::take(&mut block.bytes).into_vec();
+        bytes.reserve_exact(varint::len(delta.0) + varint::len(delta.1));
+        varint::put(&mut bytes, delta.0);
+        varint::put(&mut bytes, delta.1);
+        block.bytes = bytes.into_boxed_slice();
+        self.len += 1;
+        true
+    }
+
     /// Gives back the deque's room once three quarters of it is unused (a trim dropped the
     /// oldest blocks), so that its capacity follows the records kept, not the most ever.
     fn shrink(&mut self) {
@@ -183,9 +205,12 @@ impl PackedMap {
         self.blocks.partition_point(|block| block.key <= key).checked_sub(1)
     }
 
-    /// The pairs of the block at `at`, decoded (none if there is no such block).
+    /// The pairs of the block at `at`, decoded (none if there is no such block), with room
+    /// for the one an insert adds.
     fn pairs_at(&self, at: usize) -> Vec<(u64, u64)> {
-        self.blocks.get(at).map(|block| block.pairs().collect()).unwrap_or_default()
+        let mut pairs = Vec::with_capacity(MAX_PAIRS + 1);
+        pairs.extend(self.blocks.get(at).into_iter().flat_map(Block::pairs));
+        pairs
     }
 
     /// Writes `pairs` (ascending, none below `block_key` nor at or above the next block's
@@ -258,10 +283,22 @@ impl Iterator for Pairs<'_> {
         if self.pos >= self.bytes.len() {
             return None;
         }
-        let key = varint::get(self.bytes, &mut self.pos)?;
-        let value = varint::get(self.bytes, &mut self.pos)?;
+        let key = next_varint(self.bytes, &mut self.pos)?;
+        let value = next_varint(self.bytes, &mut self.pos)?;
         self.previous = (self.previous.0.wrapping_add(key), self.previous.1.wrapping_add(unzigzag(value)));
         Some(self.previous)
+    }
+}
+
+/// `varint::get` with the one-byte case, most deltas, first: decoding a block is the
+/// inner loop of every lookup and change.
+fn next_varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
+    match bytes.get(*pos) {
+        Some(&byte) if byte < 0x80 => {
+            *pos += 1;
+            Some(u64::from(byte))
+        }
+        _ => varint::get(bytes, pos),
     }
 }
 
