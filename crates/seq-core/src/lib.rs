@@ -14,6 +14,7 @@ mod id_table;
 mod lifecycle;
 mod load;
 mod log;
+mod packed_map;
 mod retention;
 mod retired;
 mod varint;

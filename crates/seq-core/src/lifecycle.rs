@@ -368,4 +368,26 @@ mod tests {
         assert_eq!((log.deleted(), log.resync_floor(), log.rev()), (0, 3, 3));
         assert_eq!(listed(&log, 3), Ok(vec![]));
     }
+
+    /// A log of 100,000 entries with 1% of them edited and 1% deleted (the benchmark's
+    /// pattern: in each hundred seqs one edit, one deletion), then every edited entry
+    /// edited again: the change records cost a few bytes per changed entry.
+    #[test]
+    fn change_records_cost_a_few_bytes_per_changed_entry() {
+        let mut log = log_of(100_000);
+        let record_bytes = |log: &SeqLog| log.lifecycle().records().map(ChangeRecords::heap_bytes).sum::<usize>();
+        for hundred in 0..1_000u64 {
+            log.edit(hundred * 100 + 50, b"an edited payload").unwrap();
+            log.delete(&[hundred * 100 + 7]).unwrap();
+        }
+        let changed = 2_000.0;
+        let first = record_bytes(&log) as f64 / changed;
+        for hundred in 0..1_000u64 {
+            log.edit(hundred * 100 + 50, b"edited again").unwrap();
+        }
+        let again = record_bytes(&log) as f64 / changed;
+        eprintln!("change records: {first:.1} bytes per changed entry, {again:.1} once the edits are edited again");
+        assert!(first <= 12.0 && again <= 12.0, "{first} then {again} bytes per changed entry");
+        assert_eq!(listed(&log, 2_000).unwrap().len(), 1_000);
+    }
 }
