@@ -127,10 +127,11 @@ impl SeqLog {
     }
 
     /// A log rebuilt in the large form (`encoding::load`), in the form it belongs in.
-    pub(super) fn settled(log: LargeLog) -> SeqLog {
-        let mut log = SeqLog::from(log);
-        log.settle(Settle::Loaded);
-        log
+    pub(super) fn settled(mut log: LargeLog) -> SeqLog {
+        match SmallLog::from_large(&mut log, Settle::Loaded) {
+            Some(small) => SeqLog { form: Form::Small(small) },
+            None => SeqLog::from(log),
+        }
     }
 
     pub(super) fn view(&self) -> LogRef<'_> {

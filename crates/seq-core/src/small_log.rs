@@ -136,11 +136,7 @@ impl SmallLog {
             }
             return None;
         }
-        if chunk.heap_bytes() > chunk.live_bytes().len() {
-            // What trims left behind (trimmed entries' bytes, slack) goes: a small log
-            // costs its bytes.
-            chunk.rewrite(None);
-        }
+        chunk.compact();
         Some(SmallLog { chunk, epoch, dedup_floor: log.dedup.floor() })
     }
 }
