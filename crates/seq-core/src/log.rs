@@ -15,7 +15,7 @@ use super::chunk_list::ChunkList;
 use super::cursors::Cursors;
 use super::dedup::DedupIndex;
 use super::lifecycle::Lifecycle;
-use super::log_ref::{Ids, LogRef, RevRange, NO_CURSORS, NO_LIFECYCLE};
+use super::log_ref::{check_append, Ids, LogRef, RevRange, NO_CURSORS, NO_LIFECYCLE};
 use super::retired::RetiredIds;
 use super::small_log::{Settle, SmallLog};
 use super::{Entry, SeqError};
@@ -410,7 +410,7 @@ impl LargeLog {
     }
 
     fn apply_append(&mut self, append: &Append, id: &[u8], payload: &[u8]) -> Result<u64, SeqError> {
-        self.view().check_append(append, id)?;
+        check_append(&self.header, self.lifecycle().damaged, self.dedup.floor(), append, id)?;
         let last = self.header.last;
         self.dedup.advance_floor(append.dedup_floor.min(append.seq), &self.chunks);
 
@@ -455,7 +455,9 @@ impl LargeLog {
     /// removed (plus one partial chunk), never the log's length.
     fn trim_before(&mut self, keep_from: u64) -> u64 {
         let keep_from = keep_from.min(self.header.last + 1);
-        if keep_from <= self.view().stored_first() {
+        // The stored first seq (`LogRef::stored_first`), read without a view: this runs on
+        // every append.
+        if self.chunks.front().is_none_or(|c| keep_from <= c.first_seq) {
             return 0;
         }
         let mut removed = 0;

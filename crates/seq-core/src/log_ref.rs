@@ -297,32 +297,43 @@ impl<'a> LogRef<'a> {
         self.first_seq_at_or_after_ts(window_start).map(|seq| seq.max(self.dedup_floor()))
     }
 
-    /// Refuses a resolved append that does not fit this log (`SeqLog::apply_append`).
+    /// Refuses a resolved append that does not fit this log (`check_append`).
     pub(super) fn check_append(self, append: &Append, id: &[u8]) -> Result<(), SeqError> {
-        let last = self.header.last;
-        if append.seq <= last || append.seq > MAX_SEQ || append.ts > MAX_SEQ {
-            return Err(SeqError::InvalidState("appended seq is not above last, or too large"));
-        }
-        if append.ts < self.header.last_ts {
-            return Err(SeqError::InvalidState("appended ts is older than the log's newest"));
-        }
-        // A damaged log already says it misses effects: it follows its master's later
-        // appends by the old rule (above `last`) instead of refusing every one of them.
-        let expected = append.skip.map(|skip| last.saturating_add(skip).saturating_add(1));
-        if expected.is_some_and(|expected| expected != append.seq) && !self.lifecycle.damaged {
-            return Err(SeqError::InvalidState(
-                "appended seq is not last + 1 + the declared skip (an effect is missing)",
-            ));
-        }
-        if id.is_empty() {
-            return Err(SeqError::InvalidState("empty client-msg-id"));
-        }
-        let floor = append.dedup_floor.min(append.seq);
-        if !DedupIndex::can_index(floor.max(self.dedup_floor()), append.seq) {
-            return Err(SeqError::InvalidState("appended seq too far above the de-duplication floor"));
-        }
-        Ok(())
+        check_append(&self.header, self.lifecycle.damaged, self.dedup_floor(), append, id)
     }
+}
+
+/// Refuses a resolved append that does not fit a log of these scalars (`SeqLog::apply_append`):
+/// a function of the scalars alone, so the large form's append (the hot path) checks
+/// without building a view.
+pub(super) fn check_append(
+    header: &Scalars,
+    damaged: bool,
+    dedup_floor: u64,
+    append: &Append,
+    id: &[u8],
+) -> Result<(), SeqError> {
+    let last = header.last;
+    if append.seq <= last || append.seq > MAX_SEQ || append.ts > MAX_SEQ {
+        return Err(SeqError::InvalidState("appended seq is not above last, or too large"));
+    }
+    if append.ts < header.last_ts {
+        return Err(SeqError::InvalidState("appended ts is older than the log's newest"));
+    }
+    // A damaged log already says it misses effects: it follows its master's later
+    // appends by the old rule (above `last`) instead of refusing every one of them.
+    let expected = append.skip.map(|skip| last.saturating_add(skip).saturating_add(1));
+    if expected.is_some_and(|expected| expected != append.seq) && !damaged {
+        return Err(SeqError::InvalidState("appended seq is not last + 1 + the declared skip (an effect is missing)"));
+    }
+    if id.is_empty() {
+        return Err(SeqError::InvalidState("empty client-msg-id"));
+    }
+    let floor = append.dedup_floor.min(append.seq);
+    if !DedupIndex::can_index(floor.max(dedup_floor), append.seq) {
+        return Err(SeqError::InvalidState("appended seq too far above the de-duplication floor"));
+    }
+    Ok(())
 }
 
 /// Descending iteration: chunks decode forwards, so each chunk's slice of the range is
