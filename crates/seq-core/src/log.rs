@@ -134,6 +134,7 @@ impl SeqLog {
         }
     }
 
+    #[inline]
     pub(super) fn view(&self) -> LogRef<'_> {
         match &self.form {
             Form::Small(small) => small.view(),
@@ -142,6 +143,7 @@ impl SeqLog {
     }
 
     /// The large form of this log, made so first if it is small.
+    #[inline]
     pub(super) fn large(&mut self) -> Result<&mut LargeLog, SeqError> {
         if let Form::Small(small) = &mut self.form {
             let large = std::mem::replace(small, SmallLog::new()).into_large();

@@ -39,18 +39,19 @@ pub(crate) struct LogRef<'a> {
 }
 
 impl<'a> LogRef<'a> {
-    pub(super) fn header(self) -> LogHeader {
+    pub(super) fn header(&self) -> LogHeader {
         let Scalars { last, skipped, epoch, last_ts } = self.header;
         LogHeader { last, skipped, epoch, last_ts, dedup_floor: self.dedup_floor() }
     }
 
     /// Entries retained and not deleted: what reads return.
-    pub(super) fn len(self) -> u64 {
+    #[inline]
+    pub(super) fn len(&self) -> u64 {
         self.stored - self.lifecycle.deleted
     }
 
     /// Lowest seq a read returns; `last + 1` when there is none.
-    pub(super) fn first(self) -> u64 {
+    pub(super) fn first(&self) -> u64 {
         if self.lifecycle.deleted == 0 {
             return self.stored_first();
         }
@@ -58,12 +59,13 @@ impl<'a> LogRef<'a> {
     }
 
     /// Lowest stored seq, deleted or not: where "trim nothing" stands.
-    pub(super) fn stored_first(self) -> u64 {
+    #[inline]
+    pub(super) fn stored_first(&self) -> u64 {
         self.chunks.front().map_or(self.header.last + 1, |c| c.first_seq)
     }
 
     /// ts of the lowest entry a read returns (0 when none).
-    pub(super) fn first_ts(self) -> u64 {
+    pub(super) fn first_ts(&self) -> u64 {
         if self.lifecycle.deleted == 0 {
             return self.chunks.front().map_or(0, |c| c.first_ts);
         }
@@ -71,7 +73,7 @@ impl<'a> LogRef<'a> {
     }
 
     /// ts of the highest entry a read returns (0 when none).
-    pub(super) fn last_ts(self) -> u64 {
+    pub(super) fn last_ts(&self) -> u64 {
         if self.lifecycle.deleted == 0 {
             return self.chunks.back().map_or(0, |c| c.last_ts);
         }
@@ -81,7 +83,8 @@ impl<'a> LogRef<'a> {
 
     // ---- the de-duplication window ---------------------------------------------------------
 
-    pub(super) fn dedup_floor(self) -> u64 {
+    #[inline]
+    pub(super) fn dedup_floor(&self) -> u64 {
         match self.ids {
             Ids::Index(dedup, _) => dedup.floor(),
             Ids::Scan { floor } => floor,
@@ -89,21 +92,22 @@ impl<'a> LogRef<'a> {
     }
 
     /// ts of the oldest id in the window (`u64::MAX` when none).
-    fn dedup_oldest_ts(self) -> u64 {
+    #[inline]
+    fn dedup_oldest_ts(&self) -> u64 {
         match self.ids {
             Ids::Index(dedup, _) => dedup.oldest_ts(),
             Ids::Scan { floor } => self.first_stored_from(floor).map_or(u64::MAX, |e| e.ts),
         }
     }
 
-    pub(super) fn dedup_entries(self) -> usize {
+    pub(super) fn dedup_entries(&self) -> usize {
         match self.ids {
             Ids::Index(dedup, _) => dedup.len(),
             Ids::Scan { floor } => self.chunks.iter().map(|c| c.iter_from(floor).count()).sum(),
         }
     }
 
-    pub(super) fn retired(self) -> &'a RetiredIds {
+    pub(super) fn retired(&self) -> &'a RetiredIds {
         match self.ids {
             Ids::Index(dedup, _) => dedup.retired(),
             Ids::Scan { .. } => &NO_RETIRED,
@@ -111,7 +115,8 @@ impl<'a> LogRef<'a> {
     }
 
     /// The seq `id` got, if it is inside the de-duplication window.
-    pub(super) fn seq_of_id(self, id: &[u8]) -> Option<u64> {
+    #[inline]
+    pub(super) fn seq_of_id(&self, id: &[u8]) -> Option<u64> {
         match self.ids {
             Ids::Index(dedup, chunks) => dedup.find(id, chunks),
             Ids::Scan { floor } => {
@@ -125,19 +130,19 @@ impl<'a> LogRef<'a> {
     // ---- entries -----------------------------------------------------------------------
 
     /// The retained, not deleted entry `seq`, if any.
-    pub(super) fn get(self, seq: u64) -> Option<Entry<'a>> {
+    pub(super) fn get(&self, seq: u64) -> Option<Entry<'a>> {
         let (_, chunk) = self.chunks.chunk_of(seq).filter(|(_, c)| !c.is_deleted(seq))?;
         chunk.iter_from(seq).next()
     }
 
     /// The first stored entry (deleted or not) with seq `>= seq`.
-    fn first_stored_from(self, seq: u64) -> Option<Entry<'a>> {
+    fn first_stored_from(&self, seq: u64) -> Option<Entry<'a>> {
         let start = self.chunks.partition_point(|c| c.end_seq() <= seq);
         self.chunks.get(start).and_then(|c| c.iter_from(seq).next())
     }
 
     /// Retained entries with `start <= seq <= end`, ascending.
-    pub(super) fn range(self, start: u64, end: u64) -> impl Iterator<Item = Entry<'a>> + 'a {
+    pub(super) fn range(&self, start: u64, end: u64) -> impl Iterator<Item = Entry<'a>> + 'a {
         let first_chunk = self.chunks.partition_point(|c| c.end_seq() <= start);
         self.chunks
             .iter()
@@ -148,18 +153,18 @@ impl<'a> LogRef<'a> {
     }
 
     /// Retained entries with `start <= seq <= end`, descending.
-    pub(super) fn rev_range(self, end: u64, start: u64) -> RevRange<'a> {
+    pub(super) fn rev_range(&self, end: u64, start: u64) -> RevRange<'a> {
         let past_end = self.chunks.partition_point(|c| c.first_seq <= end);
         RevRange { chunks: self.chunks, next_chunk: past_end, start, end, page: Vec::new() }
     }
 
     /// Deleted entries in the chunks before the chunk at `index`: O(log chunks).
-    fn deleted_before(self, index: usize) -> u64 {
+    fn deleted_before(&self, index: usize) -> u64 {
         self.lifecycle.counts.as_ref().map_or(0, |counts| counts.before(index))
     }
 
     /// Retained, not deleted entries with seq > `after`: O(log chunks).
-    pub(super) fn count_after(self, after: u64) -> u64 {
+    pub(super) fn count_after(&self, after: u64) -> u64 {
         let Some(first) = self.chunks.front() else { return 0 };
         if after < first.first_seq {
             return self.len();
@@ -174,7 +179,7 @@ impl<'a> LogRef<'a> {
     }
 
     /// The seq of the live entry at `rank` (0 = oldest not deleted): O(log chunks).
-    pub(super) fn seq_at_rank(self, rank: u64) -> Option<u64> {
+    pub(super) fn seq_at_rank(&self, rank: u64) -> Option<u64> {
         let front = self.chunks.front()?;
         // Retention asks for the oldest entries, on every append: most often in the front chunk.
         if let Some(seq) = front.nth_live(rank) {
@@ -194,21 +199,21 @@ impl<'a> LogRef<'a> {
     }
 
     /// The first retained seq whose ts is `>= ts`.
-    pub(super) fn first_seq_at_or_after_ts(self, ts: u64) -> Option<u64> {
+    pub(super) fn first_seq_at_or_after_ts(&self, ts: u64) -> Option<u64> {
         let index = self.chunks.partition_point(|c| c.last_ts < ts);
         let chunk = self.chunks.get(index)?;
         chunk.iter().find(|e| e.ts >= ts).map(|e| e.seq)
     }
 
     /// Retained entries the consumer has not acknowledged (a new consumer: all of them).
-    pub(super) fn unread(self, consumer: &[u8]) -> u64 {
+    pub(super) fn unread(&self, consumer: &[u8]) -> u64 {
         self.count_after(self.cursors.get(consumer).unwrap_or(0))
     }
 
     // ---- ALLOC -------------------------------------------------------------------------
 
     /// Decides what an ALLOC of `id` at wall-clock `now_ms` does, without changing anything.
-    pub(super) fn plan_alloc(self, id: &[u8], now_ms: u64, policy: &AllocPolicy) -> Result<AllocPlan, SeqError> {
+    pub(super) fn plan_alloc(&self, id: &[u8], now_ms: u64, policy: &AllocPolicy) -> Result<AllocPlan, SeqError> {
         // An id in the index is inside the window: the window is measured by the log's
         // own time, which only an append moves forward (expiring older ids, below).
         if let Some(seq) = self.seq_of_id(id) {
@@ -230,7 +235,13 @@ impl<'a> LogRef<'a> {
     }
 
     /// Decides what a SEQ.IMPORT of `id` at exactly `seq` and `ts` does (`SeqLog::plan_import`).
-    pub(super) fn plan_import(self, seq: u64, ts: u64, id: &[u8], policy: &AllocPolicy) -> Result<AllocPlan, SeqError> {
+    pub(super) fn plan_import(
+        &self,
+        seq: u64,
+        ts: u64,
+        id: &[u8],
+        policy: &AllocPolicy,
+    ) -> Result<AllocPlan, SeqError> {
         // Checked first, so that a resumed import (seq no longer above last) is answered.
         match self.seq_of_id(id) {
             Some(first) if first == seq => return Ok(AllocPlan::Duplicate(seq)),
@@ -248,7 +259,7 @@ impl<'a> LogRef<'a> {
     }
 
     /// The de-duplication floor, retention point and epoch of appending `seq` at `ts`.
-    fn plan_append(self, seq: u64, ts: u64, policy: &AllocPolicy) -> Result<Append, SeqError> {
+    fn plan_append(&self, seq: u64, ts: u64, policy: &AllocPolicy) -> Result<Append, SeqError> {
         let window_start = ts.saturating_sub(policy.dedup_window_ms);
         let expired = if window_start <= self.dedup_oldest_ts() {
             self.dedup_floor()
@@ -284,13 +295,13 @@ impl<'a> LogRef<'a> {
     }
 
     /// The lowest seq `>= from` whose entry (or retired id) the log still stores.
-    fn lowest_stored_seq_from(self, from: u64) -> Option<u64> {
+    fn lowest_stored_seq_from(&self, from: u64) -> Option<u64> {
         let retired = self.retired().iter_from(from).next().map(|e| e.seq);
         retired.or_else(|| self.first_stored_from(from).map(|e| e.seq))
     }
 
     /// The first indexed seq whose ts is `>= window_start`.
-    fn dedup_floor_for_window_start(self, window_start: u64) -> Option<u64> {
+    fn dedup_floor_for_window_start(&self, window_start: u64) -> Option<u64> {
         if let Some(seq) = self.retired().first_seq_at_or_after_ts(window_start) {
             return Some(seq);
         }
@@ -298,7 +309,7 @@ impl<'a> LogRef<'a> {
     }
 
     /// Refuses a resolved append that does not fit this log (`check_append`).
-    pub(super) fn check_append(self, append: &Append, id: &[u8]) -> Result<(), SeqError> {
+    pub(super) fn check_append(&self, append: &Append, id: &[u8]) -> Result<(), SeqError> {
         check_append(&self.header, self.lifecycle.damaged, self.dedup_floor(), append, id)
     }
 }
