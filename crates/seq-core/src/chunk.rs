@@ -145,6 +145,15 @@ impl Chunk {
         }
     }
 
+    /// Drops the bytes trims left behind (entries trimmed from the front) and any slack
+    /// a sealed chunk would not keep: a chunk that becomes a small log's costs its bytes.
+    pub(crate) fn compact(&mut self) {
+        match self.start {
+            0 => self.seal(),
+            _ => self.rewrite(None),
+        }
+    }
+
     pub fn iter(&self) -> ChunkIter<'_> {
         ChunkIter { chunk: self, pos: self.start, seq: self.first_seq, ts: self.first_ts }
     }

@@ -45,7 +45,7 @@ fn a_seq_jump_past_24_bits_keeps_older_ids() {
     promote(&mut policy, 40_000_000);
     let b = fillers + 40_000_002;
     assert_eq!(alloc(&mut log, b"b", 5, &policy), b);
-    assert!(log.dedup.has_tables() && log.dedup.is_wide(), "a 40 M span needs wide slots");
+    assert!(log.dedup().has_tables() && log.dedup().is_wide(), "a 40 M span needs wide slots");
     assert_eq!(alloc(&mut log, b"b", 5, &policy), b);
     assert_eq!(alloc(&mut log, b"a", 5, &policy), 1, "an id inside the window keeps its first seq");
     assert_eq!(log.dedup_entries() as u64, 2 + fillers);
@@ -66,7 +66,7 @@ fn a_seq_jump_past_24_bits_keeps_older_ids() {
     for n in 0..100u64 {
         alloc(&mut log, format!("e-{n}").as_bytes(), late, &policy);
     }
-    assert!(log.dedup.has_tables() && !log.dedup.is_wide(), "a small span is indexed in compact slots again");
+    assert!(log.dedup().has_tables() && !log.dedup().is_wide(), "a small span is indexed in compact slots again");
     assert_eq!(log.seq_of_id(b"d"), Some(c + 1));
 }
 
@@ -84,23 +84,23 @@ fn a_fence_skip_during_a_large_migration_loses_no_id() {
     let (mut spilled_compact, mut restarted_wide) = (false, false);
     while n < 200_000 {
         n += 1;
-        if n > 120_000 && log.dedup.is_migrating() && n % 5 == 0 && skipped_while_migrating < 3 {
+        if n > 120_000 && log.dedup().is_migrating() && n % 5 == 0 && skipped_while_migrating < 3 {
             skipped_while_migrating += 1;
             promote(&mut policy, 1 << (23 + 4 * skipped_while_migrating));
         }
         let seq = alloc(&mut log, &id(n), n, &policy);
-        spilled_compact |= log.dedup.is_preparing() && log.dedup.is_migrating() && !log.dedup.is_wide();
-        restarted_wide |= spilled_compact && log.dedup.is_migrating() && log.dedup.is_wide();
+        spilled_compact |= log.dedup().is_preparing() && log.dedup().is_migrating() && !log.dedup().is_wide();
+        restarted_wide |= spilled_compact && log.dedup().is_migrating() && log.dedup().is_wide();
         assert!(seq > newest, "id {n} got {seq}, not a new seq");
         newest = seq;
         seqs.insert(n, seq);
-        if log.dedup.is_preparing() {
+        if log.dedup().is_preparing() {
             // The newest ids are in the spill table meanwhile.
             for m in n.saturating_sub(5).max(1)..=n {
                 assert_eq!(log.seq_of_id(&id(m)), Some(seqs[&m]), "id {m} while the next table is prepared");
             }
         }
-        if n % 1009 == 0 || log.dedup.is_preparing() || (log.dedup.is_migrating() && n % 13 == 0) {
+        if n % 1009 == 0 || log.dedup().is_preparing() || (log.dedup().is_migrating() && n % 13 == 0) {
             assert_eq!(log.dedup_entries() as u64, n, "at {n}");
             for m in (1..=n).step_by(47) {
                 assert_eq!(log.seq_of_id(&id(m)), Some(seqs[&m]), "id {m} after {n} allocations");
@@ -110,7 +110,7 @@ fn a_fence_skip_during_a_large_migration_loses_no_id() {
     assert_eq!(skipped_while_migrating, 3, "the fence skips should have come during migrations");
     assert!(spilled_compact, "a skip should have found a compact table migrating and sent ids to a spill");
     assert!(restarted_wide, "the migration should have started over into wide slots");
-    assert!(log.dedup.is_wide());
+    assert!(log.dedup().is_wide());
     assert!(log.last() > 1 << 35);
     let reloaded = round_trip(&log);
     for m in (1..=n).step_by(7) {
@@ -228,7 +228,7 @@ fn expiring_most_of_a_large_window_at_once_counts_and_sheds_the_ids() {
     for n in 1..=300_000u64 {
         alloc(&mut log, format!("m{n}").as_bytes(), 5, &policy);
     }
-    let full = log.dedup.heap_bytes();
+    let full = log.dedup().heap_bytes();
     assert_eq!(log.dedup_entries(), 300_000);
     assert_eq!(alloc(&mut log, b"late", 2_000, &policy), 300_001);
     assert_eq!(log.dedup_entries(), 1, "every older id left the window by time");
@@ -240,5 +240,5 @@ fn expiring_most_of_a_large_window_at_once_counts_and_sheds_the_ids() {
     }
     assert_eq!(log.seq_of_id(b"late"), Some(300_001));
     assert_eq!(alloc(&mut log, b"m7", 2_000, &policy), 300_102, "an expired id is new again");
-    assert!(log.dedup.heap_bytes() * 20 < full, "{} bytes left of {full}", log.dedup.heap_bytes());
+    assert!(log.dedup().heap_bytes() * 20 < full, "{} bytes left of {full}", log.dedup().heap_bytes());
 }

@@ -33,6 +33,7 @@
 //! Counts are never used to reserve memory: a corrupt count ends in a read error.
 
 use super::chunk::Chunk;
+use super::log::LargeLog;
 use super::varint;
 use super::{Append, LogHeader, SeqError, SeqLog};
 
@@ -95,7 +96,7 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
         last_ts: input.get_u64()?,
         dedup_floor: input.get_u64()?,
     };
-    let mut log = SeqLog::from_header(header)?;
+    let mut log = LargeLog::from_header(header)?;
     if version >= ENCODING_V2 {
         let (rev, resync_floor) = (input.get_u64()?, input.get_u64()?);
         log.restore_rev(rev, resync_floor)?;
@@ -128,7 +129,7 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
         let seq = input.get_u64()?;
         log.push_cursor(&name, seq)?;
     }
-    Ok(log)
+    Ok(SeqLog::settled(log))
 }
 
 /// An APPEND effect's numbers as varints in one argument: replicating one argument

@@ -5,6 +5,7 @@
 pub mod args;
 mod changes;
 mod chunk;
+mod chunk_list;
 mod cursors;
 mod dedup;
 mod deleted_counts;
@@ -14,9 +15,11 @@ mod id_table;
 mod lifecycle;
 mod load;
 mod log;
+mod log_ref;
 mod packed_map;
 mod retention;
 mod retired;
+mod small_log;
 mod varint;
 
 #[cfg(test)]
@@ -27,9 +30,11 @@ mod model_test;
 mod small_log_test;
 
 pub use chunk::Chunk;
+pub use chunk_list::ChunkList;
 pub use error::SeqError;
 pub use lifecycle::Change;
 pub use log::{AllocPlan, AllocPolicy, Append, LogHeader, SeqLog};
+pub use log_ref::RevRange;
 pub use retention::TrimBy;
 
 /// The highest seq (and ts) a log may reach: replies carry them as signed 64-bit integers.

@@ -9,6 +9,7 @@
 use super::changes::ChangeRecords;
 use super::chunk::{chunk_of, Chunk};
 use super::deleted_counts::DeletedCounts;
+use super::log::LargeLog;
 use super::{Entry, SeqError, SeqLog, MAX_SEQ};
 
 /// The lifecycle state of a log: all zero, and nothing allocated, until its first change.
@@ -100,11 +101,12 @@ impl SeqLog {
             return Ok(None);
         }
         self.check_rev_room(1)?;
-        let index = chunk_of(&self.chunks, seq).map(|(index, _)| index);
-        if let Some(chunk) = index.and_then(|index| self.chunks.get_mut(index)) {
+        let log = self.large()?;
+        let index = chunk_of(&log.chunks, seq).map(|(index, _)| index);
+        if let Some(chunk) = index.and_then(|index| log.chunks.get_mut(index)) {
             chunk.rewrite(Some((seq, payload)));
         }
-        let lifecycle = self.lifecycle_mut();
+        let lifecycle = log.lifecycle_mut();
         lifecycle.record(seq);
         Ok(Some(lifecycle.rev))
     }
@@ -124,7 +126,7 @@ impl SeqLog {
     pub fn delete(&mut self, seqs: &[u64]) -> Result<Vec<u64>, SeqError> {
         let targets = self.plan_delete(seqs);
         self.check_rev_room(targets.len() as u64)?;
-        self.delete_checked(&targets);
+        self.large()?.delete_checked(&targets);
         Ok(targets)
     }
 
@@ -145,7 +147,7 @@ impl SeqLog {
             return Err(SeqError::InvalidState("replicated deletion of an entry that is not retained"));
         }
         self.check_rev_room(seqs.len() as u64)?;
-        self.delete_checked(seqs);
+        self.large()?.delete_checked(seqs);
         Ok(seqs.len() as u64)
     }
 
@@ -155,12 +157,9 @@ impl SeqLog {
             _ => Err(SeqError::LogFull),
         }
     }
+}
 
-    /// Deleted entries in the chunks before the chunk at `index`: O(log chunks).
-    pub(super) fn deleted_before(&self, index: usize) -> u64 {
-        self.lifecycle().counts.as_ref().map_or(0, |counts| counts.before(index))
-    }
-
+impl LargeLog {
     /// Counts the chunk just pushed at the back, rebuilding the counts when it does not fit.
     pub(super) fn count_pushed_chunk(&mut self) {
         let Some(deleted) = self.chunks.back().map(Chunk::deleted_count) else { return };
@@ -178,7 +177,7 @@ impl SeqLog {
 
     /// Deletes `seqs` (ascending, each retained and not deleted): each chunk is rewritten
     /// once and its deleted count updated, O(log chunks).
-    fn delete_checked(&mut self, seqs: &[u64]) {
+    pub(super) fn delete_checked(&mut self, seqs: &[u64]) {
         if self.lifecycle().counts.is_none() && !seqs.is_empty() {
             self.rebuild_counts();
         }
@@ -204,7 +203,9 @@ impl SeqLog {
             rest = later;
         }
     }
+}
 
+impl SeqLog {
     /// SEQ.CHANGES: each seq whose latest change has a rev > `since_rev`, ascending by
     /// that rev, with its entry as it is now (the caller takes a page): O(page + log n).
     /// `SeqError::Resync` when a change newer than `since_rev` was dropped by a trim.

@@ -4,12 +4,44 @@
 
 use super::chunk::Chunk;
 use super::dedup::DedupIndex;
-use super::log::Scalars;
+use super::log::{LargeLog, Scalars};
+use super::small_log::Settle;
 use super::varint;
 use super::{LogHeader, SeqError, SeqLog, MAX_SEQ};
 
+/// The pieces a log is rebuilt from arrive in its large form (`SeqLog::large`); it
+/// settles into the form it belongs in once a chunk is in.
 impl SeqLog {
     pub fn from_header(header: LogHeader) -> Result<SeqLog, SeqError> {
+        Ok(SeqLog::from(LargeLog::from_header(header)?))
+    }
+
+    /// Restores `rev` and the resync floor: right after `from_header`, before any entry.
+    pub fn restore_rev(&mut self, rev: u64, resync_floor: u64) -> Result<(), SeqError> {
+        self.large()?.restore_rev(rev, resync_floor)
+    }
+
+    /// Adds a trimmed entry's id (in seq order, before any chunk), indexed at once.
+    pub fn push_retired(&mut self, seq: u64, ts: u64, id: &[u8]) -> Result<(), SeqError> {
+        self.large()?.push_retired(seq, ts, id)
+    }
+
+    /// Adds a chunk of entries (`LargeLog::push_changed_chunk`): the AOF rewrite's pieces.
+    pub fn push_changed_chunk(&mut self, chunk: Chunk, packed_changes: &[u8]) -> Result<(), SeqError> {
+        self.large()?.push_changed_chunk(chunk, packed_changes)?;
+        self.settle(Settle::Loaded);
+        Ok(())
+    }
+
+    /// Restores a consumer's cursor.
+    #[cfg(test)]
+    pub(crate) fn push_cursor(&mut self, consumer: &[u8], seq: u64) -> Result<(), SeqError> {
+        self.large()?.push_cursor(consumer, seq)
+    }
+}
+
+impl LargeLog {
+    pub(super) fn from_header(header: LogHeader) -> Result<LargeLog, SeqError> {
         if header.last > MAX_SEQ || header.last_ts > MAX_SEQ {
             return Err(SeqError::InvalidState("last seq or ts beyond a 63-bit integer"));
         }
@@ -21,11 +53,10 @@ impl SeqLog {
         }
         let LogHeader { last, skipped, epoch, last_ts, dedup_floor } = header;
         let header = Scalars { last, skipped, epoch, last_ts };
-        Ok(SeqLog { header, dedup: DedupIndex::with_floor(dedup_floor), ..SeqLog::default() })
+        Ok(LargeLog { header, dedup: DedupIndex::with_floor(dedup_floor), ..LargeLog::default() })
     }
 
-    /// Restores `rev` and the resync floor: right after `from_header`, before any entry.
-    pub fn restore_rev(&mut self, rev: u64, resync_floor: u64) -> Result<(), SeqError> {
+    pub(super) fn restore_rev(&mut self, rev: u64, resync_floor: u64) -> Result<(), SeqError> {
         if !self.chunks.is_empty() || self.retired().len() > 0 {
             return Err(SeqError::InvalidState("rev restored after the entries"));
         }
@@ -48,8 +79,7 @@ impl SeqLog {
         self.retired().last().unwrap_or((0, 0))
     }
 
-    /// Adds a trimmed entry's id (in seq order, before any chunk), indexed at once.
-    pub fn push_retired(&mut self, seq: u64, ts: u64, id: &[u8]) -> Result<(), SeqError> {
+    fn push_retired(&mut self, seq: u64, ts: u64, id: &[u8]) -> Result<(), SeqError> {
         self.store_retired(seq, ts, id)?;
         self.dedup.insert(seq, ts, id, &self.chunks)
     }
@@ -57,10 +87,10 @@ impl SeqLog {
     /// Adds a chunk of entries (in seq order) with its change records, as `packed_changes`
     /// gave them (empty for a chunk without changes), checked entry by entry and indexed
     /// at once: the AOF rewrite's pieces.
-    pub fn push_changed_chunk(&mut self, chunk: Chunk, packed_changes: &[u8]) -> Result<(), SeqError> {
+    fn push_changed_chunk(&mut self, chunk: Chunk, packed_changes: &[u8]) -> Result<(), SeqError> {
         let first_seq = self.store_chunk(chunk, packed_changes)?;
         let floor = self.dedup.floor();
-        let SeqLog { chunks, dedup, .. } = self;
+        let LargeLog { chunks, dedup, .. } = self;
         if let Some(stored) = chunks.back() {
             for entry in stored.iter_from(first_seq.max(floor)) {
                 dedup.insert(entry.seq, entry.ts, entry.id, chunks)?;
@@ -158,7 +188,7 @@ impl SeqLog {
     /// Completes a log loaded with `store_*`: the last consistency check, then the index.
     pub(super) fn finish_load(&mut self) -> Result<(), SeqError> {
         self.check_loaded()?;
-        let in_chunks = self.count_after(self.dedup.floor().saturating_sub(1)) + self.deleted();
+        let in_chunks = self.view().count_after(self.dedup.floor().saturating_sub(1)) + self.lifecycle().deleted;
         self.dedup.reindex(&self.chunks, in_chunks, self.header.last)
     }
 

@@ -10,12 +10,15 @@
 
 use std::collections::VecDeque;
 
-use super::chunk::{self, chunk_of, Chunk};
+use super::chunk::{self, Chunk};
+use super::chunk_list::ChunkList;
 use super::cursors::Cursors;
-use super::dedup::{DedupIndex, IdStore};
+use super::dedup::DedupIndex;
 use super::lifecycle::Lifecycle;
+use super::log_ref::{check_append, Ids, LogRef, RevRange, NO_CURSORS, NO_LIFECYCLE};
 use super::retired::RetiredIds;
-use super::{Entry, SeqError, MAX_SEQ};
+use super::small_log::{Settle, SmallLog};
+use super::{Entry, SeqError};
 
 /// The configs and node state an ALLOC is planned with.
 #[derive(Clone, Copy, Debug, Default)]
@@ -72,13 +75,29 @@ pub(super) struct Scalars {
     pub(super) last_ts: u64,
 }
 
-/// One log. Most conversations are a handful of messages, so a log costs little more than
-/// its bytes until it needs more: 128 bytes here (an allocator size class; a test keeps
-/// it there), the parts most logs never use (lifecycle, cursors, retired ids, hash
-/// tables) allocated on first use, and at most a few ids scanned instead of hashed
-/// (`dedup::SCAN_IDS`). Nothing of this shows in a reply, the encoding or the digest.
-#[derive(Clone, Default)]
+/// One log, in one of two forms that answer every read alike (reads are written once,
+/// over `LogRef`): most conversations are a handful of messages, so a log starts small
+/// (`SmallLog`: one chunk and two scalars, held in the log itself) and becomes large when
+/// an append would not fit that form, or on the first write that needs more (a trim that
+/// retires ids, an edit, a deletion, a cursor, damage); it returns to the small form when
+/// trims bring it back to a few entries and nothing rare. Nothing of this shows in a
+/// reply, the encoding or the digest.
+#[derive(Clone)]
 pub struct SeqLog {
+    form: Form,
+}
+
+#[derive(Clone)]
+enum Form {
+    Small(SmallLog),
+    Large(Box<LargeLog>),
+}
+
+/// The large form: the parts most logs never use (lifecycle, cursors, retired ids, hash
+/// tables) allocated on first use, and at most a few ids scanned instead of hashed
+/// (`dedup::SCAN_IDS`).
+#[derive(Clone, Default)]
+pub(crate) struct LargeLog {
     pub(super) header: Scalars,
     pub(super) chunks: VecDeque<Chunk>,
     /// Entries stored in `chunks`, deleted ones included.
@@ -90,12 +109,285 @@ pub struct SeqLog {
     pub(super) cursors: Option<Box<Cursors>>,
 }
 
-static NO_LIFECYCLE: Lifecycle = Lifecycle::new();
-static NO_CURSORS: Cursors = Cursors::new();
+impl From<LargeLog> for SeqLog {
+    fn from(log: LargeLog) -> SeqLog {
+        SeqLog { form: Form::Large(Box::new(log)) }
+    }
+}
+
+impl Default for SeqLog {
+    fn default() -> SeqLog {
+        SeqLog::new()
+    }
+}
 
 impl SeqLog {
     pub fn new() -> SeqLog {
-        SeqLog { dedup: DedupIndex::with_floor(1), ..SeqLog::default() }
+        SeqLog { form: Form::Small(SmallLog::new()) }
+    }
+
+    /// A log rebuilt in the large form (`encoding::load`), in the form it belongs in.
+    pub(super) fn settled(mut log: LargeLog) -> SeqLog {
+        match SmallLog::from_large(&mut log, Settle::Loaded) {
+            Some(small) => SeqLog { form: Form::Small(small) },
+            None => SeqLog::from(log),
+        }
+    }
+
+    #[inline]
+    pub(super) fn view(&self) -> LogRef<'_> {
+        match &self.form {
+            Form::Small(small) => small.view(),
+            Form::Large(log) => log.view(),
+        }
+    }
+
+    /// The large form of this log, made so first if it is small.
+    #[inline]
+    pub(super) fn large(&mut self) -> Result<&mut LargeLog, SeqError> {
+        if let Form::Small(small) = &mut self.form {
+            let large = std::mem::replace(small, SmallLog::new()).into_large();
+            self.form = Form::Large(Box::new(large));
+        }
+        match &mut self.form {
+            Form::Large(log) => Ok(log),
+            Form::Small(_) => Err(SeqError::InvalidState("a small log did not become large")),
+        }
+    }
+
+    /// Back to the small form, if the log is large but no longer needs to be.
+    pub(super) fn settle(&mut self, settle: Settle) {
+        if let Form::Large(log) = &mut self.form {
+            if let Some(small) = SmallLog::from_large(log, settle) {
+                self.form = Form::Small(small);
+            }
+        }
+    }
+
+    /// Whether the log is in its small form.
+    #[cfg(test)]
+    pub(super) fn is_small(&self) -> bool {
+        matches!(self.form, Form::Small(_))
+    }
+
+    /// The de-duplication index of a large log (an empty one for a small log).
+    #[cfg(test)]
+    pub(super) fn dedup(&self) -> &DedupIndex {
+        static NONE: std::sync::OnceLock<DedupIndex> = std::sync::OnceLock::new();
+        match &self.form {
+            Form::Small(_) => NONE.get_or_init(DedupIndex::default),
+            Form::Large(log) => &log.dedup,
+        }
+    }
+
+    pub(super) fn lifecycle(&self) -> &Lifecycle {
+        self.view().lifecycle
+    }
+
+    // ---- reads -------------------------------------------------------------------------
+
+    pub fn header(&self) -> LogHeader {
+        self.view().header()
+    }
+
+    pub fn last(&self) -> u64 {
+        self.view().header.last
+    }
+
+    /// Entries retained and not deleted: what reads return.
+    pub fn len(&self) -> u64 {
+        self.view().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Lowest seq a read returns; `last + 1` when there is none.
+    pub fn first(&self) -> u64 {
+        self.view().first()
+    }
+
+    /// Lowest stored seq, deleted or not: where "trim nothing" stands.
+    pub(super) fn stored_first(&self) -> u64 {
+        self.view().stored_first()
+    }
+
+    /// ts of the lowest entry a read returns (0 when none).
+    pub fn first_ts(&self) -> u64 {
+        self.view().first_ts()
+    }
+
+    /// ts of the highest entry a read returns (0 when none).
+    pub fn last_ts(&self) -> u64 {
+        self.view().last_ts()
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.view().header.epoch
+    }
+
+    pub fn skipped(&self) -> u64 {
+        self.view().header.skipped
+    }
+
+    pub fn dedup_entries(&self) -> usize {
+        self.view().dedup_entries()
+    }
+
+    pub fn retired(&self) -> &RetiredIds {
+        self.view().retired()
+    }
+
+    pub fn cursors(&self) -> &Cursors {
+        self.view().cursors
+    }
+
+    pub fn chunks(&self) -> ChunkList<'_> {
+        self.view().chunks
+    }
+
+    /// The retained, not deleted entry `seq`, if any.
+    pub fn get(&self, seq: u64) -> Option<Entry<'_>> {
+        self.view().get(seq)
+    }
+
+    /// Retained entries with `start <= seq <= end`, ascending.
+    pub fn range(&self, start: u64, end: u64) -> impl Iterator<Item = Entry<'_>> + '_ {
+        self.view().range(start, end)
+    }
+
+    /// Retained entries with `start <= seq <= end`, descending.
+    pub fn rev_range(&self, end: u64, start: u64) -> RevRange<'_> {
+        self.view().rev_range(end, start)
+    }
+
+    /// Retained, not deleted entries with seq > `after`: O(log chunks).
+    pub fn count_after(&self, after: u64) -> u64 {
+        self.view().count_after(after)
+    }
+
+    /// The seq of the live entry at `rank` (0 = oldest not deleted): O(log chunks).
+    pub(super) fn seq_at_rank(&self, rank: u64) -> Option<u64> {
+        self.view().seq_at_rank(rank)
+    }
+
+    /// The first retained seq whose ts is `>= ts`.
+    pub(super) fn first_seq_at_or_after_ts(&self, ts: u64) -> Option<u64> {
+        self.view().first_seq_at_or_after_ts(ts)
+    }
+
+    /// The seq `id` got, if it is inside the de-duplication window.
+    pub fn seq_of_id(&self, id: &[u8]) -> Option<u64> {
+        self.view().seq_of_id(id)
+    }
+
+    pub fn cursor(&self, consumer: &[u8]) -> Option<u64> {
+        self.cursors().get(consumer)
+    }
+
+    /// Retained entries the consumer has not acknowledged (a new consumer: all of them).
+    pub fn unread(&self, consumer: &[u8]) -> u64 {
+        self.view().unread(consumer)
+    }
+
+    /// Heap bytes owned by this log (for MEMORY USAGE): what each form allocates.
+    pub fn heap_bytes(&self) -> usize {
+        match &self.form {
+            Form::Small(small) => small.heap_bytes(),
+            Form::Large(log) => std::mem::size_of::<LargeLog>() + log.heap_bytes(),
+        }
+    }
+
+    // ---- ALLOC -------------------------------------------------------------------------
+
+    /// Decides what an ALLOC of `id` at wall-clock `now_ms` does, without changing anything.
+    pub fn plan_alloc(&self, id: &[u8], now_ms: u64, policy: &AllocPolicy) -> Result<AllocPlan, SeqError> {
+        self.view().plan_alloc(id, now_ms, policy)
+    }
+
+    /// Decides what a SEQ.IMPORT of `id` at exactly `seq` and `ts` does, without changing
+    /// anything. The failover fence does not apply (the seq is explicit), but the import
+    /// writes the log in the node's epoch as an ALLOC would: the log was last written
+    /// here, so neither does the next ALLOC on this node skip because of an import, nor
+    /// does one after a failover fail to skip (imported seqs can be lost like allocated ones).
+    pub fn plan_import(&self, seq: u64, ts: u64, id: &[u8], policy: &AllocPolicy) -> Result<AllocPlan, SeqError> {
+        self.view().plan_import(seq, ts, id, policy)
+    }
+
+    /// Applies a resolved append (planned here, or received from the master or the AOF).
+    /// Returns how many entries automatic retention trimmed.
+    pub fn apply_append(&mut self, append: &Append, id: &[u8], payload: &[u8]) -> Result<u64, SeqError> {
+        if let Form::Small(small) = &mut self.form {
+            small.view().check_append(append, id)?;
+            if small.try_append(append, id, payload) {
+                return Ok(0);
+            }
+        }
+        let log = self.large()?;
+        let trimmed = log.apply_append(append, id, payload)?;
+        // Only a log of one chunk can be small: one test for the others.
+        if log.chunks.len() <= 1 {
+            self.settle(Settle::Shrunk);
+        }
+        Ok(trimmed)
+    }
+
+    // ---- damage ------------------------------------------------------------------------
+
+    /// Whether a replicated or loaded effect did not fit this log (see `mark_damaged`).
+    pub fn is_damaged(&self) -> bool {
+        self.lifecycle().damaged
+    }
+
+    /// Records that an effect sent to this log did not fit it, so the log is not trusted
+    /// to hold every write its master made. Returns whether it was undamaged before.
+    pub fn mark_damaged(&mut self) -> bool {
+        self.large().is_ok_and(LargeLog::mark_damaged)
+    }
+
+    // ---- retention ---------------------------------------------------------------------
+
+    /// Trims every retained entry with seq < `keep_from` (`LargeLog::trim_before`).
+    pub fn trim_before(&mut self, keep_from: u64) -> u64 {
+        if keep_from <= self.stored_first() {
+            return 0;
+        }
+        let trimmed = self.large().map_or(0, |log| log.trim_before(keep_from));
+        self.settle(Settle::Shrunk);
+        trimmed
+    }
+
+    // ---- cursors -----------------------------------------------------------------------
+
+    /// Sets `consumer`'s cursor to `max(cursor, seq)`; returns the cursor and whether it
+    /// changed (moved or was created).
+    pub fn ack(&mut self, consumer: &[u8], seq: u64) -> Result<(u64, bool), SeqError> {
+        let last = self.last();
+        if seq > last {
+            return Err(SeqError::SeqOutOfRange { seq, last });
+        }
+        self.large()?.ack(consumer, seq)
+    }
+
+    pub fn forget(&mut self, consumer: &[u8]) -> bool {
+        let Form::Large(log) = &mut self.form else { return false };
+        let removed = log.forget(consumer);
+        self.settle(Settle::Shrunk);
+        removed
+    }
+}
+
+impl LargeLog {
+    pub(super) fn view(&self) -> LogRef<'_> {
+        LogRef {
+            header: self.header,
+            chunks: ChunkList::of_deque(&self.chunks),
+            stored: self.stored,
+            lifecycle: self.lifecycle(),
+            cursors: self.cursors.as_deref().unwrap_or(&NO_CURSORS),
+            ids: Ids::Index(&self.dedup, &self.chunks),
+        }
     }
 
     pub(super) fn lifecycle(&self) -> &Lifecycle {
@@ -106,162 +398,11 @@ impl SeqLog {
         self.lifecycle.get_or_insert_with(Box::default)
     }
 
-    /// Whether the log is in its small form: at most one chunk, no id table, nothing rare.
-    #[cfg(test)]
-    pub(super) fn is_small(&self) -> bool {
-        let rare = self.lifecycle.is_some() || self.cursors.is_some() || self.dedup.retired().len() > 0;
-        self.chunks.len() <= 1 && !self.dedup.has_tables() && !rare
-    }
-
-    // ---- reads -------------------------------------------------------------------------
-
-    pub fn header(&self) -> LogHeader {
-        let Scalars { last, skipped, epoch, last_ts } = self.header;
-        LogHeader { last, skipped, epoch, last_ts, dedup_floor: self.dedup.floor() }
-    }
-
-    pub fn last(&self) -> u64 {
-        self.header.last
-    }
-
-    /// Entries retained and not deleted: what reads return.
-    pub fn len(&self) -> u64 {
-        self.stored - self.lifecycle().deleted
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Lowest seq a read returns; `last + 1` when there is none.
-    pub fn first(&self) -> u64 {
-        if self.lifecycle().deleted == 0 {
-            return self.stored_first();
-        }
-        self.seq_at_rank(0).unwrap_or(self.header.last + 1)
-    }
-
-    /// Lowest stored seq, deleted or not: where "trim nothing" stands.
-    pub(super) fn stored_first(&self) -> u64 {
-        self.chunks.front().map_or(self.header.last + 1, |c| c.first_seq)
-    }
-
-    /// ts of the lowest entry a read returns (0 when none).
-    pub fn first_ts(&self) -> u64 {
-        if self.lifecycle().deleted == 0 {
-            return self.chunks.front().map_or(0, |c| c.first_ts);
-        }
-        self.seq_at_rank(0).and_then(|seq| self.get(seq)).map_or(0, |e| e.ts)
-    }
-
-    /// ts of the highest entry a read returns (0 when none).
-    pub fn last_ts(&self) -> u64 {
-        if self.lifecycle().deleted == 0 {
-            return self.chunks.back().map_or(0, |c| c.last_ts);
-        }
-        let newest = self.len().checked_sub(1).and_then(|rank| self.seq_at_rank(rank));
-        newest.and_then(|seq| self.get(seq)).map_or(0, |e| e.ts)
-    }
-
-    pub fn epoch(&self) -> u64 {
-        self.header.epoch
-    }
-
-    pub fn skipped(&self) -> u64 {
-        self.header.skipped
-    }
-
-    pub fn dedup_entries(&self) -> usize {
-        self.dedup.len()
-    }
-
-    pub fn retired(&self) -> &RetiredIds {
+    pub(super) fn retired(&self) -> &RetiredIds {
         self.dedup.retired()
     }
 
-    pub fn cursors(&self) -> &Cursors {
-        self.cursors.as_deref().unwrap_or(&NO_CURSORS)
-    }
-
-    pub fn chunks(&self) -> &VecDeque<Chunk> {
-        &self.chunks
-    }
-
-    /// The retained, not deleted entry `seq`, if any.
-    pub fn get(&self, seq: u64) -> Option<Entry<'_>> {
-        chunk_of(&self.chunks, seq).filter(|(_, c)| !c.is_deleted(seq)).and_then(|(_, c)| c.iter_from(seq).next())
-    }
-
-    /// Retained entries with `start <= seq <= end`, ascending.
-    pub fn range(&self, start: u64, end: u64) -> impl Iterator<Item = Entry<'_>> + '_ {
-        let first_chunk = self.chunks.partition_point(|c| c.end_seq() <= start);
-        self.chunks
-            .iter()
-            .skip(first_chunk)
-            .take_while(move |c| c.first_seq <= end)
-            .flat_map(move |c| c.live_from(start))
-            .take_while(move |e| e.seq <= end)
-    }
-
-    /// Retained entries with `start <= seq <= end`, descending.
-    pub fn rev_range(&self, end: u64, start: u64) -> RevRange<'_> {
-        let past_end = self.chunks.partition_point(|c| c.first_seq <= end);
-        RevRange { log: self, next_chunk: past_end, start, end, page: Vec::new() }
-    }
-
-    /// Retained, not deleted entries with seq > `after`: O(log chunks).
-    pub fn count_after(&self, after: u64) -> u64 {
-        let Some(first) = self.chunks.front() else { return 0 };
-        if after < first.first_seq {
-            return self.len();
-        }
-        // Entries ever issued up to `after`, minus those trimmed, is the stored count;
-        // minus those deleted, the live count.
-        let index = self.chunks.partition_point(|c| c.first_seq <= after);
-        let Some(chunk) = index.checked_sub(1).and_then(|i| self.chunks.get(i)) else { return self.len() };
-        let through = chunk.ordinal_base() + (after - chunk.first_seq + 1).min(u64::from(chunk.len));
-        let deleted_through = self.deleted_before(index - 1) + u64::from(chunk.deleted_through(after));
-        self.len() - ((through - first.ordinal_base()) - deleted_through)
-    }
-
-    /// The seq of the live entry at `rank` (0 = oldest not deleted): O(log chunks).
-    pub(super) fn seq_at_rank(&self, rank: u64) -> Option<u64> {
-        let front = self.chunks.front()?;
-        // Retention asks for the oldest entries, on every append: most often in the front chunk.
-        if let Some(seq) = front.nth_live(rank) {
-            return Some(seq);
-        }
-        let first = front.ordinal_base();
-        // Live entries in the first k chunks (k >= 1), `deleted` of theirs deleted.
-        let live_in = |k: usize, deleted: u64| {
-            self.chunks.get(k - 1).map_or(u64::MAX, |c| c.ordinal_base() + u64::from(c.len) - first - deleted)
-        };
-        let (index, deleted_before) = match &self.lifecycle().counts {
-            None => (self.chunks.partition_point(|c| c.ordinal_base() + u64::from(c.len) - first <= rank), 0),
-            Some(counts) => counts.last_where(self.chunks.len(), |k, deleted| live_in(k, deleted) <= rank),
-        };
-        let chunk = self.chunks.get(index)?;
-        chunk.nth_live(rank - (chunk.ordinal_base() - first - deleted_before))
-    }
-
-    /// The first retained seq whose ts is `>= ts`.
-    pub(super) fn first_seq_at_or_after_ts(&self, ts: u64) -> Option<u64> {
-        let index = self.chunks.partition_point(|c| c.last_ts < ts);
-        let chunk = self.chunks.get(index)?;
-        chunk.iter().find(|e| e.ts >= ts).map(|e| e.seq)
-    }
-
-    /// The seq `id` got, if it is inside the de-duplication window.
-    pub fn seq_of_id(&self, id: &[u8]) -> Option<u64> {
-        self.dedup.find(id, &self.chunks)
-    }
-
-    pub fn cursor(&self, consumer: &[u8]) -> Option<u64> {
-        self.cursors().get(consumer)
-    }
-
-    /// Heap bytes owned by this log (for MEMORY USAGE).
-    pub fn heap_bytes(&self) -> usize {
+    fn heap_bytes(&self) -> usize {
         let chunks: usize = self.chunks.iter().map(Chunk::heap_bytes).sum();
         chunks
             + self.chunks.capacity() * std::mem::size_of::<Chunk>()
@@ -270,132 +411,10 @@ impl SeqLog {
             + self.lifecycle.as_ref().map_or(0, |l| std::mem::size_of::<Lifecycle>() + l.heap_bytes())
     }
 
-    // ---- ALLOC -------------------------------------------------------------------------
-
-    /// Decides what an ALLOC of `id` at wall-clock `now_ms` does, without changing anything.
-    pub fn plan_alloc(&self, id: &[u8], now_ms: u64, policy: &AllocPolicy) -> Result<AllocPlan, SeqError> {
-        // An id in the index is inside the window: the window is measured by the log's
-        // own time, which only an append moves forward (expiring older ids, below).
-        if let Some(seq) = self.seq_of_id(id) {
-            return Ok(AllocPlan::Duplicate(seq));
-        }
-        // ts never decreases within a log, whatever the clock does.
-        let ts = now_ms.max(self.header.last_ts);
+    fn apply_append(&mut self, append: &Append, id: &[u8], payload: &[u8]) -> Result<u64, SeqError> {
+        check_append(&self.header, self.lifecycle().damaged, self.dedup.floor(), append, id)?;
         let last = self.header.last;
-        // The fence: a log last written in an older epoch skips the gap first. A new log
-        // (last 0, epoch 0) counts as written in epoch 0, since the lost master may have
-        // created it. SEQ.IMPORT (explicit seqs) is exempt: `plan_import` has no fence.
-        let fenced = policy.failover_gap > 0 && self.header.epoch < policy.node_epoch;
-        let skip = if fenced { policy.failover_gap } else { 0 };
-        let seq = last.saturating_add(skip).saturating_add(1);
-        if seq > MAX_SEQ || ts > MAX_SEQ {
-            return Err(SeqError::LogFull);
-        }
-        Ok(AllocPlan::Append(self.plan_append(seq, ts, policy)?))
-    }
-
-    /// Decides what a SEQ.IMPORT of `id` at exactly `seq` and `ts` does, without changing
-    /// anything. The failover fence does not apply (the seq is explicit), but the import
-    /// writes the log in the node's epoch as an ALLOC would: the log was last written
-    /// here, so neither does the next ALLOC on this node skip because of an import, nor
-    /// does one after a failover fail to skip (imported seqs can be lost like allocated ones).
-    pub fn plan_import(&self, seq: u64, ts: u64, id: &[u8], policy: &AllocPolicy) -> Result<AllocPlan, SeqError> {
-        // Checked first, so that a resumed import (seq no longer above last) is answered.
-        match self.seq_of_id(id) {
-            Some(first) if first == seq => return Ok(AllocPlan::Duplicate(seq)),
-            Some(first) => return Err(SeqError::ImportIdTaken { seq: first }),
-            None => {}
-        }
-        let last = self.header.last;
-        if seq <= last || seq > MAX_SEQ {
-            return Err(SeqError::ImportNotAfterLast { seq, last });
-        }
-        if ts < self.header.last_ts || ts > MAX_SEQ {
-            return Err(SeqError::ImportTsBehind { ts, newest: self.header.last_ts });
-        }
-        Ok(AllocPlan::Append(self.plan_append(seq, ts, policy)?))
-    }
-
-    /// The de-duplication floor, retention point and epoch of appending `seq` at `ts`.
-    fn plan_append(&self, seq: u64, ts: u64, policy: &AllocPolicy) -> Result<Append, SeqError> {
-        let window_start = ts.saturating_sub(policy.dedup_window_ms);
-        let expired = if window_start <= self.dedup.oldest_ts() {
-            self.dedup.floor()
-        } else {
-            self.dedup_floor_for_window_start(window_start).unwrap_or(seq)
-        };
-        let mut dedup_floor = expired.max(self.dedup.floor());
-        if !DedupIndex::can_index(dedup_floor, seq) {
-            // Seqs that store nothing (a long fence gap) hold no id: the floor may pass
-            // over them up to the lowest stored one without expiring anything.
-            dedup_floor = self.lowest_stored_seq_from(dedup_floor).unwrap_or(seq);
-            if !DedupIndex::can_index(dedup_floor, seq) {
-                return Err(SeqError::DedupSpan);
-            }
-        }
-
-        let mut keep_from = self.stored_first();
-        // The newest max_len live entries stay, and nothing below the oldest of them.
-        let len = self.len();
-        if policy.max_len > 0 && (len + 1 > policy.max_len || self.lifecycle().deleted > 0) {
-            let drop = (len + 1).saturating_sub(policy.max_len);
-            keep_from = keep_from.max(self.seq_at_rank(drop).unwrap_or(seq));
-        }
-        if policy.max_age_ms > 0 {
-            let oldest_kept_ts = ts.saturating_sub(policy.max_age_ms);
-            keep_from = keep_from.max(self.first_seq_at_or_after_ts(oldest_kept_ts).unwrap_or(seq));
-        }
-        let epoch = self.header.epoch.max(policy.node_epoch);
-        // The skip the append declares (fence gap or import gap), so a replica or the AOF can
-        // tell an effect that does not fit its log from a legitimate gap.
-        let skip = seq.saturating_sub(self.header.last + 1);
-        Ok(Append { seq, ts, epoch, dedup_floor, keep_from, skip: Some(skip) })
-    }
-
-    /// The first indexed seq whose ts is `>= window_start`.
-    /// The lowest seq `>= from` whose entry (or retired id) the log still stores.
-    fn lowest_stored_seq_from(&self, from: u64) -> Option<u64> {
-        let mut lowest = None;
-        IdStore { retired: self.retired(), chunks: &self.chunks }.each_from(from, |seq, _| {
-            lowest = Some(seq);
-            false
-        });
-        lowest
-    }
-
-    fn dedup_floor_for_window_start(&self, window_start: u64) -> Option<u64> {
-        if let Some(seq) = self.retired().first_seq_at_or_after_ts(window_start) {
-            return Some(seq);
-        }
-        self.first_seq_at_or_after_ts(window_start).map(|seq| seq.max(self.dedup.floor()))
-    }
-
-    /// Applies a resolved append (planned here, or received from the master or the AOF).
-    /// Returns how many entries automatic retention trimmed.
-    pub fn apply_append(&mut self, append: &Append, id: &[u8], payload: &[u8]) -> Result<u64, SeqError> {
-        let last = self.header.last;
-        if append.seq <= last || append.seq > MAX_SEQ || append.ts > MAX_SEQ {
-            return Err(SeqError::InvalidState("appended seq is not above last, or too large"));
-        }
-        if append.ts < self.header.last_ts {
-            return Err(SeqError::InvalidState("appended ts is older than the log's newest"));
-        }
-        // A damaged log already says it misses effects: it follows its master's later
-        // appends by the old rule (above `last`) instead of refusing every one of them.
-        let expected = append.skip.map(|skip| last.saturating_add(skip).saturating_add(1));
-        if expected.is_some_and(|expected| expected != append.seq) && !self.is_damaged() {
-            return Err(SeqError::InvalidState(
-                "appended seq is not last + 1 + the declared skip (an effect is missing)",
-            ));
-        }
-        if id.is_empty() {
-            return Err(SeqError::InvalidState("empty client-msg-id"));
-        }
-        let floor = append.dedup_floor.min(append.seq);
-        if !DedupIndex::can_index(floor.max(self.dedup.floor()), append.seq) {
-            return Err(SeqError::InvalidState("appended seq too far above the de-duplication floor"));
-        }
-        self.dedup.advance_floor(floor, &self.chunks);
+        self.dedup.advance_floor(append.dedup_floor.min(append.seq), &self.chunks);
 
         let open_chunk_fits = self.chunks.back().is_some_and(|c| {
             c.end_seq() == append.seq && c.has_room(chunk::entry_size(append.ts - c.last_ts, id, payload))
@@ -428,28 +447,19 @@ impl SeqLog {
         Ok(self.trim_before(append.keep_from))
     }
 
-    // ---- damage ------------------------------------------------------------------------
-
-    /// Whether a replicated or loaded effect did not fit this log (see `mark_damaged`).
-    pub fn is_damaged(&self) -> bool {
-        self.lifecycle().damaged
-    }
-
-    /// Records that an effect sent to this log did not fit it, so the log is not trusted
-    /// to hold every write its master made. Returns whether it was undamaged before.
-    pub fn mark_damaged(&mut self) -> bool {
+    pub(super) fn mark_damaged(&mut self) -> bool {
         !std::mem::replace(&mut self.lifecycle_mut().damaged, true)
     }
-
-    // ---- retention ---------------------------------------------------------------------
 
     /// Trims every retained entry with seq < `keep_from`, deleted ones and their change
     /// records included; ids still inside the de-duplication window are kept aside. Never
     /// changes `last`. Returns the (not deleted) entries removed. Costs the entries
     /// removed (plus one partial chunk), never the log's length.
-    pub fn trim_before(&mut self, keep_from: u64) -> u64 {
+    fn trim_before(&mut self, keep_from: u64) -> u64 {
         let keep_from = keep_from.min(self.header.last + 1);
-        if keep_from <= self.stored_first() {
+        // The stored first seq (`LogRef::stored_first`), read without a view: this runs on
+        // every append.
+        if self.chunks.front().is_none_or(|c| keep_from <= c.first_seq) {
             return 0;
         }
         let mut removed = 0;
@@ -489,62 +499,20 @@ impl SeqLog {
         removed - removed_deleted
     }
 
-    // ---- cursors -----------------------------------------------------------------------
-
-    /// Sets `consumer`'s cursor to `max(cursor, seq)`; returns the cursor and whether it
-    /// changed (moved or was created).
-    pub fn ack(&mut self, consumer: &[u8], seq: u64) -> Result<(u64, bool), SeqError> {
+    pub(super) fn ack(&mut self, consumer: &[u8], seq: u64) -> Result<(u64, bool), SeqError> {
         if seq > self.header.last {
             return Err(SeqError::SeqOutOfRange { seq, last: self.header.last });
         }
         Ok(self.cursors.get_or_insert_with(Box::default).advance(consumer, seq))
     }
 
-    pub fn forget(&mut self, consumer: &[u8]) -> bool {
+    fn forget(&mut self, consumer: &[u8]) -> bool {
         let Some(cursors) = self.cursors.as_mut() else { return false };
         let removed = cursors.remove(consumer);
         if cursors.is_empty() {
             self.cursors = None;
         }
         removed
-    }
-
-    /// Retained entries the consumer has not acknowledged (a new consumer: all of them).
-    pub fn unread(&self, consumer: &[u8]) -> u64 {
-        self.count_after(self.cursors().get(consumer).unwrap_or(0))
-    }
-}
-
-/// Descending iteration: chunks decode forwards, so each chunk's slice of the range is
-/// decoded into a small page (at most `chunk::MAX_ENTRIES`) and handed out backwards.
-pub struct RevRange<'a> {
-    log: &'a SeqLog,
-    next_chunk: usize,
-    start: u64,
-    end: u64,
-    page: Vec<Entry<'a>>,
-}
-
-impl<'a> Iterator for RevRange<'a> {
-    type Item = Entry<'a>;
-
-    fn next(&mut self) -> Option<Entry<'a>> {
-        loop {
-            if let Some(entry) = self.page.pop() {
-                return Some(entry);
-            }
-            if self.next_chunk == 0 {
-                return None;
-            }
-            self.next_chunk -= 1;
-            let chunk = self.log.chunks.get(self.next_chunk)?;
-            if chunk.last_seq() < self.start {
-                self.next_chunk = 0;
-                return None;
-            }
-            let (start, end) = (self.start, self.end);
-            self.page.extend(chunk.live_from(start).take_while(|e| e.seq <= end));
-        }
     }
 }
 

@@ -480,6 +480,40 @@ fn logs_cross_the_small_form_both_ways() {
     assert_eq!(forms, [true, false, true], "small, then large, then small again");
 }
 
+/// Each bound of the small form, crossed both ways: its entries (more ids than are
+/// scanned, short payloads), its bytes (a few long payloads), a fence skip (a second
+/// chunk), an edit; and back by a trim once the trimmed ids have left the window.
+#[test]
+fn each_bound_of_the_small_form_is_crossed_both_ways() {
+    let policy = AllocPolicy { dedup_window_ms: 50, failover_gap: 5, ..AllocPolicy::default() };
+    let alloc = |id: u8, clock_step: i64, payload_len: usize| Op::Alloc { id, clock_step, payload_len };
+    let back_to_small = |ops: &mut Vec<Op>| {
+        ops.push(Op::TrimMaxLen(1));
+        ops.push(alloc(39, 1_000, 1));
+        ops.push(Op::TrimMaxLen(2));
+    };
+    let cases: [(&str, Vec<Op>); 4] = [
+        ("entries", (0..=dedup::SCAN_IDS as u8).map(|id| alloc(id, 1, 3)).collect()),
+        ("bytes", (0..3).map(|id| alloc(id, 1, small_log::MAX_ENTRY_BYTES / 2)).collect()),
+        ("a fence skip", vec![alloc(0, 1, 3), Op::Promote, alloc(1, 1, 3)]),
+        ("an edit", vec![alloc(0, 1, 3), Op::Edit { pick: 1, variant: 1 }, Op::TrimMinSeq(2)]),
+    ];
+    for (bound, mut ops) in cases {
+        if bound != "an edit" {
+            back_to_small(&mut ops);
+        }
+        let mut forms = Vec::new();
+        run_watched(ops, policy, |log| {
+            if forms.last() != Some(&log.is_small()) {
+                forms.push(log.is_small());
+            }
+        })
+        .expect("the log matches the model");
+        let expected: &[bool] = if bound == "an edit" { &[true, false] } else { &[true, false, true] };
+        assert_eq!(forms, expected, "crossing by {bound}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
@@ -646,8 +680,8 @@ fn large_indexes_migrate_without_losing_or_keeping_ids() {
             }
             AllocPlan::Duplicate(seq) => panic!("new id {n} reported as a duplicate of {seq}"),
         }
-        if n % 997 == 0 || n % 4099 == 1 || (log.dedup.is_migrating() && n % 7 == 0) {
-            checked_while_migrating += usize::from(log.dedup.is_migrating());
+        if n % 997 == 0 || n % 4099 == 1 || (log.dedup().is_migrating() && n % 7 == 0) {
+            checked_while_migrating += usize::from(log.dedup().is_migrating());
             let in_window = |m: u64| m + window >= n;
             assert_eq!(log.dedup_entries() as u64, (1..=n).filter(|&m| in_window(m)).count() as u64, "at {n}");
             for m in (1..=n).step_by(61) {

@@ -21,7 +21,7 @@ impl SeqLog {
             TrimBy::MaxLen(n) => self.seq_at_rank(self.len().saturating_sub(n)).unwrap_or(past_last),
             TrimBy::MinSeq(seq) => seq.clamp(self.stored_first(), past_last),
             TrimBy::MaxAge(ms) => {
-                let oldest_kept = self.header.last_ts.saturating_sub(ms);
+                let oldest_kept = self.view().header.last_ts.saturating_sub(ms);
                 self.first_seq_at_or_after_ts(oldest_kept).unwrap_or(past_last)
             }
         }

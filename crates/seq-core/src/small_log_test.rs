@@ -1,8 +1,11 @@
-//! What a small log costs (issue 11): the log itself fits the allocator's 128-byte size
-//! class, and a few messages cost their bytes plus one chunk slot, nothing more.
+//! What a small log costs (issue 11): the log itself fits the allocator's 96-byte size
+//! class and holds its one chunk, whose buffer is exactly its entries' bytes: a few
+//! messages cost two allocations, nothing more. The large form a log grows into costs
+//! its own 128-byte class besides.
 //! `cargo test --release -p seq-core small_log -- --nocapture` prints the figures.
 
-use super::chunk::{self, Chunk};
+use super::chunk;
+use super::log::LargeLog;
 use super::*;
 
 /// A log of `n` messages with 20-byte ids and 100-byte payloads, a day's window.
@@ -21,15 +24,20 @@ fn log_of(n: u64) -> SeqLog {
 }
 
 #[test]
-fn a_small_log_costs_its_bytes_and_one_chunk_slot() {
-    assert!(std::mem::size_of::<SeqLog>() <= 128, "SeqLog is {} bytes", std::mem::size_of::<SeqLog>());
+fn a_small_log_costs_its_bytes_in_one_buffer() {
+    assert!(std::mem::size_of::<SeqLog>() <= 96, "SeqLog is {} bytes", std::mem::size_of::<SeqLog>());
+    assert!(std::mem::size_of::<LargeLog>() <= 128, "LargeLog is {} bytes", std::mem::size_of::<LargeLog>());
     let entry = chunk::entry_size(1, &[0; 20], &[0; 100]);
-    for n in [1, 3, 10] {
+    assert_eq!(SeqLog::new().heap_bytes(), 0, "a new log allocates nothing but itself");
+    for n in [1, 3, 10, 16] {
         let log = log_of(n);
-        assert!(log.is_small());
+        assert!(log.is_small(), "{n} messages");
         // The first entry stores a ts delta of 0: a byte, as the others.
-        assert_eq!(log.heap_bytes(), n as usize * entry + std::mem::size_of::<Chunk>(), "{n} messages");
+        assert_eq!(log.heap_bytes(), n as usize * entry, "{n} messages");
     }
+    let large = log_of(17);
+    assert!(!large.is_small(), "past the scanned ids, the large form");
+    assert!(large.heap_bytes() >= std::mem::size_of::<LargeLog>() + 17 * entry + std::mem::size_of::<chunk::Chunk>());
     for n in [1, 3, 10, 16, 17, 100, 1000] {
         let log = log_of(n);
         println!(
@@ -40,5 +48,4 @@ fn a_small_log_costs_its_bytes_and_one_chunk_slot() {
             log.is_small()
         );
     }
-    assert!(!log_of(17).is_small(), "past the scanned ids, a hash table");
 }
