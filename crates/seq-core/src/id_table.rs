@@ -228,7 +228,7 @@ impl IdTable {
 }
 
 /// How many inserts `BatchInsert` queues before doing them.
-const BATCH: usize = 16;
+const BATCH: usize = 32;
 
 /// Inserts into a table `BATCH` at a time, their home slots read first (`IdTable::touch`):
 /// for the rebuilds and migrations, which insert many ids at once, each at a random place
