@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 use redis::Value;
 
-use crate::common::{binaries, Server};
+use crate::common::{binaries, info_section, Server};
 use crate::config::{log, Config};
 use crate::data::{server_cpu, wait_lazyfree};
 use crate::report::{fmt_rate, fmt_ratio, median, print_table};
@@ -24,6 +24,9 @@ pub struct RbRun {
     /// server CPU (user + sys, all its threads, from INFO cpu) per request, microseconds:
     /// a view that does not depend on how fast redis-benchmark parses the replies
     pub server_us: f64,
+    /// the command's own time per call (INFO commandstats usec delta / calls delta): its
+    /// execution alone, without reading the request, writing the reply or the AOF
+    pub command_us: f64,
 }
 
 /// What a row runs before each of its runs.
@@ -75,10 +78,18 @@ impl Row {
     }
 
     pub fn median_server_us(&self) -> f64 {
+        self.median_of(|r| r.server_us)
+    }
+
+    pub fn median_command_us(&self) -> f64 {
+        self.median_of(|r| r.command_us)
+    }
+
+    fn median_of(&self, field: impl Fn(&RbRun) -> f64) -> f64 {
         if self.error.is_some() {
             return f64::NAN;
         }
-        median(&self.runs.iter().map(|r| r.server_us).collect::<Vec<_>>())
+        median(&self.runs.iter().map(field).collect::<Vec<_>>())
     }
 
     /// The run whose rate is the median (for its latency columns).
@@ -126,7 +137,30 @@ fn run_redis_benchmark(port: u16, row: &Row) -> Result<RbRun, String> {
     if parts.len() < 7 || parts[6].is_nan() {
         return Err(format!("cannot parse redis-benchmark CSV: {line}"));
     }
-    Ok(RbRun { rps: parts[6], p50_ms: parts[3], p99_ms: parts[1], max_ms: parts[0], server_us: f64::NAN })
+    Ok(RbRun {
+        rps: parts[6],
+        p50_ms: parts[3],
+        p99_ms: parts[1],
+        max_ms: parts[0],
+        server_us: f64::NAN,
+        command_us: f64::NAN,
+    })
+}
+
+/// `(calls, usec)` of `command` in INFO commandstats (zeros before its first call).
+fn command_stats(con: &mut redis::Connection, command: &str) -> (f64, f64) {
+    let stats = info_section(con, "commandstats");
+    let wanted = format!("cmdstat_{command}");
+    let Some(line) = stats.iter().find(|(k, _)| k.eq_ignore_ascii_case(&wanted)).map(|(_, v)| v) else {
+        return (0.0, 0.0);
+    };
+    let field = |name: &str| {
+        line.split(',')
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (field("calls"), field("usec"))
 }
 
 /// Sends the row's command once through the client (with `__rand_int__` replaced the way
@@ -165,19 +199,23 @@ pub fn run_rounds(cfg: &Config, server: &Server, con: &mut redis::Connection, ro
                 // that it neither competes for the cores nor counts in this row's CPU.
                 wait_lazyfree(con);
             }
+            let (calls0, usec0) = command_stats(con, &row.args[0]);
             let cpu0 = server_cpu(con);
             match run_redis_benchmark(server.port, row) {
                 Ok(mut run) => {
                     run.server_us = (server_cpu(con) - cpu0) * 1e6 / row.n as f64;
+                    let (calls1, usec1) = command_stats(con, &row.args[0]);
+                    run.command_us = (usec1 - usec0) / (calls1 - calls0);
                     log(format!(
-                        "  {what} round {}/{}: {:<34} {:>10}  p50 {:.3} ms  p99 {:.3} ms  server {:.2} us/op",
+                        "  {what} round {}/{}: {:<34} {:>10}  p50 {:.3} ms  p99 {:.3} ms  server {:.2} us/op  command {:.2} us/call",
                         round + 1,
                         cfg.rounds,
                         row.label,
                         fmt_rate(run.rps),
                         run.p50_ms,
                         run.p99_ms,
-                        run.server_us
+                        run.server_us,
+                        run.command_us
                     ));
                     row.runs.push(run);
                 }
@@ -205,6 +243,7 @@ pub fn print_rows(title: &str, rows: &[Row]) {
                     String::new(),
                     String::new(),
                     String::new(),
+                    String::new(),
                     r.shown(),
                 ],
                 (None, Some(m)) => vec![
@@ -213,6 +252,7 @@ pub fn print_rows(title: &str, rows: &[Row]) {
                     runs,
                     fmt_rate(r.median_rps()),
                     format!("{:.2}", r.median_server_us()),
+                    format!("{:.2}", r.median_command_us()),
                     format!("{:.3}", m.p50_ms),
                     format!("{:.3}", m.p99_ms),
                     format!("{:.3}", m.max_ms),
@@ -222,13 +262,24 @@ pub fn print_rows(title: &str, rows: &[Row]) {
             }
         })
         .map(|mut v| {
-            v.resize(9, String::new());
+            v.resize(10, String::new());
             v
         })
         .collect();
     print_table(
         title,
-        &["row", "-n", "rounds (req/s)", "median", "server us/op", "p50 ms", "p99 ms", "max ms", "command"],
+        &[
+            "row",
+            "-n",
+            "rounds (req/s)",
+            "median",
+            "server us/op",
+            "cmd us/call",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "command",
+        ],
         &body,
     );
 }
@@ -237,19 +288,40 @@ pub fn row_rps(rows: &[Row], id: &str) -> f64 {
     rows.iter().find(|r| r.id == id).map(|r| r.median_rps()).unwrap_or(f64::NAN)
 }
 
-fn row_us(rows: &[Row], id: &str) -> f64 {
-    rows.iter().find(|r| r.id == id).map(|r| r.median_server_us()).unwrap_or(f64::NAN)
+fn row_us(rows: &[Row], id: &str, field: fn(&Row) -> f64) -> f64 {
+    rows.iter().find(|r| r.id == id).map(field).unwrap_or(f64::NAN)
 }
 
 /// Server-CPU-per-request comparisons of pairs of rows (alternative / ours: > 1 means ours
-/// costs the server less).
+/// costs the server less), and the same for the commands' own time (INFO commandstats).
 pub fn print_cpu_pairs(title: &str, rows: &[Row], pairs: &[(&str, &str, &str)]) {
     let body: Vec<Vec<String>> = pairs
         .iter()
         .map(|(what, ours, alt)| {
-            let (a, b) = (row_us(rows, ours), row_us(rows, alt));
-            vec![what.to_string(), format!("{a:.2}"), format!("{b:.2}"), fmt_ratio(b / a)]
+            let (a, b) = (row_us(rows, ours, Row::median_server_us), row_us(rows, alt, Row::median_server_us));
+            let (ca, cb) = (row_us(rows, ours, Row::median_command_us), row_us(rows, alt, Row::median_command_us));
+            vec![
+                what.to_string(),
+                format!("{a:.2}"),
+                format!("{b:.2}"),
+                fmt_ratio(b / a),
+                format!("{ca:.2}"),
+                format!("{cb:.2}"),
+                fmt_ratio(cb / ca),
+            ]
         })
         .collect();
-    print_table(title, &["comparison", "ours us/op", "alternative us/op", "alternative / ours"], &body);
+    print_table(
+        title,
+        &[
+            "comparison",
+            "ours us/op",
+            "alternative us/op",
+            "alternative / ours",
+            "ours cmd us/call",
+            "alternative cmd us/call",
+            "alternative / ours (cmd)",
+        ],
+        &body,
+    );
 }

@@ -116,6 +116,8 @@ required! {
     // Keys after a keyword, for Cluster routing (see key_positions.rs).
     RedisModule_IsKeysPositionRequest,
     RedisModule_KeyAtPosWithFlags,
+    // The effects' op names, made once (effect.rs).
+    RedisModule_CreateString,
 }
 
 optional! {

@@ -31,6 +31,7 @@
 
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_longlong};
+use std::sync::OnceLock;
 
 use redis_module::raw::{RedisModuleIO, RedisModuleString};
 
@@ -44,7 +45,8 @@ use seq_core::{Append, Chunk, LogHeader, SeqError, SeqLog};
 
 pub const EFFECT_COMMAND: &CStr = c"SEQ.EFFECT";
 
-/// Declares the ops once: the enum, each op's name on the wire, and `Op::ALL`.
+/// Declares the ops once: the enum, each op's name on the wire (also as a shared Redis
+/// string), and `Op::ALL`.
 macro_rules! ops {
     ($($op:ident = $name:literal),+ $(,)?) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +60,18 @@ macro_rules! ops {
             pub fn name(self) -> &'static CStr {
                 match self {
                     $(Op::$op => $name),+
+                }
+            }
+
+            /// The op's name as a Redis string made once per process and never freed:
+            /// sent with "s", Redis only counts a reference to it, where "c" would build
+            /// (and free) a string object for it on every effect. Same bytes on the wire.
+            fn shared_name(self) -> *mut RedisModuleString {
+                match self {
+                    $(Op::$op => {
+                        static NAME: OnceLock<SharedName> = OnceLock::new();
+                        NAME.get_or_init(|| SharedName::new($name)).0
+                    }),+
                 }
             }
         }
@@ -84,6 +98,25 @@ impl Op {
         Op::ALL.iter().copied().find(|op| op.name().to_bytes() == name)
     }
 }
+
+/// An op's name as a Redis string made once per process and never freed (see
+/// `Op::shared_name`).
+struct SharedName(*mut RedisModuleString);
+
+impl SharedName {
+    fn new(name: &CStr) -> SharedName {
+        let name = name.to_bytes();
+        // SAFETY: a plain string constructor; with a NULL context no context frees the
+        // string. It never returns NULL (Redis aborts when out of memory).
+        SharedName(unsafe { api!(RedisModule_CreateString)(std::ptr::null_mut(), name.as_ptr().cast(), name.len()) })
+    }
+}
+
+// SAFETY: the string is never changed or freed. Redis counts references to it only while
+// a command (or the AOF rewrite, in its own process) emits an effect, and commands run one
+// at a time on Redis' main thread.
+unsafe impl Send for SharedName {}
+unsafe impl Sync for SharedName {}
 
 /// One write's resolved effect on one log.
 #[derive(Clone, Copy)]
@@ -351,28 +384,28 @@ impl<'a> Effect<'a> {
     }
 
     fn emit(&self, target: Target, key: *mut RedisModuleString) {
-        let op = self.op().name().as_ptr();
+        let op = self.op().shared_name();
         match *self {
             Effect::Append { append, id, payload } | Effect::Import { append, id, payload } => {
                 let mut packed = [0u8; encoding::PACKED_APPEND_MAX];
                 let (ptr, len) = pack(&append, &mut packed);
                 match payload {
-                    Some(payload) => emit!(target, c"scbss", key, op, ptr, len, id.raw(), payload.raw()),
-                    None => emit!(target, c"scbsc", key, op, ptr, len, id.raw(), c"".as_ptr()),
+                    Some(payload) => emit!(target, c"ssbss", key, op, ptr, len, id.raw(), payload.raw()),
+                    None => emit!(target, c"ssbsc", key, op, ptr, len, id.raw(), c"".as_ptr()),
                 }
             }
-            Effect::Trim { keep_from } => emit!(target, c"scl", key, op, ll(keep_from)),
+            Effect::Trim { keep_from } => emit!(target, c"ssl", key, op, ll(keep_from)),
             Effect::Ack { consumer, cursor } => {
                 let (ptr, len) = buf(consumer);
-                emit!(target, c"scbl", key, op, ptr, len, ll(cursor));
+                emit!(target, c"ssbl", key, op, ptr, len, ll(cursor));
             }
             Effect::Forget { consumer } => {
                 let (ptr, len) = buf(consumer);
-                emit!(target, c"scb", key, op, ptr, len);
+                emit!(target, c"ssb", key, op, ptr, len);
             }
             Effect::RestoreHeader { header: h, node_epoch, rev, resync_floor } => emit!(
                 target,
-                c"scllllllll",
+                c"ssllllllll",
                 key,
                 op,
                 ll(h.last),
@@ -386,14 +419,14 @@ impl<'a> Effect<'a> {
             ),
             Effect::RestoreRetired { seq, ts, id } => {
                 let (ptr, len) = buf(id);
-                emit!(target, c"scllb", key, op, ll(seq), ll(ts), ptr, len);
+                emit!(target, c"ssllb", key, op, ll(seq), ll(ts), ptr, len);
             }
             Effect::RestoreChunk { first_seq, skipped_before, first_ts, len, bytes, changes } => {
                 let (ptr, blen) = buf(bytes);
                 let (changes_ptr, changes_len) = buf(changes);
                 emit!(
                     target,
-                    c"scllllbb",
+                    c"ssllllbb",
                     key,
                     op,
                     ll(first_seq),
@@ -406,17 +439,17 @@ impl<'a> Effect<'a> {
                     changes_len
                 );
             }
-            Effect::Edit { seq, payload } => emit!(target, c"scls", key, op, ll(seq), payload.raw()),
+            Effect::Edit { seq, payload } => emit!(target, c"ssls", key, op, ll(seq), payload.raw()),
             Effect::Del { packed_seqs } => {
                 let (ptr, len) = buf(packed_seqs);
-                emit!(target, c"scb", key, op, ptr, len);
+                emit!(target, c"ssb", key, op, ptr, len);
             }
             Effect::AppendAck { append, id, payload, consumer } => {
                 let mut packed = [0u8; encoding::PACKED_APPEND_MAX];
                 let (ptr, len) = pack(&append, &mut packed);
-                emit!(target, c"scbsss", key, op, ptr, len, id.raw(), payload.raw(), consumer.raw());
+                emit!(target, c"ssbsss", key, op, ptr, len, id.raw(), payload.raw(), consumer.raw());
             }
-            Effect::RestoreDamaged => emit!(target, c"sc", key, op),
+            Effect::RestoreDamaged => emit!(target, c"ss", key, op),
         }
     }
 

@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use foldhash::fast::RandomState;
 
 use super::chunk::{chunk_of, Chunk};
-use super::id_table::{IdTable, MAX_OFFSET};
+use super::id_table::{BatchInsert, IdTable, MAX_OFFSET};
 use super::retired::RetiredIds;
 use super::SeqError;
 
@@ -350,13 +350,15 @@ impl DedupIndex {
         let store = IdStore { retired: self.retired(), chunks };
         let mut live = 0;
         let mut table = (ids > SCAN_IDS || !scan_is_short(chunks)).then(|| IdTable::for_ids(ids, span_to_hold(span)));
+        let mut batch = table.as_mut().map(BatchInsert::new);
         store.each_from(self.floor, |seq, id| {
-            if let Some(table) = table.as_mut() {
-                table.insert(hash(id), seq - base);
+            if let Some(batch) = batch.as_mut() {
+                batch.insert(hash(id), seq - base);
             }
             live += 1;
             true
         });
+        drop(batch);
         self.live = live;
         self.oldest_ts = match self.retired().first() {
             Some((_, ts)) => ts,
@@ -422,12 +424,14 @@ impl Tables {
         if !fits || successor.spill.needs_room() {
             let base = successor.spill_base.max(floor);
             let mut spill = IdTable::for_ids(successor.spill.len() * 2 + 64, MAX_OFFSET);
+            let mut batch = BatchInsert::new(&mut spill);
             store.each_from(base, |stored, id| {
                 if stored < seq {
-                    spill.insert(self::hash(id), stored - base);
+                    batch.insert(self::hash(id), stored - base);
                 }
                 stored < seq
             });
+            drop(batch);
             successor.spill = spill;
             successor.spill_base = base;
         }
@@ -468,7 +472,7 @@ impl Tables {
     /// chunks from where the migration stands until `MOVE_PER_INSERT` ids have moved.
     fn migrate(&mut self, step: Step, floor: u64, store: IdStore<'_>) {
         let Some(migration) = self.migration.as_mut() else { return };
-        let (table, base) = (&mut self.table, self.base);
+        let (mut table, base) = (BatchInsert::new(&mut self.table), self.base);
         let from = migration.next.max(floor);
         let budget = match step {
             Step::All => usize::MAX,
@@ -490,6 +494,7 @@ impl Tables {
             moved += 1;
             true
         });
+        drop(table);
         migration.next = through.saturating_add(1);
         if migration.next > migration.end {
             if let Some(done) = self.migration.take() {
