@@ -17,9 +17,13 @@ pub fn node_epoch() -> u64 {
     NODE_EPOCH.load(Ordering::Relaxed)
 }
 
-/// Raises the node epoch to at least `epoch` (never lowers it).
+/// Raises the node epoch to at least `epoch` (never lowers it). Every append calls this,
+/// almost always with the current epoch: a plain load first spares the locked
+/// read-modify-write then.
 pub fn observe_epoch(epoch: u64) {
-    NODE_EPOCH.fetch_max(epoch, Ordering::Relaxed);
+    if epoch > NODE_EPOCH.load(Ordering::Relaxed) {
+        NODE_EPOCH.fetch_max(epoch, Ordering::Relaxed);
+    }
 }
 
 fn promote() -> u64 {
