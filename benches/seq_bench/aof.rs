@@ -8,7 +8,9 @@ use crate::common::{info_field, wait_until, Server};
 use crate::config::{log, Config};
 use crate::data::bench_payload;
 use crate::report::{fmt_rate, Summary, Target};
-use crate::rows::{print_cpu_pairs, print_rows, row_rps, run_rounds, RB_CLIENTS, RB_PIPELINE, RB_RANDOM};
+use crate::rows::{
+    add_alloc_cpu_vs_xadd, print_cpu_pairs, print_rows, row_rps, run_rounds, RB_CLIENTS, RB_PIPELINE, RB_RANDOM,
+};
 use crate::throughput::hot_rows;
 
 fn config_set(con: &mut redis::Connection, name: &str, value: &str) -> redis::RedisResult<()> {
@@ -61,4 +63,5 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
     sum.add("AOF everysec: INCR (floor)", fmt_rate(incr), incr, f64::NAN, "", Target::Info);
     sum.add("AOF everysec: XADD, hot stream", fmt_rate(xadd), xadd, xadd / incr, "INCR", Target::Info);
     sum.add("AOF everysec: SEQ.ALLOC hot key vs Lua", fmt_rate(hot), hot, hot / lua, "Lua", Target::AtLeast(4.0));
+    add_alloc_cpu_vs_xadd(sum, "AOF everysec: SEQ.ALLOC server CPU vs XADD's", &rows);
 }

@@ -201,7 +201,7 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
             s_b,
             s_b / l_b,
             "Lua layout",
-            if is_main { Target::AtMost(0.6) } else { Target::Info },
+            if is_main { Target::AtMost(0.55) } else { Target::Info },
         );
         sum.add(
             &format!("DEBUG RELOAD, {payload_len} B payload set"),

@@ -8,7 +8,7 @@ use redis::Value;
 use crate::common::{binaries, info_section, Server};
 use crate::config::{log, Config};
 use crate::data::{server_cpu, wait_lazyfree};
-use crate::report::{fmt_rate, fmt_ratio, median, print_table};
+use crate::report::{fmt_rate, fmt_ratio, median, print_table, Summary, Target};
 
 /// redis-benchmark settings shared by every throughput row (docs/performance.md).
 pub const RB_PIPELINE: u32 = 16;
@@ -290,6 +290,14 @@ pub fn row_rps(rows: &[Row], id: &str) -> f64 {
 
 fn row_us(rows: &[Row], id: &str, field: fn(&Row) -> f64) -> f64 {
     rows.iter().find(|r| r.id == id).map(field).unwrap_or(f64::NAN)
+}
+
+/// The SUMMARY line of issue 11's CPU target: SEQ.ALLOC on the hot key costs the server
+/// no more per request than XADD (`alloc_hot` and `xadd` rows of `rows`).
+pub fn add_alloc_cpu_vs_xadd(sum: &mut Summary, metric: &str, rows: &[Row]) {
+    let ours = row_us(rows, "alloc_hot", Row::median_server_us);
+    let xadd = row_us(rows, "xadd", Row::median_server_us);
+    sum.add(metric, format!("{ours:.2} us/op (XADD {xadd:.2})"), ours, xadd / ours, "XADD", Target::AtLeast(1.0));
 }
 
 /// Server-CPU-per-request comparisons of pairs of rows (alternative / ours: > 1 means ours

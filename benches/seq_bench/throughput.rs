@@ -6,7 +6,9 @@ use crate::common::Server;
 use crate::config::{log, Config, PAYLOAD_LEN};
 use crate::data::{bench_payload, pipelined, query_i64, unlink, Rng};
 use crate::report::{fmt_rate, Summary, Target};
-use crate::rows::{print_cpu_pairs, print_rows, row_rps, run_rounds, Row, RB_CLIENTS, RB_PIPELINE, RB_RANDOM};
+use crate::rows::{
+    add_alloc_cpu_vs_xadd, print_cpu_pairs, print_rows, row_rps, run_rounds, Row, RB_CLIENTS, RB_PIPELINE, RB_RANDOM,
+};
 
 /// Key space of the "many keys" row (see `throughput_rows`).
 const MANY_KEYS: u64 = 1000;
@@ -214,6 +216,7 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
     sum.add("XADD, hot stream", fmt_rate(xadd), xadd, xadd / incr, "INCR", Target::Info);
     sum.add("SEQ.ALLOC hot key vs Lua", fmt_rate(hot), hot, hot / lua, "Lua", Target::AtLeast(4.0));
     sum.add("SEQ.ALLOC hot key vs INCR", fmt_rate(hot), hot, hot / incr, "INCR", Target::AtLeast(0.7));
+    add_alloc_cpu_vs_xadd(sum, "SEQ.ALLOC hot key server CPU vs XADD's", &rows);
     sum.add(&format!("SEQ.ALLOC over {MANY_KEYS} keys"), fmt_rate(many), many, many / lua, "Lua (hot)", Target::Info);
     sum.add("SEQ.RANGE COUNT 100 vs XRANGE", fmt_rate(range), range, range / xrange, "XRANGE", Target::AtLeast(1.2));
     sum.add("SEQ.REVRANGE COUNT 100 vs XREVRANGE", fmt_rate(rev), rev, rev / xrev, "XREVRANGE", Target::Info);
