@@ -13,16 +13,8 @@ pub enum CmdError {
     /// Answered with Redis' own "wrong number of arguments" reply.
     WrongArity,
     WrongType,
-    /// The named argument is not a decimal integer in 0..=i64::MAX.
-    NotAnInteger(&'static str),
-    Negative(&'static str),
-    UnknownOption {
-        given: Vec<u8>,
-        one_of: &'static [&'static str],
-    },
-    UnknownTrimStrategy(Vec<u8>),
-    MissingValue(&'static str),
-    ZeroCount,
+    /// An argument the core's parsers refused (`seq_core::args`).
+    Arg(ArgError),
     EmptyClientMsgId,
     /// An argument longer than the config that bounds it.
     TooLong {
@@ -43,8 +35,6 @@ pub enum CmdError {
     Damaged(Vec<u8>),
     /// The server refused what the module asked (e.g. storing a value in a key).
     Internal(&'static str),
-    /// The keyword that starts a command's list (SEQ.READ's `LOGS`) is absent.
-    MissingKeyword(&'static str),
     /// The list after the keyword is not keys followed by as many positions.
     UnpairedKeys(&'static str),
 }
@@ -68,15 +58,7 @@ impl CmdError {
 
 impl From<ArgError> for CmdError {
     fn from(error: ArgError) -> CmdError {
-        match error {
-            ArgError::NotAnInteger(what) => CmdError::NotAnInteger(what),
-            ArgError::Negative(what) => CmdError::Negative(what),
-            ArgError::UnknownOption { given, one_of } => CmdError::UnknownOption { given, one_of },
-            ArgError::UnknownTrimStrategy(given) => CmdError::UnknownTrimStrategy(given),
-            ArgError::MissingValue(option) => CmdError::MissingValue(option),
-            ArgError::ZeroCount => CmdError::ZeroCount,
-            ArgError::MissingKeyword(keyword) => CmdError::MissingKeyword(keyword),
-        }
+        CmdError::Arg(error)
     }
 }
 
@@ -91,19 +73,7 @@ impl fmt::Display for CmdError {
         match self {
             CmdError::WrongArity => write!(f, "ERR wrong number of arguments"),
             CmdError::WrongType => write!(f, "WRONGTYPE Operation against a key holding the wrong kind of value"),
-            CmdError::NotAnInteger(what) => write!(f, "ERR {what} is not an integer or out of range"),
-            CmdError::Negative(what) => write!(f, "ERR {what} must not be negative"),
-            CmdError::UnknownOption { given, one_of } => write!(
-                f,
-                "ERR unknown option '{}' (expected one of: {})",
-                String::from_utf8_lossy(given),
-                one_of.join(", ")
-            ),
-            CmdError::UnknownTrimStrategy(given) => {
-                write!(f, "ERR unknown option '{}' (expected MAXLEN, MINSEQ or MAXAGE)", String::from_utf8_lossy(given))
-            }
-            CmdError::MissingValue(option) => write!(f, "ERR {option} needs a value"),
-            CmdError::ZeroCount => write!(f, "ERR COUNT must be at least 1"),
+            CmdError::Arg(error) => write_arg_error(f, error),
             CmdError::EmptyClientMsgId => write!(f, "ERR client-msg-id must not be empty"),
             CmdError::TooLong { what, len, config, max } => {
                 write!(f, "ERR {what} is {len} bytes, longer than {config} ({max})")
@@ -130,11 +100,29 @@ impl fmt::Display for CmdError {
                 shown(key)
             ),
             CmdError::Internal(_) => f.write_str(INTERNAL_ERROR),
-            CmdError::MissingKeyword(keyword) => write!(f, "ERR {keyword} and its keys are missing"),
             CmdError::UnpairedKeys(keyword) => {
                 write!(f, "ERR unbalanced {keyword} list: each key needs one position ($ or a seq)")
             }
         }
+    }
+}
+
+fn write_arg_error(f: &mut fmt::Formatter<'_>, error: &ArgError) -> fmt::Result {
+    match error {
+        ArgError::NotAnInteger(what) => write!(f, "ERR {what} is not an integer or out of range"),
+        ArgError::Negative(what) => write!(f, "ERR {what} must not be negative"),
+        ArgError::UnknownOption { given, one_of } => write!(
+            f,
+            "ERR unknown option '{}' (expected one of: {})",
+            String::from_utf8_lossy(given),
+            one_of.join(", ")
+        ),
+        ArgError::UnknownTrimStrategy(given) => {
+            write!(f, "ERR unknown option '{}' (expected MAXLEN, MINSEQ or MAXAGE)", String::from_utf8_lossy(given))
+        }
+        ArgError::MissingValue(option) => write!(f, "ERR {option} needs a value"),
+        ArgError::ZeroCount => write!(f, "ERR COUNT must be at least 1"),
+        ArgError::MissingKeyword(keyword) => write!(f, "ERR {keyword} and its keys are missing"),
     }
 }
 
@@ -156,7 +144,7 @@ mod tests {
     #[test]
     fn texts_are_the_documented_ones() {
         assert_eq!(
-            CmdError::UnknownOption { given: b"FOO".to_vec(), one_of: &["AFTER", "COUNT"] }.to_string(),
+            CmdError::from(ArgError::UnknownOption { given: b"FOO".to_vec(), one_of: &["AFTER", "COUNT"] }).to_string(),
             "ERR unknown option 'FOO' (expected one of: AFTER, COUNT)"
         );
         assert_eq!(
@@ -168,7 +156,7 @@ mod tests {
             CmdError::Core(SeqError::Resync { rev: 7 }).to_string(),
             "RESYNC changes up to rev 7 are no longer kept"
         );
-        assert_eq!(CmdError::MissingKeyword("LOGS").to_string(), "ERR LOGS and its keys are missing");
+        assert_eq!(CmdError::from(ArgError::MissingKeyword("LOGS")).to_string(), "ERR LOGS and its keys are missing");
         assert_eq!(
             CmdError::UnpairedKeys("LOGS").to_string(),
             "ERR unbalanced LOGS list: each key needs one position ($ or a seq)"
