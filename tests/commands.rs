@@ -376,12 +376,10 @@ fn concurrent_allocs_get_distinct_continuous_seqs() {
 fn alloc_raises_the_seq_alloc_keyspace_notification() {
     let (server, _dir) = start_seq(&[]);
     let mut con = server.connect();
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("notify-keyspace-events").arg("KEd").query(&mut con).unwrap();
+    config_set(&mut con, "notify-keyspace-events", "KEd");
 
     let mut sub = server.connect();
-    let mut ps = sub.as_pubsub();
-    ps.psubscribe("__key*@0__:*").expect("PSUBSCRIBE");
-    ps.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut ps = psubscribe(&mut sub, "__key*@0__:*");
 
     assert_eq!(alloc(&mut con, b"conv:1", b"m1", Some(b"hello")), 1);
     let mut got = read_messages(&mut ps, 2);

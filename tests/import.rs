@@ -209,11 +209,9 @@ fn an_import_wakes_a_blocked_sync() {
 fn import_raises_seq_import_not_seq_alloc() {
     let (server, _dir) = start_seq(&[]);
     let mut con = server.connect();
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("notify-keyspace-events").arg("KEd").query(&mut con).unwrap();
+    config_set(&mut con, "notify-keyspace-events", "KEd");
     let mut sub = server.connect();
-    let mut ps = sub.as_pubsub();
-    ps.psubscribe("__key*@0__:*").expect("PSUBSCRIBE");
-    ps.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut ps = psubscribe(&mut sub, "__key*@0__:*");
 
     import(&mut con, "conv:{ev}", 4, 1, "a", "x");
     // A resumed import and a refused one raise nothing: the next events are the ALLOC's.

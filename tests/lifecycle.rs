@@ -330,9 +330,7 @@ fn edit_and_del_raise_their_keyspace_notifications() {
     log_of(&mut con, KEY, 3);
     config_set(&mut con, "notify-keyspace-events", "Ed");
     let mut sub = server.connect();
-    let mut ps = sub.as_pubsub();
-    ps.psubscribe("__keyevent@0__:*").expect("PSUBSCRIBE");
-    ps.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut ps = psubscribe(&mut sub, "__keyevent@0__:*");
     let event = |name: &str| (format!("__keyevent@0__:{name}"), KEY.as_bytes().to_vec());
 
     edit(&mut con, KEY, 1, b"new");

@@ -152,6 +152,15 @@ pub fn config_set(con: &mut Connection, name: &str, value: &str) {
     }
 }
 
+/// `sub` in pub/sub mode, subscribed to `pattern`, its reads timing out after 2 s (so that
+/// `read_messages` returns what came instead of waiting for ever).
+pub fn psubscribe<'a>(sub: &'a mut Connection, pattern: &str) -> redis::PubSub<'a> {
+    let mut ps = sub.as_pubsub();
+    ps.psubscribe(pattern).expect("PSUBSCRIBE");
+    ps.set_read_timeout(Some(std::time::Duration::from_secs(2))).expect("pub/sub read timeout");
+    ps
+}
+
 /// The next `n` pub/sub messages as (channel, payload); fewer if none comes within the
 /// subscriber's read timeout. Any other read error fails the test.
 pub fn read_messages(ps: &mut redis::PubSub<'_>, n: usize) -> Vec<(String, Vec<u8>)> {
