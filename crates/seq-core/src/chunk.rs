@@ -15,6 +15,7 @@
 
 use std::collections::VecDeque;
 
+use super::chunk_list::ChunkList;
 use super::varint;
 use super::Entry;
 
@@ -45,10 +46,9 @@ pub struct Chunk {
 
 const FLAG_BYTES: usize = MAX_ENTRIES as usize / 8;
 
-/// The chunk holding `seq`, if any entry of the log has it.
+/// The chunk of `chunks` holding `seq`, if any entry of the log has it.
 pub fn chunk_of(chunks: &VecDeque<Chunk>, seq: u64) -> Option<(usize, &Chunk)> {
-    let index = chunks.partition_point(|c| c.end_seq() <= seq);
-    chunks.get(index).filter(|c| c.contains(seq)).map(|c| (index, c))
+    ChunkList::of_deque(chunks).chunk_of(seq)
 }
 
 /// The open chunk's next capacity: exactly what it needs up to a quarter of MAX_BYTES (the
