@@ -2,67 +2,88 @@
 //! slot per id, sized to the ids it holds (not to a power of two).
 //!
 //! A slot holds an entry's seq offset (from the index's base) plus one in its low bits,
-//! and 8 bits of the id's hash above them, so a probe that meets another id's slot almost
-//! never has to read that id from storage to rule it out. Slots come in two widths:
-//! compact `u32` ones (a 24-bit offset) while the indexed seqs span less than 16.7 M, and
-//! wide `u64` ones (a 56-bit offset) beyond, so the window is never cut short by the
-//! slot's width; the owner picks the width whenever it rebuilds the table. The table never
-//! stores ids or full hashes: growing means rebuilding it from storage (see `DedupIndex`),
-//! which the owner does when `needs_room` or `fits` says so.
+//! and bits of the id's hash (its tag) above them, so a probe that meets another id's
+//! slot almost never has to read that id from storage to rule it out. Slots come in two
+//! widths: compact `u32` ones while the offsets fit 24 bits, and wide `u64` ones (up to a
+//! 56-bit offset) beyond, so the window is never cut short by the slot's width; the owner
+//! picks the width whenever it rebuilds the table. Within a width, the split is the
+//! table's own: its offsets get just the bits the largest offset it was made for needs,
+//! and the tag every bit left (at least 8), so a table over a short span reads storage
+//! for a mismatched id thousands of times less often than an 8-bit tag would. The table
+//! never stores ids or full hashes: growing means rebuilding it from storage (see
+//! `DedupIndex`), which the owner does when `needs_room` or `fits` says so.
 
 /// The largest offset a compact slot can hold.
-pub const NARROW_MAX_OFFSET: u64 = Narrow::MAX_OFFSET;
+pub const NARROW_MAX_OFFSET: u64 = (1 << 24) - 2;
 /// The largest offset any slot can hold (a wide one).
-pub const MAX_OFFSET: u64 = Wide::MAX_OFFSET;
+pub const MAX_OFFSET: u64 = (1 << 56) - 2;
 
 /// One slot width. `EMPTY` is zero (so a new table is zeroed memory); a used slot has a
 /// non-zero offset part. Slots are never removed: the index skips expired ids' slots
 /// until a rebuild sheds them.
 trait Slot: Copy + Eq {
+    const BITS: u32;
     const EMPTY: Self;
-    const MAX_OFFSET: u64;
-    fn new(hash: u64, offset: u64) -> Self;
-    fn offset(self) -> u64;
-    fn tag_of(hash: u64) -> Self;
-    fn tag(self) -> Self;
+    fn from_bits(bits: u64) -> Self;
+    fn bits(self) -> u64;
 }
 
-/// Slot layouts are written once, for both widths: `$offset_bits` of offset + 1, the
-/// remaining 8 bits a tag.
 macro_rules! slot_width {
-    ($name:ident, $int:ty, $offset_bits:expr) => {
+    ($name:ident, $int:ty) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         struct $name($int);
 
-        impl $name {
-            const OFFSET_MASK: $int = (1 << $offset_bits) - 1;
-        }
-
         impl Slot for $name {
+            const BITS: u32 = <$int>::BITS;
             const EMPTY: Self = $name(0);
-            const MAX_OFFSET: u64 = $name::OFFSET_MASK as u64 - 1;
 
-            fn new(hash: u64, offset: u64) -> Self {
-                $name(Self::tag_of(hash).0 | (offset as $int + 1))
+            fn from_bits(bits: u64) -> Self {
+                // Truncation is the point: `Layout` never sets bits above the width.
+                $name(bits as $int)
             }
 
-            fn offset(self) -> u64 {
-                (self.0 & $name::OFFSET_MASK) as u64 - 1
-            }
-
-            fn tag_of(hash: u64) -> Self {
-                $name(((hash & 0xff) as $int) << $offset_bits)
-            }
-
-            fn tag(self) -> Self {
-                $name(self.0 & !$name::OFFSET_MASK)
+            fn bits(self) -> u64 {
+                u64::from(self.0)
             }
         }
     };
 }
 
-slot_width!(Narrow, u32, 24);
-slot_width!(Wide, u64, 56);
+slot_width!(Narrow, u32);
+slot_width!(Wide, u64);
+
+/// How one table's slots split: `offset_bits` low bits of offset + 1, the rest tag.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    offset_bits: u32,
+}
+
+impl Layout {
+    /// The split for offsets up to `max_offset` (at most `MAX_OFFSET`).
+    fn holding(max_offset: u64) -> Layout {
+        Layout { offset_bits: u64::BITS - (max_offset.min(MAX_OFFSET) + 1).leading_zeros() }
+    }
+
+    fn max_offset(self) -> u64 {
+        (1 << self.offset_bits) - 2
+    }
+
+    fn tag_of<S: Slot>(self, hash: u64) -> u64 {
+        hash & ((1 << (S::BITS - self.offset_bits)) - 1)
+    }
+
+    fn slot<S: Slot>(self, hash: u64, offset: u64) -> S {
+        S::from_bits((self.tag_of::<S>(hash) << self.offset_bits) | (offset + 1))
+    }
+
+    fn offset<S: Slot>(self, slot: S) -> u64 {
+        (slot.bits() & ((1 << self.offset_bits) - 1)) - 1
+    }
+
+    fn tag<S: Slot>(self, slot: S) -> u64 {
+        slot.bits() >> self.offset_bits
+    }
+}
 
 /// Slots live in segments of this many (256 KB compact, 512 KB wide), so a large table
 /// is zeroed and freed a segment at a time, never in one long pause: the module's
@@ -113,13 +134,18 @@ enum Slots {
 #[derive(Clone, Debug)]
 pub struct IdTable {
     slots: Slots,
+    layout: Layout,
     /// Ids inserted (expired ones included): slots not EMPTY.
     len: usize,
 }
 
 impl Default for IdTable {
     fn default() -> IdTable {
-        IdTable { slots: Slots::Narrow(Segmented { segments: Vec::new(), len: 0 }), len: 0 }
+        IdTable {
+            slots: Slots::Narrow(Segmented { segments: Vec::new(), len: 0 }),
+            layout: Layout::holding(NARROW_MAX_OFFSET),
+            len: 0,
+        }
     }
 }
 
@@ -135,7 +161,8 @@ macro_rules! with_slots {
 
 impl IdTable {
     /// A table for `ids` ids, about 55% full (it asks for a rebuild at 80%), whose slots
-    /// hold offsets up to `max_offset` (compact slots when they can).
+    /// hold offsets up to `max_offset` (compact slots when they can), and tag ids with
+    /// every bit those offsets leave.
     pub fn for_ids(ids: usize, max_offset: u64) -> IdTable {
         let mut table = IdTable::unprepared(ids, max_offset);
         table.prepare(usize::MAX);
@@ -151,7 +178,7 @@ impl IdTable {
         } else {
             Slots::Wide(Segmented { segments: Vec::new(), len })
         };
-        IdTable { slots, len: 0 }
+        IdTable { slots, layout: Layout::holding(max_offset), len: 0 }
     }
 
     /// Zeroes up to `segments` more segments; true once the table is ready.
@@ -187,10 +214,7 @@ impl IdTable {
     }
 
     fn max_offset(&self) -> u64 {
-        match self.slots {
-            Slots::Narrow(_) => Narrow::MAX_OFFSET,
-            Slots::Wide(_) => Wide::MAX_OFFSET,
-        }
+        self.layout.max_offset()
     }
 
     #[cfg(test)]
@@ -207,12 +231,12 @@ impl IdTable {
 
     /// The offset of the id with `hash` for which `is_id(offset)` holds.
     pub fn find(&self, hash: u64, is_id: impl FnMut(u64) -> bool) -> Option<u64> {
-        with_slots!(&self.slots, s => find(s, hash, is_id))
+        with_slots!(&self.slots, s => find(s, self.layout, hash, is_id))
     }
 
     /// Adds `offset` under `hash`. The caller checked `needs_room` (false) and `fits`.
     pub fn insert(&mut self, hash: u64, offset: u64) {
-        if with_slots!(&mut self.slots, s => insert(s, hash, offset)) {
+        if with_slots!(&mut self.slots, s => insert(s, self.layout, hash, offset)) {
             self.len += 1;
         }
     }
@@ -289,32 +313,32 @@ fn count_empty_homes<S: Slot>(slots: &Segmented<S>, hashes: impl Iterator<Item =
     hashes.filter(|&hash| slots.get(home(slots.len, hash)) == Some(S::EMPTY)).count()
 }
 
-fn find<S: Slot>(slots: &Segmented<S>, hash: u64, mut is_id: impl FnMut(u64) -> bool) -> Option<u64> {
+fn find<S: Slot>(slots: &Segmented<S>, layout: Layout, hash: u64, mut is_id: impl FnMut(u64) -> bool) -> Option<u64> {
     if slots.len == 0 {
         return None;
     }
-    let wanted = S::tag_of(hash);
+    let wanted = layout.tag_of::<S>(hash);
     let mut index = home(slots.len, hash);
     loop {
         let slot = slots.get(index)?;
         if slot == S::EMPTY {
             return None;
         }
-        if slot.tag() == wanted && is_id(slot.offset()) {
-            return Some(slot.offset());
+        if layout.tag(slot) == wanted && is_id(layout.offset(slot)) {
+            return Some(layout.offset(slot));
         }
         index = next(slots.len, index);
     }
 }
 
 /// False if the table is full (or not ready).
-fn insert<S: Slot>(slots: &mut Segmented<S>, hash: u64, offset: u64) -> bool {
+fn insert<S: Slot>(slots: &mut Segmented<S>, layout: Layout, hash: u64, offset: u64) -> bool {
     let len = slots.len;
     let mut index = home(len, hash);
     for _ in 0..len {
         let Some(slot) = slots.get_mut(index) else { return false };
         if *slot == S::EMPTY {
-            *slot = S::new(hash, offset);
+            *slot = layout.slot(hash, offset);
             return true;
         }
         index = next(len, index);
@@ -398,6 +422,26 @@ mod tests {
             }
             assert_eq!(table.find(hash_of(n), |o| o == n * 3), None);
         }
+    }
+
+    /// A table over a short span tags ids with the bits its offsets leave, so looking up
+    /// absent ids almost never reads one from storage (an 8-bit tag would, about once
+    /// per 100 probes of used slots).
+    #[test]
+    fn short_spans_leave_long_tags() {
+        let mut table = IdTable::for_ids(1000, 3000);
+        for key in 0..1000u64 {
+            table.insert(hash_of(key), key * 3);
+        }
+        let mut reads = 0;
+        for key in 1000..101_000u64 {
+            let found = table.find(hash_of(key), |_| {
+                reads += 1;
+                false
+            });
+            assert_eq!(found, None);
+        }
+        assert!(reads < 20, "{reads} storage reads for 100000 absent ids");
     }
 
     #[test]
