@@ -39,7 +39,7 @@ use super::args::{Arg, Args, KeyName};
 use super::context::Ctx;
 use super::errors::CmdError;
 use super::keys::LogKey;
-use super::{fence, stats};
+use super::{fence, propagation, stats};
 use seq_core::encoding;
 use seq_core::{Append, Chunk, LogHeader, SeqError, SeqLog};
 
@@ -551,7 +551,13 @@ impl<'a> Effect<'a> {
         }
         let outcome = self.apply(key)?;
         if outcome.changed {
-            self.emit(Target::Replicas(ctx.raw()), key.raw_name());
+            if propagation::something_receives(ctx.raw()) {
+                self.emit(Target::Replicas(ctx.raw()), key.raw_name());
+            } else {
+                // Queues nothing (nothing receives), but counts the write for save points.
+                ctx.replicate_verbatim();
+                stats::effect_unsent();
+            }
         }
         self.announce(ctx, key.name());
         Ok(outcome.result)

@@ -37,6 +37,7 @@ unsafe extern "C" fn on_role_changed(
     _data: *mut c_void,
 ) {
     super::guard::guard(c"role-change event", (), || {
+        super::propagation::forget();
         if subevent == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_MASTER {
             let epoch = promote();
             super::log::notice_ctx(ctx, &format!("redis-seq: promoted to master, now in epoch {epoch}"));

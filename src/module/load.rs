@@ -34,13 +34,17 @@ pub fn configs(ctx: &Context) -> bool {
     true
 }
 
-/// Last: the `INFO seq` section, the role-change event of the failover fence and the
-/// events that make resets visible.
+/// Last: the `INFO seq` section, the role-change event of the failover fence, the events
+/// that say whether anything receives effects, and those that make resets visible.
 pub fn info_and_events(ctx: *mut RedisModuleCtx) -> bool {
     // SAFETY: the OnLoad context.
     unsafe { api!(RedisModule_RegisterInfoFunc)(ctx, Some(stats::info)) };
     if !fence::subscribe(ctx) {
         log::warning("redis-seq: could not subscribe to role changes (failover fence)");
+        return false;
+    }
+    if !super::propagation::subscribe(ctx) {
+        log::warning("redis-seq: could not subscribe to fork, replica and loading events (replication state)");
         return false;
     }
     if !super::resets::subscribe(ctx) {

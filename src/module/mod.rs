@@ -25,6 +25,7 @@ pub mod limits;
 pub mod load;
 pub mod log;
 pub mod log_type;
+pub mod propagation;
 pub mod reply;
 pub mod resets;
 pub mod stats;

@@ -186,6 +186,8 @@ unsafe extern "C" fn on_config_change(
     data: *mut c_void,
 ) {
     guard(c"a config event", (), || {
+        // `appendonly` among them, or anything else: reading it again is cheap.
+        super::propagation::forget();
         // SAFETY: Redis passes a RedisModuleConfigChange with this event.
         let Some(change) = (unsafe { data.cast::<raw::RedisModuleConfigChange>().as_ref() }) else { return };
         let count = usize::try_from(change.num_changes).unwrap_or(0);

@@ -13,6 +13,7 @@ static BLOCKED_CLIENTS: AtomicI64 = AtomicI64::new(0);
 static IMPORTS: AtomicU64 = AtomicU64::new(0);
 static DAMAGED_LOGS: AtomicI64 = AtomicI64::new(0);
 static EFFECT_ERRORS: AtomicU64 = AtomicU64::new(0);
+static EFFECTS_UNSENT: AtomicU64 = AtomicU64::new(0);
 
 pub fn log_created() {
     LOGS.fetch_add(1, Ordering::Relaxed);
@@ -62,11 +63,16 @@ pub fn effect_error() {
     EFFECT_ERRORS.fetch_add(1, Ordering::Relaxed);
 }
 
+/// An effect not sent: nothing (AOF, replica, backlog) would have received it.
+pub fn effect_unsent() {
+    EFFECTS_UNSENT.fetch_add(1, Ordering::Relaxed);
+}
+
 /// The `INFO seq` section; Redis prefixes each field with `seq_`.
 pub extern "C" fn info(ctx: *mut RedisModuleInfoCtx, _for_crash_report: i32) {
     super::guard::guard(c"INFO", (), || {
         let _ = raw::add_info_section(ctx, None);
-        let fields: [(&str, i64); 10] = [
+        let fields: [(&str, i64); 11] = [
             ("logs", LOGS.load(Ordering::Relaxed)),
             ("allocations", ALLOCATIONS.load(Ordering::Relaxed) as i64),
             ("dedup_hits", DEDUP_HITS.load(Ordering::Relaxed) as i64),
@@ -77,6 +83,7 @@ pub extern "C" fn info(ctx: *mut RedisModuleInfoCtx, _for_crash_report: i32) {
             ("damaged_logs", DAMAGED_LOGS.load(Ordering::Relaxed)),
             ("effect_errors", EFFECT_ERRORS.load(Ordering::Relaxed) as i64),
             ("eviction_can_reset_logs", i64::from(super::resets::eviction_can_reset_logs())),
+            ("effects_unsent", EFFECTS_UNSENT.load(Ordering::Relaxed) as i64),
         ];
         for (name, value) in fields {
             let _ = raw::add_info_field_long_long(ctx, name, value);
