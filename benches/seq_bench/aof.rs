@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::common::{info_field, wait_until, Server};
+use crate::common::{info_field, seq_stat, wait_until, Server};
 use crate::config::{log, Config};
 use crate::data::bench_payload;
 use crate::report::{fmt_rate, Summary, Target};
@@ -35,9 +35,11 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
     if !aof_ready(con) {
         log("aof: the first AOF rewrite did not finish within 60 s");
     }
+    let unsent_before = seq_stat(con, "seq_effects_unsent");
     let mut rows = hot_rows(cfg, sha, &payload);
     log(format!("aof: {} rows x {} rounds, interleaved, appendonly yes appendfsync everysec", rows.len(), cfg.rounds));
     run_rounds(cfg, server, con, &mut rows, "aof");
+    let unsent = seq_stat(con, "seq_effects_unsent") - unsent_before;
     if let Err(e) = config_set(con, "appendonly", "no") {
         log(format!("aof: could not turn the AOF off: {e}"));
     }
@@ -58,6 +60,7 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
             ("SEQ.ALLOC hot vs XADD", "alloc_hot", "xadd"),
         ],
     );
+    println!("checks: effects unsent while the AOF was on = {unsent} (every effect goes to the AOF)");
     let (incr, lua, hot) = (row_rps(&rows, "incr"), row_rps(&rows, "lua"), row_rps(&rows, "alloc_hot"));
     let xadd = row_rps(&rows, "xadd");
     sum.add("AOF everysec: INCR (floor)", fmt_rate(incr), incr, f64::NAN, "", Target::Info);

@@ -2,7 +2,7 @@
 
 use redis::Value;
 
-use crate::common::Server;
+use crate::common::{seq_stat, Server};
 use crate::config::{log, Config, PAYLOAD_LEN};
 use crate::data::{bench_payload, pipelined, query_i64, unlink, Rng};
 use crate::report::{fmt_rate, Summary, Target};
@@ -198,7 +198,9 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
     );
     println!(
         "checks: SEQ.LAST conv:{{hot}} after its last run = {hot_last} (of -n {n_hot}); ctr:{{hot}} after the Lua run = {lua_last} (of -n {n_lua}); \
-         a SEQ.RANGE page has {range_len} entries, an XRANGE page {xrange_len}"
+         a SEQ.RANGE page has {range_len} entries, an XRANGE page {xrange_len}; seq_effects_unsent = {} (AOF off, no replica, \
+         no backlog: effects are not sent, see docs/design.md \"When an effect is not sent\")",
+        seq_stat(con, "seq_effects_unsent")
     );
 
     let incr = row_rps(&rows, "incr");
