@@ -28,7 +28,7 @@ version_of() {
     "$@" --version | sed -E 's/^([A-Za-z]+) server v=([^ ]+).*/\1 \2/'
 }
 
-# The fuzz targets (crates/seq-fuzz) and the live-server fuzzer (tests/live_fuzz.rs) run
+# The fuzz targets (crates/seq-fuzz) and the live-server fuzzer (tests/it/live_fuzz.rs) run
 # for a fixed time from a pinned seed, so a green run stays green on any machine: a slower
 # one explores a prefix of the same inputs. Set other seeds (or unset these) to explore;
 # crates/seq-fuzz/README.md shows a long run.
@@ -41,13 +41,13 @@ failed=0
 echo "== unit, property and fuzz tests; integration tests against $(version_of redis-server) =="
 RUST_BACKTRACE=1 cargo test --release --workspace --no-fail-fast -- --test-threads=2 || failed=1
 
-# The same integration tests (the root package's tests/*.rs) with Valkey's binaries; the
-# core's tests do not touch a server and ran above.
+# The same integration tests (the root package's one test binary, tests/it) with Valkey's
+# binaries; the core's tests do not touch a server and ran above.
 echo "== integration tests against $(version_of "$valkey_bin/valkey-server") =="
 SEQ_TEST_SERVER="$valkey_bin/valkey-server" \
     SEQ_TEST_SENTINEL="$valkey_bin/valkey-server --sentinel" \
     SEQ_TEST_CLI="$valkey_bin/valkey-cli" \
-    RUST_BACKTRACE=1 cargo test --release -p redis-seq --test '*' --no-fail-fast -- --test-threads=2 || failed=1
+    RUST_BACKTRACE=1 cargo test --release -p redis-seq --test it --no-fail-fast -- --test-threads=2 || failed=1
 
 echo "== test.sh: $([ "$failed" -eq 0 ] && echo passed || echo FAILED) in ${SECONDS} s =="
 exit "$failed"

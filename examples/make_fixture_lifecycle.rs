@@ -11,7 +11,7 @@
 //! Run it once for each new encoding version. Like `make_fixture_v1`, it refuses to
 //! overwrite existing fixtures (a released encoding's fixture never changes) unless
 //! `SEQ_FIXTURE_OVERWRITE=1`; `SEQ_FIXTURES_DIR=/tmp/x` writes elsewhere.
-//! `tests/fixtures_load.rs` checks that the module still loads what this wrote.
+//! `tests/it/fixtures_load.rs` checks that the module still loads what this wrote.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -7,7 +7,7 @@
 //!
 //! It refuses to overwrite existing fixtures (a released encoding's fixture never changes)
 //! unless `SEQ_FIXTURE_OVERWRITE=1`; `SEQ_FIXTURES_DIR=/tmp/x` writes elsewhere.
-//! `tests/fixtures_load.rs` checks that the module still loads what this wrote.
+//! `tests/it/fixtures_load.rs` checks that the module still loads what this wrote.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -1,7 +1,7 @@
 """redis-py (5.x) against redis-seq: a retrying send, the authoritative pull, replies
 under RESP2 and RESP3, a blocking SEQ.SYNC with a socket timeout above BLOCK.
 
-Run by tests/clients_py.rs against a test server: SEQ_URL=redis://127.0.0.1:<port>/ python3 this.py
+Run by tests/it/clients_py.rs against a test server: SEQ_URL=redis://127.0.0.1:<port>/ python3 this.py
 """
 import os
 import time

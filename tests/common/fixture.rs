@@ -1,4 +1,4 @@
-//! The RDB fixtures' expected-values format, shared by `tests/fixtures_load.rs` (which
+//! The RDB fixtures' expected-values format, shared by `tests/it/fixtures_load.rs` (which
 //! loads the committed fixture) and `examples/make_fixture_v1.rs` (which wrote it).
 //!
 //! One record per line, bytes hex-encoded, `#` starts a comment: `log <key>` opens a log;

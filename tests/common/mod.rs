@@ -1,7 +1,8 @@
-//! The integration tests' one helper set, shared by every file under `tests/` and by the
-//! benchmark (`benches/seq_bench/main.rs` includes this module by path): real server
+//! The integration tests' one helper set, shared by every file under `tests/it/` (the one
+//! test binary, whose `main.rs` includes this module by path), by the benchmark
+//! (`benches/seq_bench/main.rs`) and the fixture generators (`examples/`): real server
 //! processes with the module loaded, typed calls, strict reply parsers and topologies.
-//! A test file says `mod common; use common::*;`.
+//! A test file says `use crate::common::*;`.
 #![allow(dead_code, unused_imports)]
 
 pub mod binaries;

@@ -4,13 +4,11 @@
 //!
 //! The INFO counters are process-wide, so the tests compare deltas around each action.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::thread;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 const FIELDS: [&str; 6] =

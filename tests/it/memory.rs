@@ -2,9 +2,7 @@
 //! shrinks with trims), and UNLINK hands a long log to a background thread (the type's
 //! free_effort) while a short one is freed on the spot.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use redis::Connection;
 
 /// Appends `n` entries (ids `<prefix>-<i>`) with `payload_len`-byte payloads, pipelined.
@@ -61,7 +59,7 @@ fn unlink_frees_a_long_log_in_the_background_and_a_short_one_at_once() {
 
     assert_eq!(call_int(&mut con, &["UNLINK", "conv:{long}"]), 1);
     let freed_in_background =
-        common::wait_until(std::time::Duration::from_secs(10), || lazyfreed(&mut con) == before + 1);
+        crate::common::wait_until(std::time::Duration::from_secs(10), || lazyfreed(&mut con) == before + 1);
     assert!(freed_in_background, "UNLINK of a 200,000-entry log was not freed by the lazyfree thread");
     assert_eq!(call_int(&mut con, &["EXISTS", "conv:{long}"]), 0);
     assert_eq!(call_int(&mut con, &["SEQ.LAST", "conv:{long}"]), 0);

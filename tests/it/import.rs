@@ -2,12 +2,10 @@
 //! persistence (DEBUG RELOAD, AOF rewrite), replication (digests equal), a blocked
 //! SEQ.SYNC woken by an import, and the `seq.import` keyspace event.
 
-mod common;
-
 use std::thread;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::Connection;
 
 fn import(con: &mut Connection, key: &str, seq: i64, ts: i64, id: &str, payload: &str) -> i64 {

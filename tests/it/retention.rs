@@ -2,12 +2,10 @@
 //! `seq.max-len` / `seq.max-age-ms` configs, and the de-duplication window, which outlives
 //! trimmed entries and ends by the log's own timestamps.
 
-mod common;
-
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 /// A log of `n` entries with ids `m1..mn`; returns its entries.
 fn log_of(con: &mut redis::Connection, key: &str, n: usize) -> Vec<Entry> {

@@ -8,14 +8,12 @@
 //! The only timing assertions are generous bounds: a wake-up within 2 s, a timeout not
 //! before ~100 ms.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 /// One element of a SEQ.READ reply.

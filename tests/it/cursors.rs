@@ -3,11 +3,9 @@
 //! DUMP/RESTORE and COPY; and a replica (without the master's retention configs) that ends
 //! with identical logs and cursors.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::Connection;
 
 #[test]

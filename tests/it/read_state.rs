@@ -3,11 +3,9 @@
 //! 37") after ACK, SYNC, FORGET, ALLOC ACK, reloads, AOF replay, and with 50,000
 //! consumers checked against a count made here.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 fn readers(con: &mut Connection, key: &str, seq: i64) -> i64 {

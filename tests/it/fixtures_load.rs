@@ -8,10 +8,8 @@
 //! `cargo run --release --example make_fixture_v<N>`, which refuses to overwrite them: a
 //! released encoding's fixture never changes.
 
-mod common;
-
-use common::fixture::*;
-use common::*;
+use crate::common::fixture::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 /// Loads `seq-v<version>.rdb`, checks it against its expected file, runs the version's own

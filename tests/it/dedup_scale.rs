@@ -8,13 +8,11 @@
 //! to that and every call to 200 ms, so a loaded machine does not fail it, while the old
 //! 1.4-3.8 s rebuild per call would): every measurement is printed.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const KEY: &str = "conv:big";
 /// Ids past the compact slots' 24-bit range, with room to spare.

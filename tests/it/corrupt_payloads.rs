@@ -15,11 +15,9 @@
 //! module saved, each as `opcode, value` (1 signed, 2 unsigned, 3 float, 4 double,
 //! 5 string), then opcode 0 (EOF).
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 const RDB_TYPE_MODULE_2: u8 = 7;
@@ -554,7 +552,7 @@ fn report(what: &str, tried: usize, accepted: usize, problems: &[String]) {
 
 /// A server whose DUMPs are uncompressed (so the module stream can be rewritten) and a
 /// connection that times out instead of hanging.
-fn server() -> (Server, common::ScratchDir, Connection) {
+fn server() -> (Server, crate::common::ScratchDir, Connection) {
     let (server, dir) = start_seq(&["--rdbcompression", "no"]);
     let con = server.connect();
     con.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

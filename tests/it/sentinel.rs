@@ -13,15 +13,13 @@
 //! apart from exactly one skip of `seq.failover-gap` per log); with the fence on no
 //! (log, seq) was ever handed to two different messages.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// The two tests each run 6-7 processes with second-scale timeouts: run them one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());

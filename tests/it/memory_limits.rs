@@ -3,9 +3,7 @@
 //! acknowledging an existing cursor and reading still work. A policy that lets Redis
 //! evict logs (which resets them) is warned about at load and on CONFIG SET.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";

@@ -2,13 +2,11 @@
 //! together): typed replies under RESP2 and RESP3, the sender's refusal and retry rules,
 //! fan-out replayed, the keyevent notifier and its catch-up.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::Value;
 use seq_client::notifier::{self, Notice};
 use seq_client::{self as sc, SendError, SendPolicy, Sender};

@@ -11,13 +11,11 @@
 //! Permissions are read with `ACL DRYRUN user command args...` (nothing runs), for every
 //! command; each documented user then also makes its service's real calls.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::thread;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 /// What this server lets the module do with ACL categories.

@@ -4,13 +4,11 @@
 //! replica — whether the replica was attached before the writes (command stream) or
 //! after (full sync), and a promoted replica answers old ids with their first seqs.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::thread;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::Connection;
 
 type Acks = BTreeMap<(Vec<u8>, Vec<u8>), i64>;

@@ -3,9 +3,7 @@
 //! SEQ.INFO, entries and DEBUG DIGEST-VALUE, other keys' DUMP, DEBUG DIGEST) is compared
 //! before and after every refused call.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use redis::Connection;
 
 const KEY: &[u8] = b"conv:{e}";
@@ -30,7 +28,7 @@ fn wrongtype(con: &mut Connection, args: &[&[u8]]) {
 }
 
 /// A server with one three-entry log, KEY.
-fn server_with_a_log() -> (Server, common::ScratchDir, Connection) {
+fn server_with_a_log() -> (Server, crate::common::ScratchDir, Connection) {
     let (server, dir) = start_seq(&[]);
     let mut con = server.connect();
     for i in 1..=3 {

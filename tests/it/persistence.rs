@@ -6,14 +6,12 @@
 //! DEBUG DIGEST-VALUE, DEBUG DIGEST, the de-duplication answers for old ids, and the
 //! next seq issued after the round trip.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 /// Every acknowledged allocation: (key, id) → the seq it got first.

@@ -8,20 +8,18 @@
 //! Every check here reads both servers itself: the tool's own `--verify` is asserted
 //! too, but never trusted alone.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::binaries::{migrate_tool, valkey_server};
-use common::*;
+use crate::common::binaries::{migrate_tool, valkey_server};
+use crate::common::*;
 use redis::{Connection, Value};
 
 // The benchmark's script: a retried id returns its seq and writes nothing; else INCR,
 // HSET and XADD with an auto (time) id.
-use common::legacy::LUA_SCRIPT as LUA;
+use crate::common::legacy::LUA_SCRIPT as LUA;
 
 struct Run {
     code: Option<i32>,

@@ -2,11 +2,9 @@
 //! `docs/snippets/*.py`, with `SEQ_URL` pointing at it (`scripts/install-deps.sh`
 //! installs the pinned `redis` package they need).
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn python_snippets_run_against_the_server() {

@@ -4,12 +4,10 @@
 //! state surviving DEBUG RELOAD, SAVE + restart, AOF (rewritten with and without the RDB
 //! preamble, and replayed), DUMP/RESTORE, COPY and a replica.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 const KEY: &str = "conv:{life}";
@@ -463,7 +461,7 @@ fn save_and_restart_keeps_the_lifecycle() {
 
 /// BGREWRITEAOF, waiting for it to finish and asserting it succeeded.
 fn rewrite_aof(con: &mut Connection) {
-    let read = |con: &mut Connection, f: &str| common::info_field(con, "persistence", f).unwrap_or_default();
+    let read = |con: &mut Connection, f: &str| crate::common::info_field(con, "persistence", f).unwrap_or_default();
     let idle =
         |con: &mut Connection| read(con, "aof_rewrite_in_progress") == "0" && read(con, "aof_rewrite_scheduled") == "0";
     assert!(wait_until(Duration::from_secs(30), || idle(con)), "a startup rewrite never finished");

@@ -12,12 +12,10 @@
 //! its epoch until written; a second failover moves the epoch up again; the epoch
 //! survives DEBUG RELOAD and a restart. With gap 0: no skip, no hole.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const GAP: i64 = 1000;
 
@@ -58,7 +56,7 @@ fn cut_replication(master: &Server, replica: &Server) {
 /// handed out: key -> [(id, seq)], last on the replica per key before promotion).
 struct Failed {
     promoted: Server,
-    _dir: common::ScratchDir,
+    _dir: crate::common::ScratchDir,
     dead_master_gave: BTreeMap<String, Vec<(String, i64)>>,
     last_before: BTreeMap<String, i64>,
 }

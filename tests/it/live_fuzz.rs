@@ -8,12 +8,10 @@
 //! Prints its seed; `SEQ_LIVE_FUZZ_SEED=<seed>` replays a run, `SEQ_LIVE_FUZZ_SECONDS`
 //! (default 20) bounds it.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 const KEYS: [&[u8]; 4] = [b"fz:{a}", b"fz:{b}", b"fz:{\x00\xff bin}", b"fz:{rare}"];

@@ -4,12 +4,10 @@
 //! commands alike, through every persistence path, and MEMORY USAGE of a small log stays
 //! honest about what it adds to `used_memory`.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 /// Seqs below this in the large log are padding, trimmed before the comparison starts.

@@ -4,13 +4,11 @@
 //! notification, the `seq.*` configs, the internal SEQ.EFFECT refused from a client, and
 //! the key positions Redis sees (COMMAND INFO / COMMAND GETKEYS).
 
-mod common;
-
 use std::collections::{BTreeMap, HashSet};
 use std::thread;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::Value;
 
 const KEY: &[u8] = b"conv:{g42}";

@@ -6,11 +6,9 @@
 //! following its master, and is repaired by a full resync. An AOF written before APPEND
 //! effects declared their skip still replays.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use redis::Connection;
 
 /// The incremental AOF file (commands since the base) of a server's directory.

@@ -9,15 +9,13 @@
 //!   ends as exactly 1..N, no gap, no duplicate, and every id retried after the moves
 //!   still gets its first seq.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 #[allow(unused_imports)]
 use redis::ErrorKind;
 

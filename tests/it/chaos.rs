@@ -12,15 +12,13 @@
 //! different messages. One summary line per run; `SEQ_CHAOS_SEED=<n>` reproduces a run's
 //! choices.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use redis::{ConnectionLike, RedisResult, Value};
 use seq_client::{self as sc, Action, ConnectWith, Receiver, ReceiverConfig, SendPolicy, Sender, WaitFor};
 

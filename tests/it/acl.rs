@@ -2,9 +2,7 @@
 //! positions route the check, and the key specs' read/write flags meet Redis 7's
 //! read-only (`%R~`) and write-only (`%W~`) key patterns.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use redis::Value;
 
 fn as_user(server: &Server, user: &str) -> redis::Connection {

@@ -8,14 +8,12 @@
 //! The only timing assertions are generous bounds: a wake-up within 2 s, a timeout not
 //! before ~100 ms.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::thread::{self, sleep, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use redis::{Connection, Value};
 
 /// Sends a (blocking) command on its own connection in a thread; the thread returns the
@@ -354,7 +352,7 @@ fn blocked_syncs_replicate_their_acknowledgements() {
     let mut m = connect_with_timeout(&master, 10);
     let key = "conv:{rep}";
     alloc_many(&mut m, key, "m", 3);
-    common::attach_replica(&master, &replica);
+    crate::common::attach_replica(&master, &replica);
 
     // One waiter woken by an append, one that times out, one on a missing key.
     let woken = spawn_call(&master, args(&["SEQ.SYNC", key, "woken", "AFTER", "3", "BLOCK", "0"]));
