@@ -31,6 +31,7 @@ mod memory_limits;
 mod migrate;
 mod operator_view;
 mod persistence;
+mod propagation;
 mod read_many;
 mod read_state;
 mod replication;

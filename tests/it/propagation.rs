@@ -5,9 +5,7 @@
 //! exactly the master's state, and the AOF turned on at run time holds every write made
 //! from then on.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use redis::Connection;
 
 fn unsent(con: &mut Connection) -> i64 {
