@@ -57,13 +57,13 @@ impl Server {
     /// `--loadmodule`, which this function puts first).
     pub fn start_in(dir: &Path, extra: &[&str]) -> Server {
         let mut server = Server {
-            port: free_port(),
+            port: 0,
             dir: dir.to_path_buf(),
             args: extra.iter().map(|s| s.to_string()).collect(),
             child: None,
             program: None,
         };
-        server.spawn();
+        server.spawn_on_a_free_port();
         server
     }
 
@@ -77,17 +77,40 @@ impl Server {
     pub fn start_program(program: &Path, extra: &[&str]) -> (Server, ScratchDir) {
         let dir = ScratchDir::new("redis");
         let mut server = Server {
-            port: free_port(),
+            port: 0,
             dir: dir.0.clone(),
             args: extra.iter().map(|s| s.to_string()).collect(),
             child: None,
             program: Some(program.to_path_buf()),
         };
-        server.spawn();
+        server.spawn_on_a_free_port();
         (server, dir)
     }
 
+    /// `free_port` releases the port it finds before the server binds it, so a test
+    /// running beside this one can take it first: then this server fails to bind and is
+    /// started again on another port (never answered for by the other test's server:
+    /// `wait_ready` checks the process id).
+    fn spawn_on_a_free_port(&mut self) {
+        for _ in 0..5 {
+            self.port = free_port();
+            match self.try_spawn() {
+                Ok(()) => return,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("the server exited at start; log:\n{log}"),
+            }
+        }
+        panic!("no free port found in 5 tries; log:\n{}", self.log());
+    }
+
     fn spawn(&mut self) {
+        if let Err(log) = self.try_spawn() {
+            panic!("the server exited at start; log:\n{log}");
+        }
+    }
+
+    /// Starts the server; Err(its log) if it exited before answering.
+    fn try_spawn(&mut self) -> Result<(), String> {
         let module = binaries::module_path();
         let mut cmd = match &self.program {
             Some(program) => std::process::Command::new(program),
@@ -110,21 +133,24 @@ impl Server {
             panic!("spawn {:?} (is it installed? ./test.sh installs redis-server): {e}", cmd.get_program())
         });
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready()
     }
 
-    fn wait_ready(&mut self) {
+    /// Until the server answers PING, and is this one (another test's server may hold
+    /// the port, see `spawn_on_a_free_port`).
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("the server exited at start ({status}); log:\n{}", self.log());
-                }
+            let Some(child) = self.child.as_mut() else { return Err("no child process".into()) };
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Err(format!("({status})\n{}", self.log()));
             }
+            let pid = child.id().to_string();
             if let Ok(mut con) = self.try_connect() {
                 let loading: redis::RedisResult<String> = redis::cmd("PING").query(&mut con);
-                if loading.is_ok() {
-                    return;
+                if loading.is_ok() && info::info_field(&mut con, "server", "process_id").as_deref() == Some(&pid) {
+                    return Ok(());
                 }
             }
             assert!(Instant::now() < deadline, "the server did not start; log:\n{}", self.log());
