@@ -2,8 +2,9 @@
 //! with the AOF off, no replica and no replication backlog it sends none, and counts each
 //! in `seq_effects_unsent`; yet every write still counts for save points, a replica
 //! attached later (full sync) or reattached (partial resync from the backlog) holds
-//! exactly the master's state, and the AOF turned on at run time holds every write made
-//! from then on.
+//! exactly the master's state, a master restarted from an RDB with replication info
+//! fills the backlog it restored for a replica to resume from, and the AOF turned on at
+//! run time holds every write made from then on.
 
 use crate::common::*;
 use redis::Connection;
@@ -106,4 +107,34 @@ fn the_aof_turned_on_at_run_time_receives_every_later_write() {
     let after = db_state(&mut con);
     assert_eq!(after.logs.len(), 2);
     assert_same_db(&before, &after, "reloaded from the AOF");
+}
+
+#[test]
+fn a_master_restarted_with_its_backlog_sends_for_replicas_to_resume() {
+    let (mut master, _d1) = start_seq(&[]);
+    let (replica, _d2) = start_seq(&[]);
+    attach_replica(&master, &replica);
+    writes(&mut master.connect(), "conv:restart", "a", 20);
+    wait_for_replica_offset(&master, &replica);
+
+    // The replica is frozen (it cannot reconnect); the master saves its data with the
+    // replication id and offset, and comes back with a backlog and no replica.
+    let replica_pid = replica.pid().expect("replica pid");
+    signal(replica_pid, "STOP");
+    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("SAVE").arg("NOW").query(&mut master.connect());
+    assert!(wait_until(std::time::Duration::from_secs(10), || master.try_connect().is_err()));
+    master.kill();
+    master.start_again();
+    let mut m = master.connect();
+    assert_eq!(info_field(&mut m, "replication", "repl_backlog_active").as_deref(), Some("1"));
+    assert_eq!(info_field(&mut m, "replication", "connected_slaves").as_deref(), Some("0"));
+    writes(&mut m, "conv:restart", "b", 20);
+    assert_eq!(unsent(&mut m), 0, "a restored backlog receives every effect");
+
+    signal(replica_pid, "CONT");
+    let stat = |con: &mut Connection, name: &str| info_field(con, "stats", name).unwrap_or_default();
+    let resumed = wait_until(std::time::Duration::from_secs(20), || stat(&mut m, "sync_partial_ok") == "1");
+    assert!(resumed, "the replica never resumed; its log:\n{}", replica.log());
+    assert_eq!(stat(&mut m, "sync_full"), "0", "the replica resumed from the restored backlog");
+    assert_same_state(&master, &replica, "after a partial resync from a restarted master");
 }
