@@ -1,10 +1,12 @@
 //! The process harness: real server processes with the module loaded, on free loopback
 //! ports, each in a scratch directory, stopped by PID when their guard drops.
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use redis::Connection;
@@ -15,9 +17,21 @@ use super::{binaries, info};
 /// Redis 7 refuses DEBUG by default.
 pub const DEBUG_ON: [&str; 2] = ["--enable-debug-command", "yes"];
 
-/// A port nobody listens on right now (the OS picks it; we release it for the server).
+/// A port nobody listens on right now (the OS picks it; we release it for the server),
+/// and never one this process handed out before: the tests of one binary run side by
+/// side, and a server that restarts on its port (`Server::restart`) must find it free.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free loopback port")
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("no free loopback port");
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A fresh scratch directory under the target dir, unique per call, removed on drop.

@@ -95,7 +95,10 @@ fn alloc_ack_refusals_change_nothing() {
 
 #[test]
 fn alloc_ack_is_one_effect_in_the_aof_and_survives_its_replay() {
-    let (mut server, dir) = start_seq(&["--appendonly", "yes", "--aof-use-rdb-preamble", "no"]);
+    // `always`: the AOF file holds each write before its reply (with `everysec` Redis may
+    // hold a write back while a background fsync runs, and the file read below miss it).
+    let (mut server, dir) =
+        start_seq(&["--appendonly", "yes", "--appendfsync", "always", "--aof-use-rdb-preamble", "no"]);
     let mut con = connect_with_timeout(&server, 10);
     let key = "conv:{r3}";
     assert_eq!(call_int(&mut con, &["SEQ.ALLOC", key, "m1", "hi", "ACK", "alice"]), 1);
