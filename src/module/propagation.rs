@@ -28,7 +28,9 @@ const NOTHING_RECEIVES: u8 = 1;
 const SOMETHING_RECEIVES: u8 = 2;
 
 static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
-/// Effects sent since the answer was last read (while something receives).
+/// Effects sent since the answer was last read (while something receives). Only the
+/// main thread sends effects, so it is counted with a plain load and store, not a locked
+/// read-modify-write on every effect.
 static SENT_SINCE_CHECK: AtomicU32 = AtomicU32::new(0);
 
 /// Reading INFO replication costs tens of microseconds: once per this many effects is
@@ -40,7 +42,10 @@ const RECHECK_EVERY: u32 = 100_000;
 pub fn something_receives(ctx: *mut RedisModuleCtx) -> bool {
     match STATE.load(Ordering::Relaxed) {
         NOTHING_RECEIVES => false,
-        SOMETHING_RECEIVES if SENT_SINCE_CHECK.fetch_add(1, Ordering::Relaxed) < RECHECK_EVERY => true,
+        SOMETHING_RECEIVES if SENT_SINCE_CHECK.load(Ordering::Relaxed) < RECHECK_EVERY => {
+            SENT_SINCE_CHECK.store(SENT_SINCE_CHECK.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            true
+        }
         _ => check(ctx),
     }
 }

@@ -3,8 +3,9 @@
 //! in `seq_effects_unsent`; yet every write still counts for save points, a replica
 //! attached later (full sync) or reattached (partial resync from the backlog) holds
 //! exactly the master's state, a master restarted from an RDB with replication info
-//! fills the backlog it restored for a replica to resume from, and the AOF turned on at
-//! run time holds every write made from then on.
+//! fills the backlog it restored for a replica to resume from, a backlog Redis frees
+//! later is noticed, and the AOF turned on at run time holds every write made from then
+//! on.
 
 use crate::common::*;
 use redis::Connection;
@@ -137,4 +138,37 @@ fn a_master_restarted_with_its_backlog_sends_for_replicas_to_resume() {
     assert!(resumed, "the replica never resumed; its log:\n{}", replica.log());
     assert_eq!(stat(&mut m, "sync_full"), "0", "the replica resumed from the restored backlog");
     assert_same_state(&master, &replica, "after a partial resync from a restarted master");
+}
+
+/// Redis frees an idle backlog after `repl-backlog-ttl` with no event a module sees: the
+/// answer is read again after `RECHECK_EVERY` (100,000) sent effects, and from then on
+/// effects are unsent again.
+#[test]
+fn a_freed_backlog_is_noticed_within_a_hundred_thousand_effects() {
+    let (master, _d1) = start_seq(&["--repl-backlog-ttl", "2"]);
+    let (replica, _d2) = start_seq(&[]);
+    attach_replica(&master, &replica);
+    let mut m = master.connect();
+    let _: () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut replica.connect()).expect("REPLICAOF NO ONE");
+    assert!(wait_until(std::time::Duration::from_secs(10), || {
+        info_field(&mut m, "replication", "connected_slaves").as_deref() == Some("0")
+    }));
+    // The replica's leaving is an event: this write reads the answer again, and the
+    // backlog (kept for 2 s more) receives it.
+    alloc(&mut m, "conv:ttl", "first", Some(b"p"));
+    assert_eq!(unsent(&mut m), 0, "the backlog receives effects until Redis frees it");
+    let freed = wait_until(std::time::Duration::from_secs(20), || {
+        info_field(&mut m, "replication", "repl_backlog_active").as_deref() == Some("0")
+    });
+    assert!(freed, "the backlog was never freed; log:\n{}", master.log());
+
+    // Believed received for the 100,000 effects after that check, then read again.
+    for batch in 0..10 {
+        alloc_many(&mut m, "conv:ttl", &format!("b{batch}-"), 10_000);
+    }
+    assert_eq!(unsent(&mut m), 0, "no event announced the freed backlog");
+    alloc(&mut m, "conv:ttl", "next", Some(b"p"));
+    assert_eq!(unsent(&mut m), 1, "the 100,001st effect after the check reads the answer again");
+    alloc(&mut m, "conv:ttl", "one-more", Some(b"p"));
+    assert_eq!(unsent(&mut m), 2, "nothing receives: unsent from then on");
 }
