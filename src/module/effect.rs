@@ -19,7 +19,9 @@
 //! `RESTORE-CHUNK first-seq skipped-before first-ts len bytes [packed-changes]`
 //! (the bracketed operands came with the message lifecycle; a rewrite by an older module
 //! lacks them and means rev 0, no changes), `RESTORE-DAMAGED` (the log is damaged, see
-//! `damage.rs`).
+//! `damage.rs`), and `RESTORE-PACKED-CHUNK`, `RESTORE-CHUNK`'s operands with the chunk's
+//! bytes as it stores them (client-msg-ids packed, `seq_core::StoredId`), which rewrites
+//! write since encoding v4; a `RESTORE-CHUNK` of an older rewrite is converted.
 //!
 //! A received effect that does not fit its log (an APPEND whose seq is not `last + 1 +`
 //! its declared skip, a TRIM beyond `last`, an ACK beyond `last`, an EDIT or DEL of an
@@ -41,7 +43,7 @@ use super::errors::CmdError;
 use super::keys::LogKey;
 use super::{fence, propagation, stats};
 use seq_core::encoding;
-use seq_core::{Append, Chunk, LogHeader, SeqError, SeqLog};
+use seq_core::{Append, Chunk, EntryFormat, LogHeader, SeqError, SeqLog};
 
 pub const EFFECT_COMMAND: &CStr = c"SEQ.EFFECT";
 
@@ -91,6 +93,7 @@ ops! {
     AppendAck = c"APPEND-ACK",
     Import = c"IMPORT",
     RestoreDamaged = c"RESTORE-DAMAGED",
+    RestorePackedChunk = c"RESTORE-PACKED-CHUNK",
 }
 
 impl Op {
@@ -159,6 +162,9 @@ pub enum Effect<'a> {
         bytes: &'a [u8],
         /// The chunk's change records, `SeqLog::packed_changes`.
         changes: &'a [u8],
+        /// How `bytes` hold ids: `RESTORE-CHUNK` as the client gave them (rewrites by
+        /// modules before encoding v4), `RESTORE-PACKED-CHUNK` as the chunk stores them.
+        format: EntryFormat,
     },
     /// The retained, not deleted entry `seq` now has this payload (it had another).
     Edit {
@@ -286,7 +292,8 @@ impl<'a> Effect<'a> {
             Effect::Forget { .. } => Op::Forget,
             Effect::RestoreHeader { .. } => Op::RestoreHeader,
             Effect::RestoreRetired { .. } => Op::RestoreRetired,
-            Effect::RestoreChunk { .. } => Op::RestoreChunk,
+            Effect::RestoreChunk { format: EntryFormat::PlainIds, .. } => Op::RestoreChunk,
+            Effect::RestoreChunk { format: EntryFormat::StoredIds, .. } => Op::RestorePackedChunk,
             Effect::Edit { .. } => Op::Edit,
             Effect::Del { .. } => Op::Del,
             Effect::AppendAck { .. } => Op::AppendAck,
@@ -347,7 +354,7 @@ impl<'a> Effect<'a> {
                 let [seq, ts, id] = operands(args)?;
                 Effect::RestoreRetired { seq: int(seq)?, ts: int(ts)?, id: id.bytes() }
             }
-            Op::RestoreChunk => {
+            Op::RestoreChunk | Op::RestorePackedChunk => {
                 let ([first_seq, skipped_before, first_ts, len, bytes], changes) = match args.len() {
                     8 => (operands::<5>(args)?, &[][..]),
                     _ => {
@@ -362,6 +369,7 @@ impl<'a> Effect<'a> {
                     len: u32::try_from(int(len)?).map_err(|_| SeqError::InvalidState("chunk length"))?,
                     bytes: bytes.bytes(),
                     changes,
+                    format: if op == Op::RestoreChunk { EntryFormat::PlainIds } else { EntryFormat::StoredIds },
                 }
             }
             Op::Edit => {
@@ -421,7 +429,7 @@ impl<'a> Effect<'a> {
                 let (ptr, len) = buf(id);
                 emit!(target, c"ssllb", key, op, ll(seq), ll(ts), ptr, len);
             }
-            Effect::RestoreChunk { first_seq, skipped_before, first_ts, len, bytes, changes } => {
+            Effect::RestoreChunk { first_seq, skipped_before, first_ts, len, bytes, changes, .. } => {
                 let (ptr, blen) = buf(bytes);
                 let (changes_ptr, changes_len) = buf(changes);
                 emit!(
@@ -493,8 +501,8 @@ impl<'a> Effect<'a> {
                 existing(key)?.push_retired(seq, ts, id)?;
                 Ok(Outcome::changed(1))
             }
-            Effect::RestoreChunk { first_seq, skipped_before, first_ts, len, bytes, changes } => {
-                let chunk = Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes.to_vec());
+            Effect::RestoreChunk { first_seq, skipped_before, first_ts, len, bytes, changes, format } => {
+                let chunk = Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes.to_vec(), format);
                 existing(key)?.push_changed_chunk(chunk, changes)?;
                 Ok(Outcome::changed(1))
             }

@@ -11,7 +11,7 @@ use super::effect::Effect;
 use super::guard::guard;
 use super::stats;
 use seq_core::encoding::{self, Sink, Source, LATEST_ENCODING};
-use seq_core::{SeqError, SeqLog};
+use seq_core::{EntryFormat, SeqError, SeqLog};
 
 pub static SEQ_LOG_TYPE: RedisType = RedisType::new(
     "seqlog-rs",
@@ -106,7 +106,7 @@ unsafe extern "C" fn aof_rewrite(aof: *mut RedisModuleIO, key: *mut RedisModuleS
         }
         .rewrite(aof, key);
         for retired in log.retired().iter() {
-            Effect::RestoreRetired { seq: retired.seq, ts: retired.ts, id: retired.id }.rewrite(aof, key);
+            Effect::RestoreRetired { seq: retired.seq, ts: retired.ts, id: &retired.id.text() }.rewrite(aof, key);
         }
         for chunk in log.chunks() {
             Effect::RestoreChunk {
@@ -116,6 +116,7 @@ unsafe extern "C" fn aof_rewrite(aof: *mut RedisModuleIO, key: *mut RedisModuleS
                 len: chunk.len,
                 bytes: chunk.live_bytes(),
                 changes: &log.packed_changes(chunk),
+                format: EntryFormat::StoredIds,
             }
             .rewrite(aof, key);
         }
@@ -154,12 +155,12 @@ unsafe extern "C" fn digest(md: *mut RedisModuleDigest, value: *mut c_void) {
         for r in log.retired().iter() {
             add_int(r.seq);
             add_int(r.ts);
-            add_bytes(r.id);
+            add_bytes(&r.id.text());
             end();
         }
         for e in log.range(0, u64::MAX) {
             add_int(e.seq);
-            add_bytes(e.id);
+            add_bytes(&e.id.text());
             add_int(e.ts);
             add_bytes(e.payload);
             end();

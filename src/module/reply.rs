@@ -74,7 +74,7 @@ impl Reply {
     pub fn entry(self, entry: &Entry<'_>) {
         self.array(4);
         self.int(entry.seq);
-        self.bulk(entry.id);
+        self.bulk(&entry.id.text());
         self.int(entry.ts);
         self.bulk(entry.payload);
     }

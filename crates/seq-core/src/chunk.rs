@@ -1,8 +1,11 @@
 //! A chunk: up to `MAX_ENTRIES` consecutive entries packed into one byte buffer.
 //!
 //! Seqs inside a chunk are contiguous (`first_seq`, `first_seq + 1`, ...), so they are
-//! not stored. Each entry is `varint(ts - previous ts) varint(id len) id varint(payload
-//! len) payload`: about three bytes of overhead beyond the id and the payload.
+//! not stored. Each entry is `varint(ts - previous ts)`, the client-msg-id in its stored
+//! form (`StoredId`: `varint(len << 2 | kind)` and the id, packed when it is hex or a
+//! UUID), `varint(payload len) payload`: about three bytes beyond the id and the payload.
+//! Encodings before v4 held the id as given (`varint(id len) id`): `Chunk::from_parts`
+//! converts such bytes (`EntryFormat::PlainIds`).
 //!
 //! Trimming the front of a chunk only moves `start` past the removed entries: their bytes
 //! stay (at most one chunk's worth per log) until the whole chunk goes, so a trim costs
@@ -16,6 +19,7 @@
 use std::collections::VecDeque;
 
 use super::chunk_list::ChunkList;
+use super::stored_id::{PackBuf, StoredId};
 use super::varint;
 use super::Entry;
 
@@ -62,17 +66,46 @@ fn grown_capacity(needed: usize) -> usize {
     target.min(MAX_BYTES).max(needed)
 }
 
-fn encode(bytes: &mut Vec<u8>, ts_delta: u64, id: &[u8], payload: &[u8]) {
+fn encode(bytes: &mut Vec<u8>, ts_delta: u64, id: StoredId, payload: &[u8]) {
     varint::put(bytes, ts_delta);
-    varint::put(bytes, id.len() as u64);
-    bytes.extend_from_slice(id);
+    id.write(bytes);
     varint::put(bytes, payload.len() as u64);
     bytes.extend_from_slice(payload);
 }
 
 /// The encoded size of one entry.
-pub fn entry_size(ts_delta: u64, id: &[u8], payload: &[u8]) -> usize {
-    varint::len(ts_delta) + varint::len(id.len() as u64) + id.len() + varint::len(payload.len() as u64) + payload.len()
+pub fn entry_size(ts_delta: u64, id: StoredId, payload: &[u8]) -> usize {
+    varint::len(ts_delta) + id.encoded_len() + varint::len(payload.len() as u64) + payload.len()
+}
+
+/// How the entries of persisted chunk bytes hold their ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryFormat {
+    /// `varint(id len) id`: encodings v1 to v3, and the AOF's `RESTORE-CHUNK`.
+    PlainIds,
+    /// `StoredId`: encoding v4 on, and `RESTORE-PACKED-CHUNK`.
+    StoredIds,
+}
+
+/// Re-encodes entries of the `PlainIds` format as the chunk stores them; `None` if they
+/// do not decode (`validate` then refuses the chunk).
+fn stored_from_plain(plain: &[u8]) -> Option<Vec<u8>> {
+    let mut stored = Vec::with_capacity(plain.len());
+    let mut pos = 0;
+    let field = |pos: &mut usize| -> Option<&[u8]> {
+        let len = usize::try_from(varint::get(plain, pos)?).ok()?;
+        let field = plain.get(*pos..pos.checked_add(len)?)?;
+        *pos += len;
+        Some(field)
+    };
+    while pos < plain.len() {
+        let delta = varint::get(plain, &mut pos)?;
+        let id = field(&mut pos)?;
+        let payload = field(&mut pos)?;
+        encode(&mut stored, delta, StoredId::of(id, &mut PackBuf::new()), payload);
+    }
+    stored.shrink_to_fit();
+    Some(stored)
 }
 
 impl Chunk {
@@ -89,8 +122,21 @@ impl Chunk {
         }
     }
 
-    /// A chunk as persisted (RDB, AOF rewrite); `SeqLog::push_changed_chunk` validates it.
-    pub fn from_parts(first_seq: u64, skipped_before: u64, first_ts: u64, len: u32, bytes: Vec<u8>) -> Chunk {
+    /// A chunk as persisted (RDB, AOF rewrite) in `format`; `SeqLog::push_changed_chunk`
+    /// validates it (bytes of the older format that do not decode are kept as they are,
+    /// for it to refuse).
+    pub fn from_parts(
+        first_seq: u64,
+        skipped_before: u64,
+        first_ts: u64,
+        len: u32,
+        bytes: Vec<u8>,
+        format: EntryFormat,
+    ) -> Chunk {
+        let bytes = match format {
+            EntryFormat::StoredIds => bytes,
+            EntryFormat::PlainIds => stored_from_plain(&bytes).unwrap_or(bytes),
+        };
         Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, start: 0, bytes, deleted: None }
     }
 
@@ -123,7 +169,7 @@ impl Chunk {
     }
 
     /// Appends the entry for `end_seq()`; the caller checked `has_room` and ts order.
-    pub fn push(&mut self, ts: u64, id: &[u8], payload: &[u8]) {
+    pub fn push(&mut self, ts: u64, id: StoredId, payload: &[u8]) {
         let delta = if self.len == 0 { 0 } else { ts - self.last_ts };
         if self.len == 0 {
             self.first_ts = ts;
@@ -306,19 +352,14 @@ impl Chunk {
             if index > 0 {
                 ts = ts.checked_add(delta).ok_or("chunk ts overflow")?;
             }
-            for field in ["id", "payload"] {
-                let field_len = varint::get(&self.bytes, &mut pos).ok_or("truncated chunk")?;
-                // An ALLOC never stores an empty client-msg-id: a chunk with one is damaged.
-                if field == "id" && field_len == 0 {
-                    return Err("empty client-msg-id in a chunk");
-                }
-                let end = usize::try_from(field_len)
-                    .ok()
-                    .and_then(|n| pos.checked_add(n))
-                    .filter(|&end| end <= self.bytes.len())
-                    .ok_or("chunk field runs past its end")?;
-                pos = end;
-            }
+            // An ALLOC never stores an empty client-msg-id: a chunk with one is damaged.
+            StoredId::read(&self.bytes, &mut pos).ok_or("chunk field runs past its end")?.check()?;
+            let payload_len = varint::get(&self.bytes, &mut pos).ok_or("truncated chunk")?;
+            pos = usize::try_from(payload_len)
+                .ok()
+                .and_then(|n| pos.checked_add(n))
+                .filter(|&end| end <= self.bytes.len())
+                .ok_or("chunk field runs past its end")?;
         }
         if pos != self.bytes.len() {
             return Err("chunk has trailing bytes");
@@ -338,7 +379,7 @@ pub struct ChunkIter<'a> {
 }
 
 impl<'a> ChunkIter<'a> {
-    fn field(&mut self) -> Option<&'a [u8]> {
+    fn payload(&mut self) -> Option<&'a [u8]> {
         let bytes: &'a [u8] = &self.chunk.bytes;
         let len = usize::try_from(varint::get(bytes, &mut self.pos)?).ok()?;
         let field = bytes.get(self.pos..self.pos.checked_add(len)?)?;
@@ -357,8 +398,8 @@ impl<'a> Iterator for ChunkIter<'a> {
         let delta = varint::get(&self.chunk.bytes, &mut self.pos)?;
         // The first live entry's ts is `first_ts`: its delta points at a trimmed entry.
         let ts = if self.seq == self.chunk.first_seq { self.chunk.first_ts } else { self.ts.checked_add(delta)? };
-        let id = self.field()?;
-        let payload = self.field()?;
+        let id = StoredId::read(&self.chunk.bytes, &mut self.pos)?;
+        let payload = self.payload()?;
         let entry = Entry { seq: self.seq, id, ts, payload };
         self.seq += 1;
         self.ts = ts;
@@ -373,13 +414,56 @@ mod tests {
     fn filled(n: u32) -> Chunk {
         let mut chunk = Chunk::new(10, 0, 1000, 0);
         for i in 0..n {
-            chunk.push(1000 + u64::from(i) * 3, format!("id{i}").as_bytes(), &[i as u8; 5]);
+            chunk.push(
+                1000 + u64::from(i) * 3,
+                StoredId::of(format!("id{i}").as_bytes(), &mut PackBuf::new()),
+                &[i as u8; 5],
+            );
         }
         chunk
     }
 
     fn persisted(chunk: &Chunk) -> Chunk {
-        Chunk::from_parts(chunk.first_seq, chunk.skipped_before, chunk.first_ts, chunk.len, chunk.live_bytes().to_vec())
+        let bytes = chunk.live_bytes().to_vec();
+        Chunk::from_parts(
+            chunk.first_seq,
+            chunk.skipped_before,
+            chunk.first_ts,
+            chunk.len,
+            bytes,
+            EntryFormat::StoredIds,
+        )
+    }
+
+    #[test]
+    fn chunks_of_older_encodings_convert_to_stored_ids() {
+        let mut plain = Vec::new();
+        for (delta, id, payload) in
+            [(0, &b"0123abcd"[..], &b"p1"[..]), (4, b"msg-1", b""), (1, b"123e4567-e89b-12d3-a456-426614174000", b"p3")]
+        {
+            varint::put(&mut plain, delta);
+            varint::put(&mut plain, id.len() as u64);
+            plain.extend_from_slice(id);
+            varint::put(&mut plain, payload.len() as u64);
+            plain.extend_from_slice(payload);
+        }
+        let mut chunk = Chunk::from_parts(5, 0, 100, 3, plain.clone(), EntryFormat::PlainIds);
+        assert_eq!(chunk.validate(), Ok(()));
+        let entries: Vec<(u64, Vec<u8>, u64, Vec<u8>)> =
+            chunk.iter().map(|e| (e.seq, e.id.text().to_vec(), e.ts, e.payload.to_vec())).collect();
+        assert_eq!(
+            entries,
+            vec![
+                (5, b"0123abcd".to_vec(), 100, b"p1".to_vec()),
+                (6, b"msg-1".to_vec(), 104, vec![]),
+                (7, b"123e4567-e89b-12d3-a456-426614174000".to_vec(), 105, b"p3".to_vec()),
+            ]
+        );
+        assert!(chunk.live_bytes().len() < plain.len() - 20, "hex and UUID ids packed");
+        // Plain bytes read as stored ids do not validate; damaged plain bytes stay damaged.
+        assert!(Chunk::from_parts(5, 0, 100, 3, plain.clone(), EntryFormat::StoredIds).validate().is_err());
+        let truncated = plain.get(..plain.len() - 1).unwrap_or_default().to_vec();
+        assert!(Chunk::from_parts(5, 0, 100, 3, truncated, EntryFormat::PlainIds).validate().is_err());
     }
 
     #[test]
@@ -388,7 +472,7 @@ mod tests {
         let seqs: Vec<u64> = chunk.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, vec![10, 11, 12, 13, 14]);
         let third = chunk.iter_from(12).next().unwrap();
-        assert_eq!((third.id, third.ts, third.payload), (&b"id2"[..], 1006, &[2u8; 5][..]));
+        assert_eq!((&*third.id.text(), third.ts, third.payload), (&b"id2"[..], 1006, &[2u8; 5][..]));
         assert_eq!(chunk.last_ts, 1012);
     }
 

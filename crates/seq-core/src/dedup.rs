@@ -24,6 +24,7 @@ use foldhash::fast::RandomState;
 use super::chunk::{chunk_of, Chunk};
 use super::id_table::{BatchInsert, IdTable, MAX_OFFSET, NARROW_MAX_OFFSET};
 use super::retired::RetiredIds;
+use super::stored_id::StoredId;
 use super::SeqError;
 
 #[derive(Clone)]
@@ -79,8 +80,8 @@ fn hash_state() -> &'static RandomState {
     STATE.get_or_init(RandomState::default)
 }
 
-fn hash(id: &[u8]) -> u64 {
-    hash_state().hash_one(id)
+fn hash(id: StoredId) -> u64 {
+    hash_state().hash_one(id.hash_key())
 }
 
 static NO_RETIRED: RetiredIds = RetiredIds::new();
@@ -163,7 +164,7 @@ pub struct IdStore<'a> {
 
 impl<'a> IdStore<'a> {
     /// The id of `seq`, when the log still holds it.
-    pub fn id_of(&self, seq: u64) -> Option<&'a [u8]> {
+    pub fn id_of(&self, seq: u64) -> Option<StoredId<'a>> {
         if self.retired.last().is_some_and(|(newest, _)| seq <= newest) {
             return self.retired.id_of(seq);
         }
@@ -182,7 +183,7 @@ impl<'a> IdStore<'a> {
     }
 
     /// Every stored `(seq, id)` with `seq >= from`, ascending, while `visit` says go on.
-    pub fn each_from(&self, from: u64, mut visit: impl FnMut(u64, &'a [u8]) -> bool) {
+    pub fn each_from(&self, from: u64, mut visit: impl FnMut(u64, StoredId<'a>) -> bool) {
         for entry in self.retired.iter_from(from) {
             if !visit(entry.seq, entry.id) {
                 return;
@@ -257,7 +258,7 @@ impl DedupIndex {
     }
 
     /// The seq `id` got, if it is inside the window.
-    pub fn find(&self, id: &[u8], chunks: &VecDeque<Chunk>) -> Option<u64> {
+    pub fn find(&self, id: StoredId, chunks: &VecDeque<Chunk>) -> Option<u64> {
         let store = IdStore { retired: self.retired(), chunks };
         let floor = self.floor;
         let Some(tables) = self.tables.as_deref() else {
@@ -287,7 +288,7 @@ impl DedupIndex {
     /// Indexes `seq`, whose entry (holding `id`) the caller has just stored. Entries are
     /// indexed in seq order: every stored entry in `floor..seq` is indexed already.
     /// Refused only if `can_index(floor, seq)` does not hold (the caller checks first).
-    pub fn insert(&mut self, seq: u64, ts: u64, id: &[u8], chunks: &VecDeque<Chunk>) -> Result<(), SeqError> {
+    pub fn insert(&mut self, seq: u64, ts: u64, id: StoredId, chunks: &VecDeque<Chunk>) -> Result<(), SeqError> {
         if !DedupIndex::can_index(self.floor, seq) {
             return Err(SeqError::InvalidState("de-duplicated seq too far above the floor"));
         }
@@ -313,7 +314,7 @@ impl DedupIndex {
         self.insert_in_tables(seq, id, chunks)
     }
 
-    fn insert_in_tables(&mut self, seq: u64, id: &[u8], chunks: &VecDeque<Chunk>) -> Result<(), SeqError> {
+    fn insert_in_tables(&mut self, seq: u64, id: StoredId, chunks: &VecDeque<Chunk>) -> Result<(), SeqError> {
         let (floor, live) = (self.floor, self.live);
         let store = IdStore { retired: self.retired.as_deref().unwrap_or(&NO_RETIRED), chunks };
         let Some(tables) = self.tables.as_deref_mut() else { return Ok(()) };
@@ -398,7 +399,7 @@ impl DedupIndex {
     }
 
     /// Keeps the id of an entry being trimmed from the log, if it is still in the window.
-    pub fn retire(&mut self, seq: u64, ts: u64, id: &[u8]) {
+    pub fn retire(&mut self, seq: u64, ts: u64, id: StoredId) {
         if seq >= self.floor {
             self.push_loaded_retired(seq, ts, id);
         }
@@ -406,7 +407,7 @@ impl DedupIndex {
 
     /// Appends a retired id read from a persisted log (the loader checked its order);
     /// the caller indexes it (`insert`) or reindexes everything once (`reindex`).
-    pub fn push_loaded_retired(&mut self, seq: u64, ts: u64, id: &[u8]) {
+    pub fn push_loaded_retired(&mut self, seq: u64, ts: u64, id: StoredId) {
         self.retired.get_or_insert_with(Box::default).push(seq, ts, id);
     }
 

@@ -30,9 +30,14 @@
 //! last skipped epoch last_ts dedup_floor rev resync_floor flags
 //! ```
 //!
+//! Version 4 (`ENCODING_V4`) changes only the chunks' bytes: each entry's client-msg-id
+//! is in its stored form (`StoredId`: hex and UUID ids packed), as the chunk holds it,
+//! where v1 to v3 wrote `varint(id len) id`; loading those converts them. Retired ids
+//! are still written as the client gave them.
+//!
 //! Counts are never used to reserve memory: a corrupt count ends in a read error.
 
-use super::chunk::Chunk;
+use super::chunk::{Chunk, EntryFormat};
 use super::log::LargeLog;
 use super::varint;
 use super::{Append, LogHeader, SeqError, SeqLog};
@@ -40,8 +45,9 @@ use super::{Append, LogHeader, SeqError, SeqLog};
 pub const ENCODING_V1: i32 = 1;
 pub const ENCODING_V2: i32 = 2;
 pub const ENCODING_V3: i32 = 3;
+pub const ENCODING_V4: i32 = 4;
 /// What `save` writes; `load` reads every version up to it and refuses newer ones.
-pub const LATEST_ENCODING: i32 = ENCODING_V3;
+pub const LATEST_ENCODING: i32 = ENCODING_V4;
 
 /// The v3 `flags` bit of a damaged log.
 const FLAG_DAMAGED: u64 = 1;
@@ -68,7 +74,7 @@ pub fn save(log: &SeqLog, out: &mut impl Sink) {
     for retired in log.retired().iter() {
         out.put_u64(retired.seq);
         out.put_u64(retired.ts);
-        out.put_bytes(retired.id);
+        out.put_bytes(&retired.id.text());
     }
     out.put_u64(log.chunks().len() as u64);
     for chunk in log.chunks() {
@@ -121,7 +127,8 @@ pub fn load(input: &mut impl Source, version: i32) -> Result<SeqLog, SeqError> {
         let len = u32::try_from(input.get_u64()?).map_err(|_| SeqError::InvalidState("chunk length"))?;
         let bytes = input.get_bytes()?;
         let changes = if version >= ENCODING_V2 { input.get_bytes()? } else { Vec::new() };
-        log.store_chunk(Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes), &changes)?;
+        let format = if version >= ENCODING_V4 { EntryFormat::StoredIds } else { EntryFormat::PlainIds };
+        log.store_chunk(Chunk::from_parts(first_seq, skipped_before, first_ts, len, bytes, format), &changes)?;
     }
     log.finish_load()?;
     for _ in 0..input.get_u64()? {

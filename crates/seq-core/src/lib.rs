@@ -20,6 +20,7 @@ mod packed_map;
 mod retention;
 mod retired;
 mod small_log;
+mod stored_id;
 mod varint;
 
 #[cfg(test)]
@@ -29,13 +30,14 @@ mod model_test;
 #[cfg(test)]
 mod small_log_test;
 
-pub use chunk::Chunk;
+pub use chunk::{Chunk, EntryFormat};
 pub use chunk_list::ChunkList;
 pub use error::SeqError;
 pub use lifecycle::Change;
 pub use log::{AllocPlan, AllocPolicy, Append, LogHeader, SeqLog};
 pub use log_ref::RevRange;
 pub use retention::TrimBy;
+pub use stored_id::{IdText, PackBuf, StoredId};
 
 /// The highest seq (and ts) a log may reach: replies carry them as signed 64-bit integers.
 pub const MAX_SEQ: u64 = i64::MAX as u64;
@@ -44,7 +46,7 @@ pub const MAX_SEQ: u64 = i64::MAX as u64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry<'a> {
     pub seq: u64,
-    pub id: &'a [u8],
+    pub id: StoredId<'a>,
     pub ts: u64,
     pub payload: &'a [u8],
 }

@@ -6,6 +6,7 @@ use super::chunk::Chunk;
 use super::dedup::DedupIndex;
 use super::log::{LargeLog, Scalars};
 use super::small_log::Settle;
+use super::stored_id::{PackBuf, StoredId};
 use super::varint;
 use super::{LogHeader, SeqError, SeqLog, MAX_SEQ};
 
@@ -81,7 +82,7 @@ impl LargeLog {
 
     fn push_retired(&mut self, seq: u64, ts: u64, id: &[u8]) -> Result<(), SeqError> {
         self.store_retired(seq, ts, id)?;
-        self.dedup.insert(seq, ts, id, &self.chunks)
+        self.dedup.insert(seq, ts, StoredId::of(id, &mut PackBuf::new()), &self.chunks)
     }
 
     /// Adds a chunk of entries (in seq order) with its change records, as `packed_changes`
@@ -111,7 +112,7 @@ impl LargeLog {
         if ts < highest_ts || ts > self.header.last_ts {
             return Err(SeqError::InvalidState("retired id ts out of order"));
         }
-        self.dedup.push_loaded_retired(seq, ts, id);
+        self.dedup.push_loaded_retired(seq, ts, StoredId::of(id, &mut PackBuf::new()));
         Ok(())
     }
 

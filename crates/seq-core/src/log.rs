@@ -18,6 +18,7 @@ use super::lifecycle::Lifecycle;
 use super::log_ref::{check_append, Ids, LogRef, RevRange, NO_CURSORS, NO_LIFECYCLE};
 use super::retired::RetiredIds;
 use super::small_log::{Settle, SmallLog};
+use super::stored_id::{PackBuf, StoredId};
 use super::{Entry, SeqError};
 
 /// The configs and node state an ALLOC is planned with.
@@ -318,6 +319,8 @@ impl SeqLog {
     /// Applies a resolved append (planned here, or received from the master or the AOF).
     /// Returns how many entries automatic retention trimmed.
     pub fn apply_append(&mut self, append: &Append, id: &[u8], payload: &[u8]) -> Result<u64, SeqError> {
+        let mut buf = PackBuf::new();
+        let id = StoredId::of(id, &mut buf);
         if let Form::Small(small) = &mut self.form {
             small.view().check_append(append, id)?;
             if small.try_append(append, id, payload) {
@@ -411,7 +414,7 @@ impl LargeLog {
             + self.lifecycle.as_ref().map_or(0, |l| std::mem::size_of::<Lifecycle>() + l.heap_bytes())
     }
 
-    fn apply_append(&mut self, append: &Append, id: &[u8], payload: &[u8]) -> Result<u64, SeqError> {
+    fn apply_append(&mut self, append: &Append, id: StoredId, payload: &[u8]) -> Result<u64, SeqError> {
         check_append(&self.header, self.lifecycle().damaged, self.dedup.floor(), append, id)?;
         let last = self.header.last;
         self.dedup.advance_floor(append.dedup_floor.min(append.seq), &self.chunks);

@@ -12,6 +12,7 @@ use super::dedup::DedupIndex;
 use super::lifecycle::Lifecycle;
 use super::log::{AllocPlan, AllocPolicy, Append, LogHeader, Scalars};
 use super::retired::RetiredIds;
+use super::stored_id::{PackBuf, StoredId};
 use super::{Entry, SeqError, MAX_SEQ};
 
 pub(crate) static NO_LIFECYCLE: Lifecycle = Lifecycle::new();
@@ -117,6 +118,8 @@ impl<'a> LogRef<'a> {
     /// The seq `id` got, if it is inside the de-duplication window.
     #[inline]
     pub(super) fn seq_of_id(&self, id: &[u8]) -> Option<u64> {
+        let mut buf = PackBuf::new();
+        let id = StoredId::of(id, &mut buf);
         match self.ids {
             Ids::Index(dedup, chunks) => dedup.find(id, chunks),
             Ids::Scan { floor } => {
@@ -309,7 +312,7 @@ impl<'a> LogRef<'a> {
     }
 
     /// Refuses a resolved append that does not fit this log (`check_append`).
-    pub(super) fn check_append(&self, append: &Append, id: &[u8]) -> Result<(), SeqError> {
+    pub(super) fn check_append(&self, append: &Append, id: StoredId) -> Result<(), SeqError> {
         check_append(&self.header, self.lifecycle.damaged, self.dedup_floor(), append, id)
     }
 }
@@ -322,7 +325,7 @@ pub(super) fn check_append(
     damaged: bool,
     dedup_floor: u64,
     append: &Append,
-    id: &[u8],
+    id: StoredId,
 ) -> Result<(), SeqError> {
     let last = header.last;
     if append.seq <= last || append.seq > MAX_SEQ || append.ts > MAX_SEQ {

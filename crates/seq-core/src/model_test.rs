@@ -233,7 +233,7 @@ fn owned_changes(log: &SeqLog, since: u64) -> Result<OwnedChanges, SeqError> {
 type OwnedEntry = (u64, Vec<u8>, u64, Vec<u8>);
 
 fn owned(e: Entry<'_>) -> OwnedEntry {
-    (e.seq, e.id.to_vec(), e.ts, e.payload.to_vec())
+    (e.seq, e.id.text().to_vec(), e.ts, e.payload.to_vec())
 }
 
 /// What a reader can observe of a log.
@@ -328,7 +328,7 @@ fn rebuilt_piecewise(log: &SeqLog) -> SeqLog {
     let mut copy = SeqLog::from_header(log.header()).expect("header");
     copy.restore_rev(log.rev(), log.resync_floor()).expect("rev");
     for retired in log.retired().iter() {
-        copy.push_retired(retired.seq, retired.ts, retired.id).expect("retired id");
+        copy.push_retired(retired.seq, retired.ts, &retired.id.text()).expect("retired id");
     }
     for chunk in log.chunks() {
         let stored = Chunk::from_parts(
@@ -337,6 +337,7 @@ fn rebuilt_piecewise(log: &SeqLog) -> SeqLog {
             chunk.first_ts,
             chunk.len,
             chunk.live_bytes().to_vec(),
+            EntryFormat::StoredIds,
         );
         copy.push_changed_chunk(stored, &log.packed_changes(chunk)).expect("chunk");
     }
@@ -351,13 +352,30 @@ fn run(ops: Vec<Op>, base_policy: AllocPolicy) -> Result<(), TestCaseError> {
 }
 
 /// `run`, showing `watch` the log after each step (checked, and reloaded from its encoding).
+/// The 40 ids the model's ops pick from, in every stored form (`StoredId`): as given,
+/// lowercase and uppercase hex of even and odd length, decimal, UUIDs, and near misses
+/// stored as given (mixed case, a UUID with a dash moved).
+fn model_ids() -> Vec<Vec<u8>> {
+    let id = |i: u64| match i % 8 {
+        0 => format!("msg-{i}"),
+        1 => format!("{:016x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+        2 => format!("ABCDE{i:02}"),
+        3 => format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", i * 7919, i, i * 3, i * 5, i * 104_729),
+        4 => format!("{:05}", i * 31),
+        5 => format!("aBcDe{i}"),
+        6 => format!("{:09x}-{:03x}-4{:03x}-a{:03x}-{:012x}", i * 7919, i, i * 3, i * 5, i * 104_729),
+        _ => format!("{:0x}f", i * 1_000_003),
+    };
+    (0..40).map(|i| id(i).into_bytes()).collect()
+}
+
 fn run_watched(ops: Vec<Op>, base_policy: AllocPolicy, mut watch: impl FnMut(&SeqLog)) -> Result<(), TestCaseError> {
     let mut log = SeqLog::new();
     let mut replica = SeqLog::new();
     let mut model = Model { window_ms: base_policy.dedup_window_ms, ..Model::default() };
     let mut policy = base_policy;
     let mut clock: u64 = 1_000;
-    let ids: Vec<Vec<u8>> = (0u8..40).map(|i| format!("msg-{i}").into_bytes()).collect();
+    let ids = model_ids();
     for op in ops {
         match op {
             Op::Alloc { id, clock_step, payload_len } => {

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 
 use super::chunk::{self, chunk_of, Chunk};
+use super::stored_id::StoredId;
 use super::Entry;
 
 #[derive(Clone, Debug, Default)]
@@ -27,7 +28,7 @@ impl RetiredIds {
     }
 
     /// Appends the id of the trimmed entry `seq` (seqs ascending, ts never decreasing).
-    pub fn push(&mut self, seq: u64, ts: u64, id: &[u8]) {
+    pub fn push(&mut self, seq: u64, ts: u64, id: StoredId) {
         let fits = self
             .chunks
             .back()
@@ -60,7 +61,7 @@ impl RetiredIds {
         self.chunks.back().map(|c| (c.last_seq(), c.last_ts))
     }
 
-    pub fn id_of(&self, seq: u64) -> Option<&[u8]> {
+    pub fn id_of(&self, seq: u64) -> Option<StoredId<'_>> {
         let (_, chunk) = chunk_of(&self.chunks, seq)?;
         chunk.iter_from(seq).next().map(|e| e.id)
     }

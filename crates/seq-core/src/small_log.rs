@@ -15,6 +15,7 @@ use super::chunk_list::ChunkList;
 use super::dedup::{DedupIndex, SCAN_IDS};
 use super::log::{Append, LargeLog, Scalars};
 use super::log_ref::{Ids, LogRef, NO_CURSORS, NO_LIFECYCLE};
+use super::stored_id::StoredId;
 
 /// A small log holds at most this many entries (so its ids are always scanned, never
 /// hashed: `dedup::SCAN_IDS`) ...
@@ -69,7 +70,7 @@ impl SmallLog {
 
     /// Applies `append` (checked already) if the log stays small with it: same chunk (or
     /// a first one), room left, nothing trimmed. Returns false, changing nothing, if not.
-    pub(crate) fn try_append(&mut self, append: &Append, id: &[u8], payload: &[u8]) -> bool {
+    pub(crate) fn try_append(&mut self, append: &Append, id: StoredId, payload: &[u8]) -> bool {
         let view = self.view();
         let (last, skipped) = (view.header.last, view.header.skipped);
         let size = chunk::entry_size(append.ts - self.chunk.last_ts, id, payload);

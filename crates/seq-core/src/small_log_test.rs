@@ -27,7 +27,8 @@ fn log_of(n: u64) -> SeqLog {
 fn a_small_log_costs_its_bytes_in_one_buffer() {
     assert!(std::mem::size_of::<SeqLog>() <= 96, "SeqLog is {} bytes", std::mem::size_of::<SeqLog>());
     assert!(std::mem::size_of::<LargeLog>() <= 128, "LargeLog is {} bytes", std::mem::size_of::<LargeLog>());
-    let entry = chunk::entry_size(1, &[0; 20], &[0; 100]);
+    // The ids are 20 decimal digits: stored packed, as any hex id.
+    let entry = chunk::entry_size(1, StoredId::of(format!("{:020}", 0).as_bytes(), &mut PackBuf::new()), &[0; 100]);
     assert_eq!(SeqLog::new().heap_bytes(), 0, "a new log allocates nothing but itself");
     for n in [1, 3, 10, 16] {
         let log = log_of(n);

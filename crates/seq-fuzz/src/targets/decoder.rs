@@ -105,7 +105,7 @@ fn check_state(log: &SeqLog) -> Result<(), String> {
     // Every id inside the window finds a seq that holds that very id.
     let window = retired.iter().chain(entries.iter()).filter(|e| e.seq >= header.dedup_floor);
     for entry in window {
-        let Some(seq) = log.seq_of_id(entry.id) else {
+        let Some(seq) = log.seq_of_id(&entry.id.text()) else {
             return Err(format!("id of seq {} inside the window is not found", entry.seq));
         };
         // The holder may be a deleted entry (no read returns it, its id stays in the window).
