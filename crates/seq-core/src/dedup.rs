@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use foldhash::fast::RandomState;
 
 use super::chunk::{chunk_of, Chunk};
-use super::id_table::{BatchInsert, IdTable, MAX_OFFSET, NARROW_MAX_OFFSET};
+use super::id_table::{BatchInsert, IdTable, MAX_OFFSET, NARROW_MAX_OFFSET, SHORT_MAX_OFFSET};
 use super::retired::RetiredIds;
 use super::stored_id::StoredId;
 use super::SeqError;
@@ -136,16 +136,12 @@ const MOVE_PER_INSERT: usize = 256;
 /// is built, so the span does not outgrow the slots before the ids fill the table (a
 /// large table grows about 2.4 times between rebuilds), and every bit the offsets do not
 /// need tags ids (fewer reads of storage to rule out another id). Except where that
-/// would cost wide slots while compact ones hold a third more than the span (as long as
-/// they last a good while): then the compact ones, with their 8-bit tags.
+/// would cost wider slots while narrower ones hold a third more than the span (as long as
+/// they last a good while): then the narrower ones, with their 8-bit tags.
 fn span_to_hold(span: u64) -> u64 {
     let roomy = span.saturating_mul(3);
     let tight = span.saturating_add(span / 3);
-    if roomy > NARROW_MAX_OFFSET && tight <= NARROW_MAX_OFFSET {
-        NARROW_MAX_OFFSET
-    } else {
-        roomy
-    }
+    [SHORT_MAX_OFFSET, NARROW_MAX_OFFSET].into_iter().find(|&max| roomy > max && tight <= max).unwrap_or(roomy)
 }
 
 /// How much of a migration one call to `migrate` does.

@@ -3,10 +3,12 @@
 //!
 //! A slot holds an entry's seq offset (from the index's base) plus one in its low bits,
 //! and bits of the id's hash (its tag) above them, so a probe that meets another id's
-//! slot almost never has to read that id from storage to rule it out. Slots come in two
-//! widths: compact `u32` ones while the offsets fit 24 bits, and wide `u64` ones (up to a
-//! 56-bit offset) beyond, so the window is never cut short by the slot's width; the owner
-//! picks the width whenever it rebuilds the table. Within a width, the split is the
+//! slot almost never has to read that id from storage to rule it out. Slots come in three
+//! widths: short 3-byte ones while the offsets fit 16 bits (windows of up to some
+//! twenty thousand ids: most logs, whose tables then cost a quarter less), compact `u32`
+//! ones while they fit 24 bits, and wide `u64` ones (up to a 56-bit offset) beyond, so the
+//! window is never cut short by the slot's width; the owner picks the width whenever it
+//! rebuilds the table. Within a width, the split is the
 //! table's own: its offsets get just the bits the largest offset it was made for needs,
 //! and the tag every bit left (at least 8), so a table over a short span reads storage
 //! for a mismatched id thousands of times less often than an 8-bit tag would. The table
@@ -15,6 +17,8 @@
 
 use super::alloc_size::allocation_size;
 
+/// The largest offset a short slot can hold.
+pub const SHORT_MAX_OFFSET: u64 = (1 << 16) - 2;
 /// The largest offset a compact slot can hold.
 pub const NARROW_MAX_OFFSET: u64 = (1 << 24) - 2;
 /// The largest offset any slot can hold (a wide one).
@@ -53,6 +57,25 @@ macro_rules! slot_width {
 
 slot_width!(Narrow, u32);
 slot_width!(Wide, u64);
+
+/// A 3-byte slot (little-endian), for tables whose offsets fit 16 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Short([u8; 3]);
+
+impl Slot for Short {
+    const BITS: u32 = 24;
+    const EMPTY: Self = Short([0; 3]);
+
+    fn from_bits(bits: u64) -> Self {
+        let [a, b, c, ..] = bits.to_le_bytes();
+        Short([a, b, c])
+    }
+
+    fn bits(self) -> u64 {
+        let [a, b, c] = self.0;
+        u64::from(u32::from_le_bytes([a, b, c, 0]))
+    }
+}
 
 /// How one table's slots split: `offset_bits` low bits of offset + 1, the rest tag.
 #[derive(Clone, Copy, Debug)]
@@ -102,6 +125,10 @@ struct Segmented<S> {
 }
 
 impl<S: Slot> Segmented<S> {
+    fn new(len: usize) -> Segmented<S> {
+        Segmented { segments: Vec::new(), len }
+    }
+
     fn get(&self, index: usize) -> Option<S> {
         self.segments.get(index >> SEGMENT_BITS)?.get(index & (SEGMENT - 1)).copied()
     }
@@ -125,6 +152,7 @@ impl<S: Slot> Segmented<S> {
 
 #[derive(Clone, Debug)]
 enum Slots {
+    Short(Segmented<Short>),
     Narrow(Segmented<Narrow>),
     Wide(Segmented<Wide>),
 }
@@ -139,11 +167,7 @@ pub struct IdTable {
 
 impl Default for IdTable {
     fn default() -> IdTable {
-        IdTable {
-            slots: Slots::Narrow(Segmented { segments: Vec::new(), len: 0 }),
-            layout: Layout::holding(NARROW_MAX_OFFSET),
-            len: 0,
-        }
+        IdTable { slots: Slots::Narrow(Segmented::new(0)), layout: Layout::holding(NARROW_MAX_OFFSET), len: 0 }
     }
 }
 
@@ -151,6 +175,7 @@ impl Default for IdTable {
 macro_rules! with_slots {
     ($table:expr, $slots:ident => $body:expr) => {
         match $table {
+            Slots::Short($slots) => $body,
             Slots::Narrow($slots) => $body,
             Slots::Wide($slots) => $body,
         }
@@ -171,10 +196,12 @@ impl IdTable {
     /// large table never costs one long pause. Used only once `prepare` says it is ready.
     pub fn unprepared(ids: usize, max_offset: u64) -> IdTable {
         let len = (ids * 20 / 11 + 1).max(16);
-        let slots = if max_offset <= NARROW_MAX_OFFSET {
-            Slots::Narrow(Segmented { segments: Vec::new(), len })
+        let slots = if max_offset <= SHORT_MAX_OFFSET {
+            Slots::Short(Segmented::new(len))
+        } else if max_offset <= NARROW_MAX_OFFSET {
+            Slots::Narrow(Segmented::new(len))
         } else {
-            Slots::Wide(Segmented { segments: Vec::new(), len })
+            Slots::Wide(Segmented::new(len))
         };
         IdTable { slots, layout: Layout::holding(max_offset), len: 0 }
     }
@@ -218,6 +245,15 @@ impl IdTable {
     #[cfg(test)]
     pub fn is_wide(&self) -> bool {
         matches!(self.slots, Slots::Wide(_))
+    }
+
+    /// Bytes per slot.
+    #[cfg(test)]
+    pub fn slot_bytes(&self) -> usize {
+        fn bytes<S: Slot>(_: &Segmented<S>) -> usize {
+            std::mem::size_of::<S>()
+        }
+        with_slots!(&self.slots, s => bytes(s))
     }
 
     pub fn heap_bytes(&self) -> usize {
@@ -356,12 +392,20 @@ mod tests {
         key.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (key >> 7)
     }
 
+    /// The slot width a table for offsets up to `max_offset` has.
+    fn width_for(max_offset: u64) -> usize {
+        [(SHORT_MAX_OFFSET, 3), (NARROW_MAX_OFFSET, 4)]
+            .into_iter()
+            .find(|&(max, _)| max_offset <= max)
+            .map_or(8, |(_, bytes)| bytes)
+    }
+
     /// Offsets start at `first_offset` and step by `stride`, so wide tables see offsets
     /// far beyond 24 bits.
     fn behaves_like_a_map(keys: Vec<u64>, first_offset: u64, stride: u64) -> Result<(), TestCaseError> {
         let max_offset = first_offset + stride * keys.len() as u64;
         let mut table = IdTable::for_ids(0, max_offset);
-        prop_assert_eq!(table.is_wide(), max_offset > NARROW_MAX_OFFSET);
+        prop_assert_eq!(table.slot_bytes(), width_for(max_offset));
         let mut model: HashMap<u64, u64> = HashMap::new();
         let mut next_offset = first_offset;
         for key in keys {
@@ -393,8 +437,17 @@ mod tests {
 
     proptest! {
         #[test]
-        fn compact_table_behaves_like_a_map(keys in prop::collection::vec(0u64..2000, 1..600)) {
+        fn short_table_behaves_like_a_map(keys in prop::collection::vec(0u64..2000, 1..600)) {
             behaves_like_a_map(keys, 0, 1)?;
+        }
+
+        #[test]
+        fn compact_table_behaves_like_a_map(
+            keys in prop::collection::vec(0u64..2000, 1..600),
+            first_offset in SHORT_MAX_OFFSET..(1 << 23),
+            stride in 1u64..(1 << 12),
+        ) {
+            behaves_like_a_map(keys, first_offset, stride)?;
         }
 
         #[test]
@@ -446,13 +499,16 @@ mod tests {
 
     #[test]
     fn slot_widths_hold_their_largest_offsets() {
+        assert_eq!(SHORT_MAX_OFFSET, (1 << 16) - 2);
         assert_eq!(NARROW_MAX_OFFSET, (1 << 24) - 2);
         assert_eq!(MAX_OFFSET, (1 << 56) - 2);
-        for (max, wide) in [(NARROW_MAX_OFFSET, false), (NARROW_MAX_OFFSET + 1, true), (MAX_OFFSET, true)] {
+        let maxima = [SHORT_MAX_OFFSET, SHORT_MAX_OFFSET + 1, NARROW_MAX_OFFSET, NARROW_MAX_OFFSET + 1, MAX_OFFSET];
+        for max in maxima {
             let mut table = IdTable::for_ids(4, max);
-            assert_eq!(table.is_wide(), wide);
+            assert_eq!(table.slot_bytes(), width_for(max));
             assert!(table.fits(max));
-            assert_eq!(table.fits(max + 1), max == NARROW_MAX_OFFSET + 1);
+            // A table's offsets get whole bits: one past a width's maximum gets room to spare.
+            assert_eq!(table.fits(max + 1), max == SHORT_MAX_OFFSET + 1 || max == NARROW_MAX_OFFSET + 1);
             table.insert(u64::MAX, max);
             table.insert(0, 0);
             assert_eq!(table.find(u64::MAX, |o| o == max), Some(max));
