@@ -5,6 +5,7 @@
 //! A test file says `use crate::common::*;`.
 #![allow(dead_code, unused_imports)]
 
+pub mod aof;
 pub mod binaries;
 pub mod client;
 pub mod cluster;
@@ -20,6 +21,7 @@ pub mod seq;
 pub mod server;
 pub mod state;
 
+pub use aof::*;
 pub use binaries::{server_is_valkey, server_version, ServerVersion};
 pub use client::*;
 pub use cluster::*;
