@@ -14,64 +14,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::common::*;
 use redis::{Connection, Value};
 
-/// `n` hex digits, `0123456789abcdef` over and over, in one case.
-fn hex_digits(n: usize, upper: bool) -> Vec<u8> {
-    let digits = b"0123456789abcdef".iter().cycle().take(n).copied();
-    digits.map(|c| if upper { c.to_ascii_uppercase() } else { c }).collect()
-}
-
-/// Ids of every stored form, and next to each the ids a packing could confuse it with.
-fn every_form() -> Vec<Vec<u8>> {
-    let texts = [
-        // Lowercase hex, packed: even and odd lengths, digits alone, leading zeros, 1 char.
-        "0123456789abcdef",
-        "abc",
-        "abc0",
-        "0abc",
-        "f0",
-        "1234567890",
-        "7",
-        "0",
-        "00",
-        "000",
-        "a",
-        // Uppercase hex with a letter, packed: even and odd lengths, 1 char.
-        "DEADBEEF",
-        "ABCDE1F",
-        "ABC",
-        "F0",
-        "A",
-        // Mixed-case hex, stored as given.
-        "DeadBeef",
-        "aB",
-        // A lowercase UUID, packed; uppercase or mixed-case ones, and dashes elsewhere, as
-        // given; the same 32 digits without dashes, packed as hex.
-        "123e4567-e89b-12d3-a456-426614174000",
-        "00000000-0000-0000-0000-000000000000",
-        "123E4567-E89B-12D3-A456-426614174000",
-        "123e4567-E89b-12d3-a456-426614174000",
-        "123e4567e-89b-12d3-a456-42661417400",
-        "123e4567e89b12d3a456426614174000",
-        // Neither hex nor a UUID: 1 char, text, hex with a space or a newline.
-        "z",
-        "-",
-        "msg-1",
-        "abc ",
-        "abc\n",
-        "0x1f",
-    ];
-    let mut ids: Vec<Vec<u8>> = texts.iter().map(|t| t.as_bytes().to_vec()).collect();
-    // Hex up to 64 characters packed, 65 as given; ids as given whose stored header takes
-    // one byte (31) or two (32, 33), and the longest id allowed by default.
-    ids.extend([hex_digits(63, false), hex_digits(64, false), hex_digits(65, false)]);
-    ids.extend([hex_digits(64, true), hex_digits(65, true)]);
-    ids.extend([31, 32, 33, 256].map(|n| vec![b'x'; n]));
-    ids.extend([&b"\x00"[..], b"\xff", b"\x00\xff", b"ab\x00cd", b"\xffabc", b"abc\xff"].map(<[u8]>::to_vec));
-    let distinct: BTreeSet<&Vec<u8>> = ids.iter().collect();
-    assert_eq!(distinct.len(), ids.len(), "every_form lists an id twice");
-    ids
-}
-
 /// A lowercase UUID (`upper`: uppercase, stored as given) unique to `i`.
 fn uuid(i: u64, r: u64, upper: bool) -> String {
     let text = format!(
@@ -253,7 +195,7 @@ fn reads_exactly(con: &mut Connection, m: &Model, what: &str) {
     for (id, seq) in &m.first {
         assert_eq!(lookup(con, key, id), Some(*seq), "{what}: SEQ.LOOKUP {}", show_bytes(id));
     }
-    for id in every_form() {
+    for id in every_stored_form() {
         for other in confusables(&id).into_iter().filter(|o| !o.is_empty() && !m.first.contains_key(o)) {
             assert_eq!(lookup(con, key, &other), None, "{what}: SEQ.LOOKUP {} (never given)", show_bytes(&other));
         }
@@ -286,7 +228,7 @@ fn call_bytes(con: &mut Connection, args: &[&[u8]]) -> Value {
 
 /// Small logs (at most 16 entries, the small form): every form, 16 ids a log, each retried.
 fn small_logs(con: &mut Connection) -> Vec<Model> {
-    let forms = every_form();
+    let forms = every_stored_form();
     let logs = forms.chunks(16).enumerate().map(|(i, ids)| {
         let mut m = Model::new(format!("small:{{s{i}}}").as_bytes());
         for id in ids {
@@ -308,7 +250,7 @@ fn small_logs(con: &mut Connection) -> Vec<Model> {
 fn large_log(con: &mut Connection, key: &[u8]) -> Model {
     let mut m = Model::new(key);
     let mut rng = Rng(0x1d5);
-    let forms = every_form();
+    let forms = every_stored_form();
     let (front, later): (Vec<_>, Vec<_>) = forms.iter().enumerate().partition(|(i, _)| i % 2 == 0);
     for (_, id) in front {
         m.alloc(con, id, &rng.bytes_below(40));
@@ -352,7 +294,7 @@ fn every_form_answers_with_the_clients_bytes_and_dedups_to_its_first_seq() {
 }
 
 #[test]
-fn debug_reload_and_dump_restore_keep_every_form() {
+fn debug_reload_and_dump_restore_keep_every_stored_form() {
     let (server, _dir) = start_seq(&[]);
     let mut con = server.connect();
     let models = workload(&mut con);
@@ -414,7 +356,7 @@ fn an_aof_rewrite_writes_packed_chunks_that_replay_exactly() {
     for i in 1000..1030 {
         last.alloc(&mut con, &generated_id(i, &mut rng), b"after the rewrite");
     }
-    for id in every_form().iter().take(5) {
+    for id in every_stored_form().iter().take(5) {
         last.alloc(&mut con, id, b"a retry after the rewrite");
     }
     let before = db_state(&mut con);
@@ -437,7 +379,7 @@ fn a_replica_holds_every_form_exactly() {
     // A full sync (RDB), then the effect stream.
     attach_replica(&master, &replica);
     let mut after = Model::new(b"after:{a}");
-    for id in every_form() {
+    for id in every_stored_form() {
         after.alloc(&mut con, &id, b"replicated as an effect");
     }
     let seq = after.retained_seq(|id| id == b"0abc");
@@ -507,7 +449,7 @@ fn an_aof_rewritten_by_an_older_module_replays_its_plain_chunks() {
     let t0 = now - 60_000;
     // old:{o}, as a module of the lifecycle (v2, v3) rewrote it: retired ids (as given,
     // as v4 writes them too), two chunks of every form, an edit and a deletion.
-    let forms = every_form();
+    let forms = every_stored_form();
     let retired: Vec<Vec<u8>> = ["fedcba9876543210", "00000000-1111-2222-3333-444444444444", "retired-raw", "ABCDEF12"]
         .map(|t| t.as_bytes().to_vec())
         .to_vec();
