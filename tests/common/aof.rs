@@ -1,6 +1,7 @@
 //! The AOF as the tests see it: a rewrite run to its end, the rewrite's base file in the
 //! multi-part AOF directory, and AOF bytes as commands (RESP arrays of bulk strings) and
-//! back, to read what a rewrite wrote or to write what an older module's rewrite held.
+//! back, to read what a rewrite wrote or to write what an older module's rewrite held
+//! (`plain_chunk`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use redis::{Connection, Value};
 
 use super::info::info_field;
+use super::replies::Entry;
 use super::server::wait_until;
 
 /// BGREWRITEAOF, waiting for it (and any rewrite already under way) to finish, and
@@ -77,6 +79,31 @@ pub fn aof_bytes(commands: &[Vec<Vec<u8>>]) -> Vec<u8> {
             out.extend(format!("${}\r\n", arg.len()).into_bytes());
             out.extend_from_slice(arg);
             out.extend_from_slice(b"\r\n");
+        }
+    }
+    out
+}
+
+/// The chunk bytes of `entries` as a module before encoding v4 wrote them (the AOF
+/// rewrite's `RESTORE-CHUNK`, RDB encodings v1 to v3): per entry `varint(ts delta)
+/// varint(id len) id varint(payload len) payload`, the ids as the client gave them, the
+/// first entry's delta 0 (the chunk's first ts is an operand of its own).
+pub fn plain_chunk(entries: &[Entry]) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut n: u64) {
+        while n >= 0x80 {
+            out.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+    let mut out = Vec::new();
+    let mut previous_ts = entries.first().map_or(0, |e| e.ts);
+    for e in entries {
+        varint(&mut out, (e.ts - previous_ts) as u64);
+        previous_ts = e.ts;
+        for field in [&e.id, &e.payload] {
+            varint(&mut out, field.len() as u64);
+            out.extend_from_slice(field);
         }
     }
     out

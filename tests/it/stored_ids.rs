@@ -393,27 +393,6 @@ fn a_replica_holds_every_form_exactly() {
     }
 }
 
-/// The chunk bytes of a rewrite before encoding v4: per entry `varint(ts delta) varint(id
-/// len) id varint(payload len) payload`, the ids as the client gave them.
-fn plain_chunk(entries: &[(u64, &[u8], &[u8])]) -> Vec<u8> {
-    fn varint(out: &mut Vec<u8>, mut n: u64) {
-        while n >= 0x80 {
-            out.push(n as u8 | 0x80);
-            n >>= 7;
-        }
-        out.push(n as u8);
-    }
-    let mut out = Vec::new();
-    for (delta, id, payload) in entries {
-        varint(&mut out, *delta);
-        varint(&mut out, id.len() as u64);
-        out.extend_from_slice(id);
-        varint(&mut out, payload.len() as u64);
-        out.extend_from_slice(payload);
-    }
-    out
-}
-
 fn effect(key: &[u8], op: &str, operands: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut command = vec![b"SEQ.EFFECT".to_vec(), key.to_vec(), op.as_bytes().to_vec()];
     command.extend_from_slice(operands);
@@ -428,12 +407,17 @@ fn num(n: u64) -> Vec<u8> {
 /// `first_ts` on, with its change records and in the form of a module of the lifecycle
 /// (`Some`) or in the form before it (`None`).
 fn restore_chunk(key: &[u8], first_seq: u64, log: &[(u64, Vec<u8>, Vec<u8>)], changes: Option<&[u8]>) -> Vec<Vec<u8>> {
-    let deltas: Vec<(u64, &[u8], &[u8])> = log
+    let entries: Vec<Entry> = log
         .iter()
         .enumerate()
-        .map(|(i, (ts, id, p))| (if i == 0 { 0 } else { ts - log[i - 1].0 }, &id[..], &p[..]))
+        .map(|(i, (ts, id, p))| Entry {
+            seq: (first_seq + i as u64) as i64,
+            id: id.clone(),
+            ts: *ts as i64,
+            payload: p.clone(),
+        })
         .collect();
-    let mut operands = vec![num(first_seq), num(0), num(log[0].0), num(log.len() as u64), plain_chunk(&deltas)];
+    let mut operands = vec![num(first_seq), num(0), num(log[0].0), num(log.len() as u64), plain_chunk(&entries)];
     operands.extend(changes.map(<[u8]>::to_vec));
     effect(key, "RESTORE-CHUNK", &operands)
 }
