@@ -403,23 +403,27 @@ fn num(n: u64) -> Vec<u8> {
     n.to_string().into_bytes()
 }
 
-/// The `RESTORE-CHUNK` of the entries `first_seq..` of `log` (ts, id, payload), from
-/// `first_ts` on, with its change records and in the form of a module of the lifecycle
-/// (`Some`) or in the form before it (`None`).
-fn restore_chunk(key: &[u8], first_seq: u64, log: &[(u64, Vec<u8>, Vec<u8>)], changes: Option<&[u8]>) -> Vec<Vec<u8>> {
-    let entries: Vec<Entry> = log
-        .iter()
-        .enumerate()
-        .map(|(i, (ts, id, p))| Entry {
-            seq: (first_seq + i as u64) as i64,
-            id: id.clone(),
-            ts: *ts as i64,
-            payload: p.clone(),
-        })
-        .collect();
-    let mut operands = vec![num(first_seq), num(0), num(log[0].0), num(log.len() as u64), plain_chunk(&entries)];
+/// The `RESTORE-CHUNK` of `entries` (of consecutive seqs), its ids as the client gave
+/// them, with its change records (a module of the lifecycle) or without (one before it).
+fn restore_chunk(key: &[u8], entries: &[Entry], changes: Option<&[u8]>) -> Vec<Vec<u8>> {
+    let (first, len) = (&entries[0], entries.len() as u64);
+    let mut operands = vec![num(first.seq as u64), num(0), num(first.ts as u64), num(len), plain_chunk(entries)];
     operands.extend(changes.map(<[u8]>::to_vec));
     effect(key, "RESTORE-CHUNK", &operands)
+}
+
+/// The model of a log loaded from `entries` (the deleted ones with an empty payload) and
+/// `retired` ids (their seqs).
+fn loaded(key: &[u8], last: i64, retired: &[(i64, Vec<u8>)], entries: &[Entry], deleted: &[i64]) -> Model {
+    let mut m = Model::new(key);
+    m.last = last;
+    m.first.extend(retired.iter().map(|(seq, id)| (id.clone(), *seq)));
+    for e in entries {
+        m.first.insert(e.id.clone(), e.seq);
+        let payload = (!deleted.contains(&e.seq)).then(|| e.payload.clone());
+        m.retained.insert(e.seq, (e.id.clone(), payload));
+    }
+    m
 }
 
 #[test]
@@ -429,82 +433,75 @@ fn an_aof_rewritten_by_an_older_module_replays_its_plain_chunks() {
     rewrite_aof(&mut con);
     drop(con);
     server.shutdown();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("a clock after 1970").as_millis() as u64;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("a clock after 1970").as_millis() as i64;
     let t0 = now - 60_000;
     // old:{o}, as a module of the lifecycle (v2, v3) rewrote it: retired ids (as given,
     // as v4 writes them too), two chunks of every form, an edit and a deletion.
     let forms = every_stored_form();
-    let retired: Vec<Vec<u8>> = ["fedcba9876543210", "00000000-1111-2222-3333-444444444444", "retired-raw", "ABCDEF12"]
-        .map(|t| t.as_bytes().to_vec())
-        .to_vec();
-    let n_retired = retired.len() as u64;
-    let mut log: Vec<(u64, Vec<u8>, Vec<u8>)> = Vec::new();
-    for (i, id) in forms.iter().enumerate() {
-        log.push((t0 + 10 + i as u64 * 3, id.clone(), format!("payload {i}").into_bytes()));
-    }
-    let seq_of = |id: &[u8]| n_retired + 1 + forms.iter().position(|f| f == id).expect("an id of every_form") as u64;
-    let (edited, deleted) = (seq_of(b"123e4567-e89b-12d3-a456-426614174000"), seq_of(b"abc"));
-    let edited_payload = b"edited under a UUID".to_vec();
-    log[(edited - n_retired - 1) as usize].2 = edited_payload.clone();
-    log[(deleted - n_retired - 1) as usize].2 = Vec::new();
+    let retired: Vec<(i64, Vec<u8>)> =
+        ["fedcba9876543210", "00000000-1111-2222-3333-444444444444", "retired-raw", "ABCDEF12"]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i as i64 + 1, t.as_bytes().to_vec()))
+            .collect();
+    let first_seq = retired.len() as i64 + 1;
+    let mut log: Vec<Entry> = forms
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Entry {
+            seq: first_seq + i as i64,
+            id: id.clone(),
+            ts: t0 + 10 + i as i64 * 3,
+            payload: format!("payload {i}").into_bytes(),
+        })
+        .collect();
+    let index_of = |id: &[u8]| forms.iter().position(|f| f == id).expect("an id of every_stored_form");
+    let (edited, deleted) = (index_of(b"123e4567-e89b-12d3-a456-426614174000"), index_of(b"abc"));
+    log[edited].payload = b"edited under a UUID".to_vec();
+    log[deleted].payload = Vec::new();
     let split = 20;
-    let first_chunk_seq = n_retired + 1;
-    // Records: varint(seq - first seq) varint(rev * 2 + deleted), in seq order.
-    let mut records = Vec::new();
+    assert!(edited < split && deleted < split, "both changes fall in the first chunk");
+    // Change records: varint(seq - first seq) varint(rev * 2 + deleted), in seq order;
+    // one byte each here.
     let mut marks = [(deleted, 2 * 2 + 1), (edited, 2)];
     marks.sort();
-    for (seq, rev_and_flag) in marks {
-        assert!(seq < first_chunk_seq + split as u64, "both changes fall in the first chunk");
-        records.extend([(seq - first_chunk_seq) as u8, rev_and_flag as u8]);
-    }
-    let last = n_retired + log.len() as u64;
-    let last_ts = log.last().expect("entries").0;
+    let records: Vec<u8> = marks.iter().flat_map(|&(index, rev_and_flag)| [index as u8, rev_and_flag]).collect();
     let o: &[u8] = b"old:{o}";
+    let (last, last_ts) = (log[log.len() - 1].seq as u64, log[log.len() - 1].ts as u64);
     let mut commands = vec![effect(o, "RESTORE-HEADER", &[last, 0, 0, last_ts, 1, 0, 2, 0].map(num))];
-    for (i, id) in retired.iter().enumerate() {
-        commands.push(effect(o, "RESTORE-RETIRED", &[num(i as u64 + 1), num(t0 + i as u64), id.clone()]));
+    for (seq, id) in &retired {
+        commands.push(effect(o, "RESTORE-RETIRED", &[num(*seq as u64), num((t0 + seq) as u64), id.clone()]));
     }
-    commands.push(restore_chunk(o, first_chunk_seq, &log[..split], Some(&records)));
-    commands.push(restore_chunk(o, first_chunk_seq + split as u64, &log[split..], Some(b"")));
-    // older:{p}, as a module before the lifecycle rewrote it: no rev, no change records.
+    commands.push(restore_chunk(o, &log[..split], Some(&records)));
+    commands.push(restore_chunk(o, &log[split..], Some(b"")));
+    // older:{p}, as a module before the lifecycle rewrote it: no rev, no change records;
+    // every third form, 15 entries (a small log once loaded).
     let p: &[u8] = b"older:{p}";
-    let older: Vec<(u64, Vec<u8>, Vec<u8>)> =
-        forms.iter().take(12).enumerate().map(|(i, id)| (t0 + i as u64, id.clone(), id.clone())).collect();
-    let older_last_ts = older.last().expect("entries").0;
-    commands.push(effect(p, "RESTORE-HEADER", &[older.len() as u64, 0, 0, older_last_ts, 1, 0].map(num)));
-    commands.push(restore_chunk(p, 1, &older, None));
+    let older: Vec<Entry> = forms
+        .iter()
+        .step_by(3)
+        .enumerate()
+        .map(|(i, id)| Entry { seq: i as i64 + 1, id: id.clone(), ts: t0 + i as i64, payload: id.clone() })
+        .collect();
+    let (older_last, older_last_ts) = (older.len() as u64, older[older.len() - 1].ts as u64);
+    commands.push(effect(p, "RESTORE-HEADER", &[older_last, 0, 0, older_last_ts, 1, 0].map(num)));
+    commands.push(restore_chunk(p, &older, None));
     std::fs::write(aof_base_file(&dir.0), aof_bytes(&commands)).expect("write the base AOF");
     server.start_again();
     let mut con = server.connect();
 
-    let mut old = Model::new(o);
-    old.last = last as i64;
-    for (i, id) in retired.iter().enumerate() {
-        old.first.insert(id.clone(), i as i64 + 1);
-    }
-    for (i, (_, id, payload)) in log.iter().enumerate() {
-        let seq = (first_chunk_seq + i as u64) as i64;
-        old.first.insert(id.clone(), seq);
-        let kept = if seq as u64 == deleted { None } else { Some(payload.clone()) };
-        old.retained.insert(seq, (id.clone(), kept));
-    }
+    let mut old = loaded(o, last as i64, &retired, &log, &[log[deleted].seq]);
     old.changes = vec![
-        (1, edited as i64, Some((forms[(edited - first_chunk_seq) as usize].clone(), edited_payload))),
-        (2, deleted as i64, None),
+        (1, log[edited].seq, Some((log[edited].id.clone(), log[edited].payload.clone()))),
+        (2, log[deleted].seq, None),
     ];
-    let mut older_model = Model::new(p);
-    for (i, (_, id, payload)) in older.iter().enumerate() {
-        older_model.first.insert(id.clone(), i as i64 + 1);
-        older_model.retained.insert(i as i64 + 1, (id.clone(), Some(payload.clone())));
-    }
-    older_model.last = older.len() as i64;
-    let models = [old, older_model];
+    let models = [old, loaded(p, older_last as i64, &[], &older, &[])];
     // The ts too, exactly as written.
     for (m, written) in [(&models[0], &log), (&models[1], &older)] {
-        let base = m.retained.keys().next().copied().expect("entries");
-        for e in entries(&mut con, &m.key) {
-            assert_eq!(e.ts as u64, written[(e.seq - base) as usize].0, "ts of {} in {}", e.seq, show_bytes(&m.key));
-        }
+        let written: Vec<(i64, i64)> =
+            written.iter().map(|e| (e.seq, e.ts)).filter(|(seq, _)| m.retained[seq].1.is_some()).collect();
+        let read: Vec<(i64, i64)> = entries(&mut con, &m.key).iter().map(|e| (e.seq, e.ts)).collect();
+        assert_eq!(read, written, "the seqs and ts of {}", show_bytes(&m.key));
     }
     answers_exactly(&mut con, &models, "the replayed older AOF");
     let info = info_of(&mut con, o);
@@ -512,6 +509,12 @@ fn an_aof_rewritten_by_an_older_module_replays_its_plain_chunks() {
     // Rewritten now in the packed form, it replays alike; so does an RDB of it.
     let replayed = db_state(&mut con);
     rewrite_aof(&mut con);
+    let rewritten = aof_commands(&std::fs::read(aof_base_file(&dir.0)).expect("read the base AOF"));
+    let ops: Vec<&[u8]> = rewritten.iter().filter(|c| c[0] == b"SEQ.EFFECT").map(|c| &c[2][..]).collect();
+    assert!(
+        !ops.contains(&&b"RESTORE-CHUNK"[..]) && ops.contains(&&b"RESTORE-PACKED-CHUNK"[..]),
+        "rewritten as {ops:?}"
+    );
     drop(con);
     server.restart();
     let mut con = server.connect();
