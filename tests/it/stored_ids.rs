@@ -7,6 +7,7 @@
 //! digits) stay distinct, and all of it survives DEBUG RELOAD, DUMP/RESTORE, an AOF
 //! rewrite (`RESTORE-PACKED-CHUNK`) and its replay, a replica, and the replay of an AOF
 //! rewritten by an older module (`RESTORE-CHUNK`, the ids as the client gave them).
+//! SEQ.IMPORT stores them alike.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -391,6 +392,43 @@ fn a_replica_holds_every_form_exactly() {
     for m in &models {
         reads_exactly(&mut rcon, m, "on the replica");
     }
+}
+
+#[test]
+fn imports_of_every_form_read_back_replicate_and_refuse_an_id_at_another_seq() {
+    let (master, _d1) = start_seq(&[]);
+    let (replica, _d2) = start_seq(&[]);
+    attach_replica(&master, &replica);
+    let mut con = master.connect();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("a clock after 1970").as_millis() as i64;
+    let mut m = Model::new(b"imported:{i}");
+    let import = |con: &mut Connection, seq: i64, ts: i64, id: &[u8], payload: &[u8]| -> Result<Value, String> {
+        let (seq, ts) = (seq.to_string(), ts.to_string());
+        let cmd = cmd_bytes(&[b"SEQ.IMPORT", b"imported:{i}", seq.as_bytes(), ts.as_bytes(), id, payload]);
+        cmd.query::<Value>(con).map_err(|e| error_text(&e))
+    };
+    // Every other seq skipped; each id imported twice (a resumed import changes nothing).
+    for (i, id) in every_stored_form().iter().enumerate() {
+        let (seq, ts) = (2 * i as i64 + 2, now - 1000 + i as i64);
+        let payload = [b"imported ", &id[..]].concat();
+        for _ in 0..2 {
+            assert_eq!(import(&mut con, seq, ts, id, &payload), Ok(Value::Int(seq)), "SEQ.IMPORT {}", show_bytes(id));
+        }
+        m.first.insert(id.clone(), seq);
+        m.retained.insert(seq, (id.clone(), Some(payload)));
+        m.last = seq;
+    }
+    for id in every_stored_form() {
+        let e = import(&mut con, m.last + 1, now, &id, b"again").expect_err("an id imported at another seq");
+        assert!(e.contains(&format!("already has seq {}", m.first[&id])), "{}: {e}", show_bytes(&id));
+    }
+    answers_exactly(&mut con, std::slice::from_ref(&m), "imported");
+    wait_for_replica_offset(&master, &replica);
+    let mut rcon = replica.connect();
+    assert_same_db(&db_state(&mut con), &db_state(&mut rcon), "imported: master vs replica");
+    reads_exactly(&mut rcon, &m, "imported, on the replica");
+    let _: () = redis::cmd("DEBUG").arg("RELOAD").query(&mut con).expect("DEBUG RELOAD");
+    answers_exactly(&mut con, std::slice::from_ref(&m), "imported, after DEBUG RELOAD");
 }
 
 fn effect(key: &[u8], op: &str, operands: &[Vec<u8>]) -> Vec<Vec<u8>> {
