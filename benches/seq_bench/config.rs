@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use crate::data::IdStyle;
+
 /// Payload of the throughput rows and of the long logs.
 pub const PAYLOAD_LEN: usize = 100;
 /// Commands per pipelined batch in the fills.
@@ -27,6 +29,9 @@ pub struct Config {
     pub small_convs: u64,
     /// memory fill payloads: random alphanumerics (default) or text-like words
     pub text_payloads: bool,
+    /// memory fill client-msg-ids: hex (the 100-byte and empty-payload sets), opaque (one
+    /// more 100-byte set), or both
+    pub ids: Vec<IdStyle>,
     pub phases: Vec<String>,
 }
 
@@ -71,6 +76,12 @@ impl Config {
                 None | Some("random") => false,
                 Some("text") => true,
                 Some(other) => die(&format!("SEQ_BENCH_PAYLOAD={other:?}: use `random` or `text`")),
+            },
+            ids: match env_str("SEQ_BENCH_IDS").as_deref() {
+                None | Some("both") => vec![IdStyle::Hex, IdStyle::Opaque],
+                Some("hex") => vec![IdStyle::Hex],
+                Some("opaque") => vec![IdStyle::Opaque],
+                Some(other) => die(&format!("SEQ_BENCH_IDS={other:?}: use `hex`, `opaque` or `both`")),
             },
             phases: env_str("SEQ_BENCH_PHASES")
                 .unwrap_or_else(|| "throughput,memory,scale,lifecycle,readstate,aof,small".into())

@@ -11,6 +11,25 @@ use crate::config::{log, FILL_BATCH, PAYLOAD_LEN};
 /// splitmix64: the same seed gives the same ids and payloads to both layouts.
 pub struct Rng(pub u64);
 
+/// What the memory fill's client-msg-ids look like (`SEQ_BENCH_IDS`): the module stores
+/// hex ids packed, two digits a byte, so hex alone would overstate what other ids get.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum IdStyle {
+    /// 20 lowercase hex digits (`Rng::msg_id`)
+    Hex,
+    /// 20 mixed-case alphanumerics, at least one past `f` (`Rng::opaque_id`)
+    Opaque,
+}
+
+impl IdStyle {
+    pub fn label(self) -> &'static str {
+        match self {
+            IdStyle::Hex => "hex ids",
+            IdStyle::Opaque => "opaque ids",
+        }
+    }
+}
+
 impl Rng {
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -23,6 +42,24 @@ impl Rng {
     /// A 20-byte client-msg-id (hex).
     pub fn msg_id(&mut self) -> String {
         format!("{:016x}{:04x}", self.next(), self.next() & 0xffff)
+    }
+
+    /// A 20-byte client-msg-id that is not hex: random alphanumerics, mixed case, with one
+    /// letter from g-z or G-Z at a random place, so no packing of hex (or UUID) ids applies.
+    pub fn opaque_id(&mut self) -> String {
+        const NOT_HEX: &[u8] = b"ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ";
+        let mut id = self.payload(20).into_bytes();
+        let at = (self.next() % id.len() as u64) as usize;
+        id[at] = NOT_HEX[(self.next() % NOT_HEX.len() as u64) as usize];
+        id.into_iter().map(char::from).collect()
+    }
+
+    /// A client-msg-id of the given style.
+    pub fn id(&mut self, style: IdStyle) -> String {
+        match style {
+            IdStyle::Hex => self.msg_id(),
+            IdStyle::Opaque => self.opaque_id(),
+        }
     }
 
     /// Text-like payload: words drawn from a small vocabulary (LZF finds repeats in it).

@@ -26,7 +26,7 @@
 //! Environment knobs (all optional; see docs/performance.md):
 //! `SEQ_BENCH_QUICK`, `SEQ_BENCH_ROUNDS`, `SEQ_BENCH_N_SCALE`, `SEQ_BENCH_LONG`,
 //! `SEQ_BENCH_CONVS`, `SEQ_BENCH_MSGS`, `SEQ_BENCH_BIG`, `SEQ_BENCH_RELOADS`,
-//! `SEQ_BENCH_PAYLOAD`, `SEQ_BENCH_PHASES`, `SEQ_BENCH_SMALL_CONVS`; the binaries and the module as for the tests:
+//! `SEQ_BENCH_PAYLOAD`, `SEQ_BENCH_IDS`, `SEQ_BENCH_PHASES`, `SEQ_BENCH_SMALL_CONVS`; the binaries and the module as for the tests:
 //! `SEQ_TEST_SERVER`, `SEQ_TEST_BENCHMARK`, `SEQ_TEST_MODULE` (`tests/common/binaries.rs`).
 
 mod aof;
@@ -102,7 +102,7 @@ fn main() {
     let _ =
         writeln!(
         head,
-        "mode: {}; rounds {}; -n scale {}; long log {}; memory fill {} x {} ({} payloads); big log {}; DEBUG RELOAD x{}; phases {}",
+        "mode: {}; rounds {}; -n scale {}; long log {}; memory fill {} x {} ({} payloads; {}); big log {}; DEBUG RELOAD x{}; phases {}",
         if cfg.quick { "QUICK (smoke run: small sizes, 1 round; numbers are indicative only)" } else { "full" },
         cfg.rounds,
         cfg.n_scale,
@@ -110,6 +110,7 @@ fn main() {
         cfg.convs,
         cfg.msgs,
         if cfg.text_payloads { "text-like" } else { "random alphanumeric" },
+        cfg.ids.iter().map(|s| s.label()).collect::<Vec<_>>().join(", "),
         cfg.big_len,
         cfg.reloads,
         cfg.phases.join(",")

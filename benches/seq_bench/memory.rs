@@ -6,7 +6,7 @@ use redis::Value;
 
 use crate::common::Server;
 use crate::config::{log, Config, PAYLOAD_LEN};
-use crate::data::{flushall, pipelined, query_i64, used_memory, Rng};
+use crate::data::{flushall, pipelined, query_i64, used_memory, IdStyle, Rng};
 use crate::report::{median, print_table, Summary, Target};
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -37,6 +37,7 @@ fn mem_run(
     sha: &str,
     layout: Layout,
     payload_len: usize,
+    ids: IdStyle,
 ) -> MemResult {
     let mut r = MemResult::default();
     flushall(con);
@@ -47,9 +48,10 @@ fn mem_run(
     let convs = cfg.convs;
     let text = cfg.text_payloads;
     log(format!(
-        "memory: {} convs x {} msgs, {payload_len}-byte payloads, via {}",
+        "memory: {} convs x {} msgs, {payload_len}-byte payloads, {}, via {}",
         cfg.convs,
         cfg.msgs,
+        ids.label(),
         if layout == Layout::Seq { "SEQ.ALLOC" } else { "the Lua script" }
     ));
     let fill = pipelined(
@@ -58,7 +60,7 @@ fn mem_run(
         |i| {
             // message-major order: message m of every conversation, then m + 1
             let conv = i % convs;
-            let id = rng.msg_id();
+            let id = rng.id(ids);
             let pl = if text { rng.text(payload_len) } else { rng.payload(payload_len) };
             match layout {
                 Layout::Seq => {
@@ -155,13 +157,16 @@ fn set_rdbcompression(con: &mut redis::Connection, on: bool) {
 
 pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &str, sum: &mut Summary) {
     let mut table = Vec::new();
-    for (k, payload_len) in [PAYLOAD_LEN, 0].into_iter().enumerate() {
+    // the hex sets first, as before the opaque one existed
+    let sets = [(PAYLOAD_LEN, IdStyle::Hex), (0, IdStyle::Hex), (PAYLOAD_LEN, IdStyle::Opaque)];
+    let sets = sets.into_iter().filter(|(_, ids)| cfg.ids.contains(ids));
+    for (k, (payload_len, ids)) in sets.enumerate() {
         // alternate which layout goes first
         let order = if k % 2 == 0 { [Layout::Seq, Layout::Lua] } else { [Layout::Lua, Layout::Seq] };
         let mut seq = MemResult::default();
         let mut lua = MemResult::default();
         for layout in order {
-            let res = mem_run(cfg, server, con, sha, layout, payload_len);
+            let res = mem_run(cfg, server, con, sha, layout, payload_len, ids);
             match layout {
                 Layout::Seq => seq = res,
                 Layout::Lua => lua = res,
@@ -170,6 +175,7 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
         for (name, r) in [("SEQ.ALLOC", &seq), ("Lua layout", &lua)] {
             table.push(vec![
                 format!("{payload_len} B"),
+                ids.label().to_string(),
                 name.to_string(),
                 format!("{:.1}", r.bytes_per_msg),
                 format!("{:.1}", r.rss_per_msg),
@@ -194,15 +200,21 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
         let (s_b, l_b) = (per(&seq), per(&lua));
         let (s_r, l_r) = (rel(&seq), rel(&lua));
         let (s_n, l_n) = (rel_nc(&seq), rel_nc(&lua));
-        let is_main = payload_len == PAYLOAD_LEN;
+        // the targets were set with hex ids; opaque ids show what ids that cannot be packed
+        // cost, for information, in one line
+        let is_main = payload_len == PAYLOAD_LEN && ids == IdStyle::Hex;
+        let suffix = if ids == IdStyle::Hex { "" } else { ", opaque ids" };
         sum.add(
-            &format!("used_memory per message, {payload_len} B payload"),
+            &format!("used_memory per message, {payload_len} B payload{suffix}"),
             format!("{s_b:.0} B (Lua {l_b:.0} B)"),
             s_b,
             s_b / l_b,
             "Lua layout",
             if is_main { Target::AtMost(0.55) } else { Target::Info },
         );
+        if ids != IdStyle::Hex {
+            continue;
+        }
         sum.add(
             &format!("DEBUG RELOAD, {payload_len} B payload set"),
             format!("{s_r:.0} ms (Lua {l_r:.0} ms)"),
@@ -222,7 +234,8 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
     }
     print_table(
         &format!(
-            "MEMORY ({} conversations x {} messages, 20-byte client-msg-ids, {} payloads; \
+            "MEMORY ({} conversations x {} messages, 20-byte client-msg-ids (hex: 0-9a-f; opaque: mixed-case \
+             alphanumerics, not all hex), {} payloads; \
              used_memory and RSS deltas over the fill, divided by messages; DEBUG RELOAD x{} with FLUSHALL between data sets, \
              then again with rdbcompression no)",
             cfg.convs,
@@ -232,6 +245,7 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
         ),
         &[
             "payload",
+            "ids",
             "layout",
             "used_memory B/msg",
             "RSS B/msg",

@@ -18,6 +18,7 @@
 
 use std::collections::VecDeque;
 
+use super::alloc_size::allocation_size;
 use super::chunk_list::ChunkList;
 use super::stored_id::{PackBuf, StoredId};
 use super::varint;
@@ -315,7 +316,7 @@ impl Chunk {
 
     /// Heap bytes this chunk owns.
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + self.deleted.as_ref().map_or(0, |_| FLAG_BYTES)
+        allocation_size(self.bytes.capacity()) + self.deleted.as_ref().map_or(0, |_| FLAG_BYTES)
     }
 
     /// Drops the live entries before `seq` (which must be inside this chunk).

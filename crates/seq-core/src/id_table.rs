@@ -13,6 +13,8 @@
 //! never stores ids or full hashes: growing means rebuilding it from storage (see
 //! `DedupIndex`), which the owner does when `needs_room` or `fits` says so.
 
+use super::alloc_size::allocation_size;
+
 /// The largest offset a compact slot can hold.
 pub const NARROW_MAX_OFFSET: u64 = (1 << 24) - 2;
 /// The largest offset any slot can hold (a wide one).
@@ -106,10 +108,6 @@ impl<S: Slot> Segmented<S> {
 
     fn get_mut(&mut self, index: usize) -> Option<&mut S> {
         self.segments.get_mut(index >> SEGMENT_BITS)?.get_mut(index & (SEGMENT - 1))
-    }
-
-    fn prepared(&self) -> usize {
-        self.segments.iter().map(Vec::len).sum()
     }
 
     /// Zeroes up to `segments` more segments; true once the table is ready.
@@ -224,7 +222,9 @@ impl IdTable {
 
     pub fn heap_bytes(&self) -> usize {
         fn bytes<S: Slot>(slots: &Segmented<S>) -> usize {
-            slots.prepared() * std::mem::size_of::<S>() + slots.segments.capacity() * std::mem::size_of::<Vec<S>>()
+            let segments: usize =
+                slots.segments.iter().map(|s| allocation_size(s.len() * std::mem::size_of::<S>())).sum();
+            segments + allocation_size(slots.segments.capacity() * std::mem::size_of::<Vec<S>>())
         }
         with_slots!(&self.slots, s => bytes(s))
     }

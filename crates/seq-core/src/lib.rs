@@ -2,6 +2,7 @@
 //! cursors and the persistent encoding. Nothing here knows about Redis, so all of it is
 //! unit- and property-tested without a server.
 
+mod alloc_size;
 pub mod args;
 mod changes;
 mod chunk;

@@ -19,6 +19,7 @@
 
 use std::collections::VecDeque;
 
+use super::alloc_size::allocation_size;
 use super::varint;
 
 /// Pairs per block at most: bounds the bytes decoded per lookup.
@@ -302,20 +303,6 @@ fn next_varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
     }
 }
 
-/// The bytes the allocator (jemalloc, Redis's) gives a request of `bytes`: its size
-/// classes are 8, then multiples of 16 up to 128, then four per doubling.
-fn allocation_size(bytes: usize) -> usize {
-    match bytes {
-        0 => 0,
-        1..=8 => 8,
-        9..=128 => bytes.div_ceil(16) * 16,
-        _ => {
-            let step = bytes.next_power_of_two() / 8;
-            bytes.div_ceil(step) * step
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,12 +386,6 @@ mod tests {
         let pairs: Vec<_> = map.iter().collect();
         assert_eq!(pairs, [(0, u64::MAX), (1, 0), (u64::MAX - 1, u64::MAX), (u64::MAX, 0)]);
         assert_eq!(map.range_from(2).collect::<Vec<_>>(), pairs[2..]);
-    }
-
-    #[test]
-    fn allocation_sizes_follow_the_size_classes() {
-        let classes: Vec<usize> = [1, 8, 9, 17, 128, 129, 160, 161, 256, 257, 1000].map(allocation_size).to_vec();
-        assert_eq!(classes, [8, 8, 16, 32, 128, 160, 160, 192, 256, 320, 1024]);
     }
 
     #[derive(Clone, Debug)]
