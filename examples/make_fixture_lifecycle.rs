@@ -1,8 +1,9 @@
 //! Writes the RDB fixture of the encoding the module writes now (v2 and later: v2 when it
-//! was released, v3 since; `tests/fixtures/seq-v<N>.*`) and its expected values, from a
-//! fixed workload of the message lifecycle against a real redis-server with the module: edits (one entry edited twice), deletions (the first entry, a middle one, a
+//! was released, then v3, v4 since; `tests/fixtures/seq-v<N>.*`) and its expected values,
+//! from a fixed workload of the message lifecycle against a real redis-server with the module: edits (one entry edited twice), deletions (the first entry, a middle one, a
 //! whole log), a seq edited then deleted, a change trimmed away (a RESYNC floor) and a
-//! log over several chunks with 1% edited and 1% deleted.
+//! log over several chunks with 1% edited and 1% deleted; since v4 also a log with
+//! client-msg-ids of every stored form (`every_stored_form`), some of them retired.
 //!
 //! ```text
 //! cargo build --release && cargo run --release --example make_fixture_lifecycle
@@ -97,6 +98,26 @@ fn main() {
         alloc(&mut con, u, format!("u{i}").as_bytes(), Some(b"u"));
     }
 
+    // ids:{i} (from v4): ids of every stored form, every other one retired (a whole chunk
+    // of hex fillers trimmed after them), an edit under a UUID, deletions under hex ids.
+    let i: &[u8] = b"ids:{i}";
+    let forms = every_stored_form();
+    let front: Vec<Vec<u8>> = forms.iter().step_by(2).cloned().collect();
+    let later: Vec<Vec<u8>> = forms.iter().skip(1).step_by(2).cloned().collect();
+    let fillers: Vec<Vec<u8>> = (1..=300).map(|n| format!("{n:06x}").into_bytes()).collect();
+    for id in front.iter().chain(&fillers).chain(&later) {
+        alloc(&mut con, i, id, Some(&[b"p:", &id[..]].concat()));
+    }
+    let past_the_first_chunk = (front.len() + 280) as i64;
+    assert_eq!(trim(&mut con, i, "MINSEQ", past_the_first_chunk), past_the_first_chunk - 1);
+    let seq_of =
+        |id: &[u8]| (front.len() + fillers.len() + 1 + later.iter().position(|l| l == id).expect("later")) as i64;
+    edit(&mut con, i, seq_of(b"00000000-0000-0000-0000-000000000000"), b"edited under a UUID");
+    assert_eq!(del(&mut con, i, &[seq_of(b"DEADBEEF"), seq_of(&hex_digits(64, false))]), 2);
+    let i_ids: Vec<Vec<u8>> = forms.iter().chain(&fillers).cloned().collect();
+    let i_info = info_of(&mut con, i);
+    assert!(i_info["dedup-entries"] > i_info["length"] + 2, "retired ids: {i_info:?}");
+
     let _: () = redis::cmd("SET").arg("plain").arg("a plain string").query(&mut con).unwrap();
 
     let payload: Vec<u8> = redis::cmd("DUMP").arg(g1).query(&mut con).unwrap();
@@ -111,6 +132,7 @@ fn main() {
             describe_changed_log(&mut con, u7, &binaries.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>()),
             describe_changed_log(&mut con, b, &ids("b", 1000)),
             describe_changed_log(&mut con, u, &ids("u", 3)),
+            describe_changed_log(&mut con, i, &i_ids),
         ],
         strings: vec![(b"plain".to_vec(), b"a plain string".to_vec())],
     };

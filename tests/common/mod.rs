@@ -5,10 +5,12 @@
 //! A test file says `use crate::common::*;`.
 #![allow(dead_code, unused_imports)]
 
+pub mod aof;
 pub mod binaries;
 pub mod client;
 pub mod cluster;
 pub mod fixture;
+pub mod ids;
 pub mod info;
 pub mod legacy;
 pub mod lifecycle;
@@ -20,9 +22,11 @@ pub mod seq;
 pub mod server;
 pub mod state;
 
+pub use aof::*;
 pub use binaries::{server_is_valkey, server_version, ServerVersion};
 pub use client::*;
 pub use cluster::*;
+pub use ids::*;
 pub use info::*;
 pub use lifecycle::*;
 pub use process::*;

@@ -1,12 +1,18 @@
 //! Released RDB encodings keep loading: each `tests/fixtures/seq-v<N>.rdb` (written by
 //! encoding version N of the module) is loaded by the current module and must read back
 //! exactly as `tests/fixtures/seq-v<N>.expected.txt` describes (format:
-//! `tests/common/fixture.rs`): v1 (append-only logs: cursors, trims, the fence) and v2
-//! (the message lifecycle: edits, deletions, change records, a RESYNC floor).
+//! `tests/common/fixture.rs`): v1 (append-only logs: cursors, trims, the fence), v2
+//! (the message lifecycle: edits, deletions, change records, a RESYNC floor), v3 (v2's
+//! workload with the flags word of a damaged log) and v4 (chunks hold client-msg-ids in
+//! their stored form, hex and UUID ids packed: v3's workload plus a log with ids of every
+//! form). Loading v1 to v3 converts their chunks, whose ids are as the client gave them
+//! (`b1`..`b1000`, `e1`.. are hex), to the stored form.
 //!
 //! Each pair was produced once, from a fixed workload, by
 //! `cargo run --release --example make_fixture_v<N>`, which refuses to overwrite them: a
 //! released encoding's fixture never changes.
+
+use std::collections::BTreeSet;
 
 use crate::common::fixture::*;
 use crate::common::*;
@@ -108,6 +114,43 @@ fn loads_the_encoding_v3_fixture() {
         lifecycle_fixture_holds_what_it_claims(con, exp);
         assert_eq!(field(&info_of(con, b"conv:{g1}"), "damaged"), 0);
     });
+}
+
+/// v4 stores hex and UUID ids packed: v3's workload plus `ids:{i}`, ids of every stored
+/// form, some retained (an edit, deletions) and some retired.
+#[test]
+fn loads_the_encoding_v4_fixture() {
+    load_fixture(4, |con, exp| {
+        lifecycle_fixture_holds_what_it_claims(con, exp);
+        let log = exp.logs.iter().find(|l| l.key == b"ids:{i}").expect("the v4 fixture has ids:{i}");
+        let retained: BTreeSet<&[u8]> = log.entries.iter().map(|e| &e.id[..]).collect();
+        let (kept, retired): (Vec<&[u8]>, Vec<&[u8]>) =
+            log.dedup.iter().map(|(id, _)| &id[..]).partition(|id| retained.contains(id));
+        for (what, ids) in [("retained", &kept), ("retired", &retired)] {
+            let forms: BTreeSet<&str> = ids.iter().map(|id| stored_form(id)).collect();
+            assert_eq!(forms.len(), 4, "{what} ids of ids:{{i}} are of every stored form: {forms:?}");
+        }
+        let info = info_of(con, b"ids:{i}");
+        assert!(info["deleted"] == 2 && info["rev"] == 3, "ids:{{i}}: {info:?}");
+        assert!(info["dedup-entries"] > info["length"] + info["deleted"], "ids:{{i}} has retired ids: {info:?}");
+    });
+}
+
+/// The form a chunk stores `id` in (`crates/seq-core/src/stored_id.rs`).
+fn stored_form(id: &[u8]) -> &'static str {
+    let hex_of = |case: fn(&u8) -> bool| id.iter().all(|c| c.is_ascii_digit() || (c.is_ascii_hexdigit() && case(c)));
+    let uuid = id.len() == 36
+        && id.iter().enumerate().all(|(i, c)| match [8, 13, 18, 23].contains(&i) {
+            true => *c == b'-',
+            false => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+        });
+    match () {
+        _ if uuid => "lowercase UUID",
+        _ if id.len() > 64 => "as given",
+        _ if hex_of(u8::is_ascii_lowercase) => "lowercase hex",
+        _ if hex_of(u8::is_ascii_uppercase) => "uppercase hex",
+        _ => "as given",
+    }
 }
 
 /// The lifecycle workload's fixture (v2 and later): edits, deletions, a RESYNC floor,

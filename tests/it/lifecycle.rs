@@ -459,19 +459,6 @@ fn save_and_restart_keeps_the_lifecycle() {
     keeps_working(&mut con, "SAVE + restart");
 }
 
-/// BGREWRITEAOF, waiting for it to finish and asserting it succeeded.
-fn rewrite_aof(con: &mut Connection) {
-    let read = |con: &mut Connection, f: &str| crate::common::info_field(con, "persistence", f).unwrap_or_default();
-    let idle =
-        |con: &mut Connection| read(con, "aof_rewrite_in_progress") == "0" && read(con, "aof_rewrite_scheduled") == "0";
-    assert!(wait_until(Duration::from_secs(30), || idle(con)), "a startup rewrite never finished");
-    let n: i64 = read(con, "aof_rewrites").parse().unwrap_or(0);
-    call(con, &["BGREWRITEAOF"]);
-    let done = wait_until(Duration::from_secs(30), || read(con, "aof_rewrites").parse().unwrap_or(0) > n && idle(con));
-    assert!(done, "BGREWRITEAOF did not finish");
-    assert_eq!(read(con, "aof_last_bgrewrite_status"), "ok", "BGREWRITEAOF failed");
-}
-
 fn aof_keeps_the_lifecycle(preamble: &str) {
     let (mut server, _dir) = start_seq(&["--appendonly", "yes", "--aof-use-rdb-preamble", preamble]);
     let mut con = server.connect();
@@ -706,45 +693,6 @@ fn plain_entries(stored: &[u8]) -> Vec<u8> {
         copy_field(&mut plain, &mut pos, payload_len);
     }
     plain
-}
-
-/// The commands of an AOF file (RESP arrays of bulk strings).
-fn aof_commands(bytes: &[u8]) -> Vec<Vec<Vec<u8>>> {
-    let mut pos = 0;
-    let line = |pos: &mut usize, marker: u8| -> usize {
-        assert_eq!(bytes[*pos], marker, "AOF byte {pos}: expected {:?}", marker as char);
-        let end = *pos + bytes[*pos..].windows(2).position(|w| w == b"\r\n").expect("a CRLF");
-        let n = std::str::from_utf8(&bytes[*pos + 1..end]).unwrap().parse().unwrap();
-        *pos = end + 2;
-        n
-    };
-    let mut commands = Vec::new();
-    while pos < bytes.len() {
-        let argc = line(&mut pos, b'*');
-        let command = (0..argc)
-            .map(|_| {
-                let len = line(&mut pos, b'$');
-                let arg = bytes[pos..pos + len].to_vec();
-                pos += len + 2;
-                arg
-            })
-            .collect();
-        commands.push(command);
-    }
-    commands
-}
-
-fn aof_bytes(commands: &[Vec<Vec<u8>>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for command in commands {
-        out.extend(format!("*{}\r\n", command.len()).into_bytes());
-        for arg in command {
-            out.extend(format!("${}\r\n", arg.len()).into_bytes());
-            out.extend_from_slice(arg);
-            out.extend_from_slice(b"\r\n");
-        }
-    }
-    out
 }
 
 #[test]

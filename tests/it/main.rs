@@ -38,3 +38,4 @@ mod replication;
 mod retention;
 mod sentinel;
 mod small_logs;
+mod stored_ids;

@@ -149,27 +149,6 @@ fn rdb_save_and_restart_keeps_everything() {
     verify(&mut con, &before, &acks, "SAVE + restart");
 }
 
-/// BGREWRITEAOF, waiting for it to finish and asserting it succeeded.
-fn rewrite_aof(con: &mut Connection) {
-    let rewrites = |con: &mut Connection| -> i64 {
-        info_field(con, "persistence", "aof_rewrites").and_then(|v| v.parse().ok()).unwrap_or(0)
-    };
-    let idle = |con: &mut Connection| {
-        info_field(con, "persistence", "aof_rewrite_in_progress").as_deref() == Some("0")
-            && info_field(con, "persistence", "aof_rewrite_scheduled").as_deref() == Some("0")
-    };
-    assert!(wait_until(Duration::from_secs(30), || idle(con)), "a startup rewrite never finished");
-    let n = rewrites(con);
-    let _: Value = redis::cmd("BGREWRITEAOF").query(con).expect("BGREWRITEAOF");
-    let done = wait_until(Duration::from_secs(30), || rewrites(con) > n && idle(con));
-    assert!(done, "BGREWRITEAOF did not finish");
-    assert_eq!(
-        info_field(con, "persistence", "aof_last_bgrewrite_status").as_deref(),
-        Some("ok"),
-        "BGREWRITEAOF failed"
-    );
-}
-
 fn aof_files(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join("appendonlydir"))
         .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())

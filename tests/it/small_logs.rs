@@ -5,7 +5,6 @@
 //! honest about what it adds to `used_memory`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::common::*;
 use redis::{Connection, Value};
@@ -97,18 +96,6 @@ fn make_large(con: &mut Connection, key: &str) {
     call(con, &["SEQ.ACK", key, "pad-reader", "7"]);
     assert_eq!(call_int(con, &["SEQ.TRIM", key, "MINSEQ", &(PAD + 1).to_string()]), PAD);
     assert_eq!(call_int(con, &["SEQ.FORGET", key, "pad-reader"]), 1);
-}
-
-/// BGREWRITEAOF, waiting for it to finish and succeed.
-fn rewrite_aof(con: &mut Connection) {
-    let rewrites =
-        |con: &mut Connection| info_field(con, "persistence", "aof_rewrites").and_then(|v| v.parse::<i64>().ok());
-    let idle = |con: &mut Connection| info_field(con, "persistence", "aof_rewrite_in_progress").as_deref() == Some("0");
-    assert!(wait_until(Duration::from_secs(30), || idle(con)), "a startup rewrite never finished");
-    let before = rewrites(con);
-    let _: Value = redis::cmd("BGREWRITEAOF").query(con).expect("BGREWRITEAOF");
-    assert!(wait_until(Duration::from_secs(30), || rewrites(con) > before && idle(con)), "BGREWRITEAOF did not finish");
-    assert_eq!(info_field(con, "persistence", "aof_last_bgrewrite_status").as_deref(), Some("ok"));
 }
 
 #[test]
