@@ -654,52 +654,11 @@ fn every_lifecycle_refusal_changes_nothing_in_the_whole_database() {
     assert_eq!(alloc(&mut con, KEY, b"m7", None), 7);
 }
 
-fn get_varint(bytes: &[u8], pos: &mut usize) -> u64 {
-    let mut value = 0;
-    for shift in (0..64).step_by(7) {
-        let byte = bytes[*pos];
-        *pos += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            break;
-        }
-    }
-    value
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// A chunk's entries as a module before encoding v4 wrote them (`varint(id len) id`),
-/// from the stored form (`varint(len << 2 | kind)`), for ids stored as given (kind 0).
-fn plain_entries(stored: &[u8]) -> Vec<u8> {
-    let (mut plain, mut pos) = (Vec::new(), 0);
-    let copy_field = |plain: &mut Vec<u8>, pos: &mut usize, len: u64| {
-        put_varint(plain, len);
-        plain.extend_from_slice(&stored[*pos..*pos + len as usize]);
-        *pos += len as usize;
-    };
-    while pos < stored.len() {
-        put_varint(&mut plain, get_varint(stored, &mut pos));
-        let header = get_varint(stored, &mut pos);
-        assert_eq!(header & 3, 0, "this test's ids are stored as given");
-        copy_field(&mut plain, &mut pos, header >> 2);
-        let payload_len = get_varint(stored, &mut pos);
-        copy_field(&mut plain, &mut pos, payload_len);
-    }
-    plain
-}
-
 #[test]
 fn an_aof_rewritten_by_a_module_before_the_lifecycle_still_replays() {
     let (mut server, _dir) = start_seq(&["--appendonly", "yes", "--aof-use-rdb-preamble", "no"]);
     let mut con = server.connect();
-    log_of(&mut con, KEY, 3);
+    let stored = log_of(&mut con, KEY, 3);
     call_int(&mut con, &["SEQ.ACK", KEY, "dev", "2"]);
     rewrite_aof(&mut con);
     let before = full_state(&mut con);
@@ -726,7 +685,7 @@ fn an_aof_rewritten_by_a_module_before_the_lifecycle_still_replays() {
                 assert_eq!((command.len(), command[8].is_empty()), (9, true), "an unchanged chunk has no records");
                 command.truncate(8);
                 command[2] = b"RESTORE-CHUNK".to_vec();
-                command[7] = plain_entries(&command[7]);
+                command[7] = plain_chunk(&stored);
                 rewritten.1 += 1;
             }
             _ => {}
