@@ -168,20 +168,6 @@ fn a_replica_that_missed_effects_marks_the_log_damaged_and_keeps_following() {
     assert_eq!(seq_stat(&mut r, "seq_damaged_logs"), 0);
 }
 
-/// An AOF as RESP arrays again.
-fn render(commands: &[Vec<Vec<u8>>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for args in commands {
-        out.extend(format!("*{}\r\n", args.len()).into_bytes());
-        for arg in args {
-            out.extend(format!("${}\r\n", arg.len()).into_bytes());
-            out.extend(arg);
-            out.extend(b"\r\n");
-        }
-    }
-    out
-}
-
 #[test]
 fn an_aof_from_before_the_declared_skip_still_replays() {
     let (mut server, dir) = start_seq(&["--appendonly", "yes", "--appendfsync", "always"]);
@@ -208,7 +194,7 @@ fn an_aof_from_before_the_declared_skip_still_replays() {
         })
         .collect();
     assert_eq!(old_format, 4);
-    std::fs::write(&path, render(&commands)).expect("write the AOF");
+    std::fs::write(&path, aof_bytes(&commands)).expect("write the AOF");
 
     server.start_again();
     let mut con = server.connect();
