@@ -31,6 +31,8 @@ const UUID: u64 = 3;
 pub const MAX_PACKED_LEN: usize = 64;
 const UUID_LEN: usize = 36;
 const UUID_DASHES: [usize; 4] = [8, 13, 18, 23];
+/// A UUID's groups of digits: (first digit, position in the text, digits).
+const UUID_GROUPS: [(usize, usize, usize); 5] = [(0, 0, 8), (8, 9, 4), (12, 14, 4), (16, 19, 4), (20, 24, 12)];
 const UUID_BYTES: usize = 16;
 
 /// A client-msg-id in its stored form, borrowed from a chunk or from a `PackBuf`.
@@ -62,14 +64,6 @@ fn nibble(c: u8, upper: bool) -> Option<u8> {
         b'a'..=b'f' if !upper => Some(c - b'a' + 10),
         b'A'..=b'F' if upper => Some(c - b'A' + 10),
         _ => None,
-    }
-}
-
-fn hex_digit(value: u8, upper: bool) -> u8 {
-    match (value, upper) {
-        (0..=9, _) => b'0' + value,
-        (_, false) => b'a' + value - 10,
-        (_, true) => b'A' + value - 10,
     }
 }
 
@@ -182,15 +176,24 @@ impl<'a> StoredId<'a> {
         if kind == RAW {
             return IdText::Stored(self.bytes);
         }
-        let mut text = [0; MAX_PACKED_LEN];
-        let mut digits = self.bytes.iter().flat_map(|&b| [b >> 4, b & 0xf]);
-        for (i, c) in text.iter_mut().take(self.len()).enumerate() {
-            *c = match kind == UUID && UUID_DASHES.contains(&i) {
-                true => b'-',
-                false => hex_digit(digits.next().unwrap_or(0), kind == HEX_UPPER),
-            };
+        // Two characters a byte (replies unpack every packed id they return: a table, not
+        // a branch per character); a UUID's digits then go to their groups, dashes between.
+        let digits = if kind == HEX_UPPER { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+        let digit = |value: u8| digits.get(usize::from(value)).copied().unwrap_or(b'0');
+        let mut hex = [0; MAX_PACKED_LEN];
+        for (pair, &byte) in hex.chunks_exact_mut(2).zip(self.bytes) {
+            pair.copy_from_slice(&[digit(byte >> 4), digit(byte & 0xf)]);
         }
-        IdText::Unpacked(text, self.len() as u8)
+        if kind != UUID {
+            return IdText::Unpacked(hex, self.len() as u8);
+        }
+        let mut text = [b'-'; MAX_PACKED_LEN];
+        for (from, to, len) in UUID_GROUPS {
+            if let (Some(out), Some(group)) = (text.get_mut(to..to + len), hex.get(from..from + len)) {
+                out.copy_from_slice(group);
+            }
+        }
+        IdText::Unpacked(text, UUID_LEN as u8)
     }
 }
 
