@@ -124,8 +124,8 @@ impl Chunk {
     }
 
     /// A chunk as persisted (RDB, AOF rewrite) in `format`; `SeqLog::push_changed_chunk`
-    /// validates it (bytes of the older format that do not decode are kept as they are,
-    /// for it to refuse).
+    /// validates it (bytes of the older format that do not decode become no bytes, which
+    /// it refuses for any entry count: never misread as the newer format).
     pub fn from_parts(
         first_seq: u64,
         skipped_before: u64,
@@ -136,7 +136,7 @@ impl Chunk {
     ) -> Chunk {
         let bytes = match format {
             EntryFormat::StoredIds => bytes,
-            EntryFormat::PlainIds => stored_from_plain(&bytes).unwrap_or(bytes),
+            EntryFormat::PlainIds => stored_from_plain(&bytes).unwrap_or_default(),
         };
         Chunk { first_seq, skipped_before, first_ts, last_ts: first_ts, len, start: 0, bytes, deleted: None }
     }

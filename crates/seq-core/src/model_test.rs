@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 
 use super::encoding::{self, memory::Item, memory::Reader};
+use super::varint;
 use super::*;
 
 #[derive(Clone, Debug)]
@@ -604,8 +605,9 @@ fn assert_damage_refused_or_consistent(items: &[Item], version: i32) {
 fn corrupt_encodings_are_refused_not_loaded() {
     let items = saved(&persisted_log(true));
     assert!(encoding::load(&mut Reader(items.iter()), encoding::LATEST_ENCODING + 1).is_err());
-    assert_damage_refused_or_consistent(&items, encoding::ENCODING_V3);
-    assert_damage_refused_or_consistent(&as_v2(&items), encoding::ENCODING_V2);
+    assert_damage_refused_or_consistent(&items, encoding::LATEST_ENCODING);
+    assert_damage_refused_or_consistent(&as_v3(&items), encoding::ENCODING_V3);
+    assert_damage_refused_or_consistent(&as_v2(&as_v3(&items)), encoding::ENCODING_V2);
 }
 
 #[test]
@@ -614,14 +616,17 @@ fn the_damaged_flag_is_persisted_and_unknown_flags_are_refused() {
     assert!(log.mark_damaged() && !log.mark_damaged(), "marked once");
     let items = saved(&log);
     assert_eq!(items[7], Item::U64(1));
-    let loaded = encoding::load(&mut Reader(items.iter()), encoding::ENCODING_V3).expect("a damaged log loads");
+    let loaded = encoding::load(&mut Reader(items.iter()), encoding::LATEST_ENCODING).expect("a damaged log loads");
+    assert!(loaded.is_damaged());
+    assert_eq!(observe(&loaded), observe(&log));
+    let loaded = encoding::load(&mut Reader(as_v3(&items).iter()), encoding::ENCODING_V3).expect("and as v3 wrote it");
     assert!(loaded.is_damaged());
     assert_eq!(observe(&loaded), observe(&log));
     let mut unknown = items.clone();
     unknown[7] = Item::U64(2);
-    assert!(encoding::load(&mut Reader(unknown.iter()), encoding::ENCODING_V3).is_err());
+    assert!(encoding::load(&mut Reader(unknown.iter()), encoding::LATEST_ENCODING).is_err());
     let undamaged = saved(&persisted_log(true));
-    let loaded = encoding::load(&mut Reader(undamaged.iter()), encoding::ENCODING_V3).expect("loads");
+    let loaded = encoding::load(&mut Reader(undamaged.iter()), encoding::LATEST_ENCODING).expect("loads");
     assert!(!loaded.is_damaged());
 }
 
@@ -641,18 +646,49 @@ fn as_v1(v2: &[Item]) -> Vec<Item> {
 
 /// Where a v2 encoding's chunks start (six items each), and how many there are.
 fn chunk_items(v2: &[Item]) -> (usize, usize) {
+    chunk_items_after(v2, 7)
+}
+
+/// `chunk_items` of a layout whose header is `header` items (7 in v2, 8 from v3 on).
+fn chunk_items_after(items: &[Item], header: usize) -> (usize, usize) {
     let count = |item: &Item| match item {
         Item::U64(n) => *n as usize,
         Item::Bytes(_) => panic!("expected a count"),
     };
-    let chunk_count = 8 + 3 * count(&v2[7]);
-    (chunk_count + 1, count(&v2[chunk_count]))
+    let chunk_count = header + 1 + 3 * count(&items[header]);
+    (chunk_count + 1, count(&items[chunk_count]))
+}
+
+/// The v3 layout: v4's, with each chunk's entries holding their ids as given
+/// (`varint(id len) id`), as encodings before v4 wrote them.
+fn as_v3(v4: &[Item]) -> Vec<Item> {
+    let (first_chunk, chunks) = chunk_items_after(v4, 8);
+    let mut v3 = v4.to_vec();
+    for bytes_at in (0..chunks).map(|chunk| first_chunk + 6 * chunk + 4) {
+        let (Item::U64(first_ts), Item::U64(len), Item::Bytes(stored)) =
+            (&v4[bytes_at - 2], &v4[bytes_at - 1], &v4[bytes_at])
+        else {
+            panic!("a chunk's first ts, length and bytes");
+        };
+        let chunk = Chunk::from_parts(1, 0, *first_ts, *len as u32, stored.clone(), EntryFormat::StoredIds);
+        let (mut plain, mut previous_ts) = (Vec::new(), *first_ts);
+        for entry in chunk.iter() {
+            varint::put(&mut plain, entry.ts - previous_ts);
+            previous_ts = entry.ts;
+            for field in [&*entry.id.text(), entry.payload] {
+                varint::put(&mut plain, field.len() as u64);
+                plain.extend_from_slice(field);
+            }
+        }
+        v3[bytes_at] = Item::Bytes(plain);
+    }
+    v3
 }
 
 #[test]
 fn version_1_still_loads_and_refuses_damage() {
     let log = persisted_log(false);
-    let v1 = as_v1(&as_v2(&saved(&log)));
+    let v1 = as_v1(&as_v2(&as_v3(&saved(&log))));
     let loaded = encoding::load(&mut Reader(v1.iter()), encoding::ENCODING_V1).expect("v1 loads");
     assert_eq!(observe(&loaded), observe(&log));
     assert_eq!(loaded.header(), log.header());
@@ -663,7 +699,7 @@ fn version_1_still_loads_and_refuses_damage() {
 fn change_records_that_do_not_fit_are_refused() {
     let log = persisted_log(true);
     assert_eq!((log.rev(), log.deleted(), log.resync_floor()), (7, 3, 2));
-    let items = as_v2(&saved(&log));
+    let items = as_v2(&as_v3(&saved(&log)));
     let loaded = encoding::load(&mut Reader(items.iter()), encoding::ENCODING_V2).expect("loads");
     assert_eq!(observe(&loaded), observe(&log));
     let (first_chunk, chunks) = chunk_items(&items);

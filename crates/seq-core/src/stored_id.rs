@@ -36,7 +36,7 @@ const UUID_GROUPS: [(usize, usize, usize); 5] = [(0, 0, 8), (8, 9, 4), (12, 14, 
 const UUID_BYTES: usize = 16;
 
 /// A client-msg-id in its stored form, borrowed from a chunk or from a `PackBuf`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoredId<'a> {
     header: u64,
     bytes: &'a [u8],
@@ -67,17 +67,6 @@ fn nibble(c: u8, upper: bool) -> Option<u8> {
     }
 }
 
-/// Packs the hex digits `text` (of one case, checked by the caller) into `out`, two per
-/// byte, the last byte's low nibble 0 when they are odd.
-fn pack_hex(text: impl Iterator<Item = u8>, upper: bool, out: &mut [u8]) {
-    for (i, c) in text.enumerate() {
-        let value = nibble(c, upper).unwrap_or(0);
-        if let Some(byte) = out.get_mut(i / 2) {
-            *byte = if i % 2 == 0 { value << 4 } else { *byte | value };
-        }
-    }
-}
-
 fn is_uuid(id: &[u8]) -> bool {
     id.len() == UUID_LEN
         && id.iter().enumerate().all(|(i, &c)| match UUID_DASHES.contains(&i) {
@@ -96,20 +85,45 @@ fn packed_len(kind: u64, len: usize) -> usize {
 }
 
 impl<'a> StoredId<'a> {
-    /// The stored form of the client's id `id` (packed into `buf` when it packs).
+    /// The stored form of the client's id `id` (packed into `buf` when it packs). One
+    /// pass over the id packs it while it reads as hex of one case (ALLOC does this for
+    /// every message).
     pub fn of(id: &'a [u8], buf: &'a mut PackBuf) -> StoredId<'a> {
         let len = id.len() as u64;
-        let upper = id.iter().any(u8::is_ascii_uppercase);
-        let (kind, packed) = if is_uuid(id) {
-            (UUID, UUID_BYTES)
-        } else if !id.is_empty() && id.len() <= MAX_PACKED_LEN && id.iter().all(|&c| nibble(c, upper).is_some()) {
-            (if upper { HEX_UPPER } else { HEX_LOWER }, id.len().div_ceil(2))
-        } else {
-            return StoredId { header: len << 2 | RAW, bytes: id };
+        let raw = StoredId { header: len << 2 | RAW, bytes: id };
+        let uuid = is_uuid(id);
+        if !uuid && (id.is_empty() || id.len() > MAX_PACKED_LEN) {
+            return raw;
+        }
+        let (mut lower, mut upper) = (false, false);
+        let digits = id.iter().enumerate().filter(|(i, _)| !(uuid && UUID_DASHES.contains(i)));
+        for (i, (_, &c)) in digits.enumerate() {
+            let value = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => {
+                    lower = true;
+                    c - b'a' + 10
+                }
+                b'A'..=b'F' => {
+                    upper = true;
+                    c - b'A' + 10
+                }
+                _ => return raw,
+            };
+            if lower && upper {
+                return raw;
+            }
+            // The low nibble is cleared with the high one: an odd length's padding is 0.
+            if let Some(byte) = buf.0.get_mut(i / 2) {
+                *byte = if i % 2 == 0 { value << 4 } else { *byte | value };
+            }
+        }
+        let (kind, packed) = match (uuid, upper) {
+            (true, _) => (UUID, UUID_BYTES),
+            (false, true) => (HEX_UPPER, id.len().div_ceil(2)),
+            (false, false) => (HEX_LOWER, id.len().div_ceil(2)),
         };
-        let out = buf.0.get_mut(..packed).unwrap_or_default();
-        pack_hex(id.iter().copied().filter(|&c| c != b'-'), upper, out);
-        StoredId { header: len << 2 | kind, bytes: out }
+        StoredId { header: len << 2 | kind, bytes: buf.0.get(..packed).unwrap_or_default() }
     }
 
     /// Reads a stored form at `bytes[*pos..]`, advancing `pos`; `None` if it runs past
