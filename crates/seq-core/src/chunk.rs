@@ -389,6 +389,26 @@ impl<'a> ChunkIter<'a> {
     }
 }
 
+/// How far ahead of the entry it decodes an iterator asks for the chunk's bytes.
+const READ_AHEAD: usize = 768;
+
+/// Asks the processor for the chunk's bytes `READ_AHEAD` past `pos`. A walk over a chunk
+/// that is not cached (a table migration, a reload's reindex, a range of old messages)
+/// otherwise waits on memory at nearly every entry: its own prefetcher did not keep up
+/// here (1M entries of 100-byte payloads, walked cold: 50-80 ms without, 16-28 with).
+fn read_ahead(bytes: &[u8], pos: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(ahead) = bytes.get(pos.saturating_add(READ_AHEAD)) {
+        // SAFETY: `sse`, the feature `_mm_prefetch` needs, is part of every x86_64
+        // processor; a prefetch only warms the cache, and `ahead` is inside `bytes`.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(std::ptr::from_ref(ahead).cast())
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (bytes, pos);
+}
+
 impl<'a> Iterator for ChunkIter<'a> {
     type Item = Entry<'a>;
 
@@ -396,6 +416,7 @@ impl<'a> Iterator for ChunkIter<'a> {
         if self.seq >= self.chunk.end_seq() {
             return None;
         }
+        read_ahead(&self.chunk.bytes, self.pos);
         let delta = varint::get(&self.chunk.bytes, &mut self.pos)?;
         // The first live entry's ts is `first_ts`: its delta points at a trimmed entry.
         let ts = if self.seq == self.chunk.first_seq { self.chunk.first_ts } else { self.ts.checked_add(delta)? };
