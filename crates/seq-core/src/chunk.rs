@@ -393,9 +393,10 @@ impl<'a> ChunkIter<'a> {
 const READ_AHEAD: usize = 768;
 
 /// Asks the processor for the chunk's bytes `READ_AHEAD` past `pos`. A walk over a chunk
-/// that is not cached (a table migration, a reload's reindex, a range of old messages)
-/// otherwise waits on memory at nearly every entry: its own prefetcher did not keep up
-/// here (1M entries of 100-byte payloads, walked cold: 50-80 ms without, 16-28 with).
+/// that is not cached (a table migration, the read that rules out an id whose tag
+/// matched, a range of old messages) otherwise waits on memory at nearly every entry:
+/// the processor's own prefetcher did not keep up here (1M entries of 100-byte payloads
+/// walked cold: 50-180 ms without, 29-36 ms with; docs/performance.md, session 6).
 fn read_ahead(bytes: &[u8], pos: usize) {
     #[cfg(target_arch = "x86_64")]
     if let Some(ahead) = bytes.get(pos.saturating_add(READ_AHEAD)) {
