@@ -71,6 +71,7 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
             ("SEQ.ALLOC hot vs Lua script", "alloc_hot", "lua"),
             ("SEQ.ALLOC hot vs INCR", "alloc_hot", "incr"),
             ("SEQ.ALLOC hot vs XADD", "alloc_hot", "xadd"),
+            ("XADD vs Lua script (Redis' own append)", "xadd", "lua"),
         ],
     );
     println!("checks: effects unsent while the AOF was on = {unsent} (every effect goes to the AOF)");
@@ -78,6 +79,7 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
     let xadd = row_rps(&rows, "xadd");
     sum.add("AOF everysec: INCR (floor)", fmt_rate(incr), incr, f64::NAN, "", Target::Info);
     sum.add("AOF everysec: XADD, hot stream", fmt_rate(xadd), xadd, xadd / incr, "INCR", Target::Info);
+    sum.add("AOF everysec: XADD vs Lua (Redis' own append)", fmt_rate(xadd), xadd, xadd / lua, "Lua", Target::Info);
     sum.add("AOF everysec: SEQ.ALLOC hot key vs Lua", fmt_rate(hot), hot, hot / lua, "Lua", Target::AtLeast(4.0));
     add_alloc_cpu_vs_xadd(sum, "AOF everysec: SEQ.ALLOC server CPU vs XADD's", &rows);
 }

@@ -192,6 +192,7 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
             ("SEQ.ALLOC hot vs Lua script", "alloc_hot", "lua"),
             ("SEQ.ALLOC hot vs INCR", "alloc_hot", "incr"),
             ("SEQ.ALLOC hot vs XADD", "alloc_hot", "xadd"),
+            ("XADD vs Lua script (Redis' own append)", "xadd", "lua"),
             ("SEQ.RANGE vs XRANGE (COUNT 100)", "range", "xrange"),
             ("SEQ.REVRANGE vs XREVRANGE (COUNT 100)", "revrange", "xrevrange"),
         ],
@@ -216,6 +217,7 @@ pub fn phase(cfg: &Config, server: &Server, con: &mut redis::Connection, sha: &s
     sum.add("INCR, one key (floor)", fmt_rate(incr), incr, f64::NAN, "", Target::Info);
     sum.add("Lua script, hot conversation", fmt_rate(lua), lua, lua / incr, "INCR", Target::Info);
     sum.add("XADD, hot stream", fmt_rate(xadd), xadd, xadd / incr, "INCR", Target::Info);
+    sum.add("XADD, hot stream vs Lua (Redis' own append)", fmt_rate(xadd), xadd, xadd / lua, "Lua", Target::Info);
     sum.add("SEQ.ALLOC hot key vs Lua", fmt_rate(hot), hot, hot / lua, "Lua", Target::AtLeast(4.0));
     sum.add("SEQ.ALLOC hot key vs INCR", fmt_rate(hot), hot, hot / incr, "INCR", Target::AtLeast(0.7));
     add_alloc_cpu_vs_xadd(sum, "SEQ.ALLOC hot key server CPU vs XADD's", &rows);
