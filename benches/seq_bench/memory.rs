@@ -9,6 +9,9 @@ use crate::config::{log, Config, PAYLOAD_LEN};
 use crate::data::{flushall, pipelined, query_i64, used_memory, IdStyle, Rng};
 use crate::report::{median, print_table, Summary, Target};
 
+/// jemalloc's default `dirty_decay_ms` (10 s), and a second to spare.
+const RSS_SETTLE: Duration = Duration::from_secs(11);
+
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Layout {
     Seq,
@@ -91,8 +94,12 @@ fn mem_run(
             return r;
         }
     }
-    let (m1, rss1) = used_memory(con);
+    let (m1, _) = used_memory(con);
     r.bytes_per_msg = (m1 - m0) as f64 / total as f64;
+    // The pages freed during the fill (buffers outgrown, tables replaced) stay resident
+    // until jemalloc's dirty-page decay returns them; read RSS once it has.
+    std::thread::sleep(RSS_SETTLE);
+    let (_, rss1) = used_memory(con);
     r.rss_per_msg = (rss1 - rss0) as f64 / total as f64;
     // MEMORY USAGE of conversation 0, all its keys, every element sampled
     let keys: Vec<String> = match layout {

@@ -28,8 +28,11 @@ use super::Entry;
 pub const MAX_ENTRIES: u32 = 256;
 /// A chunk is sealed once its buffer would grow past this (unless it is empty). Large
 /// enough that the allocator's size classes and the per-chunk bookkeeping cost under a
-/// byte per entry.
-pub const MAX_BYTES: usize = 16 * 1024;
+/// byte per entry; and jemalloc's largest small size class (two to a 7-page slab, no
+/// waste): from 16 KiB on, an allocation is "large", and a jemalloc built
+/// cache-oblivious (Debian's, which its Redis package uses) gives each one an extra
+/// page, so full 16 KiB chunks took 20 KiB of resident memory (docs/design.md).
+pub const MAX_BYTES: usize = 14 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Chunk {
@@ -59,7 +62,7 @@ pub fn chunk_of(chunks: &VecDeque<Chunk>, seq: u64) -> Option<(usize, &Chunk)> {
 /// The open chunk's next capacity: exactly what it needs up to a quarter of MAX_BYTES (the
 /// allocator rounds up to its own size class, so a reallocation mostly stays in place,
 /// and a log of a few messages costs their bytes), then in steps of the allocator's size
-/// classes (2 KiB apart between 8 and 16 KiB), so the open chunk — the only one with
+/// classes (2 KiB apart between 8 and 14 KiB), so the open chunk — the only one with
 /// slack — wastes at most one step; never past MAX_BYTES unless one entry needs more.
 fn grown_capacity(needed: usize) -> usize {
     const STEP: usize = 2048;
