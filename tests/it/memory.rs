@@ -66,3 +66,31 @@ fn unlink_frees_a_long_log_in_the_background_and_a_short_one_at_once() {
     let logs = info_section(&mut con, "seq").get("seq_logs").cloned();
     assert_eq!(logs.as_deref(), Some("0"), "seq_logs after both logs are freed");
 }
+
+/// Long logs cost the allocator no more than they report: their chunks stay in jemalloc's
+/// small size classes, where a full 16 KiB one was a "large" allocation, which a
+/// cache-oblivious jemalloc (Debian's, which its Redis uses) gives an extra page
+/// (docs/design.md, "Storage"). Measured as what the fill adds to `allocator_active`
+/// (pages in use) beyond what it adds to `allocator_allocated` (bytes handed out).
+#[test]
+fn long_logs_leave_the_allocator_no_waste() {
+    let (server, _dir) = start_seq(&[]);
+    let mut con = server.connect();
+    let stat = |con: &mut Connection, field: &str| -> i64 {
+        info_field(con, "memory", field)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{field} in INFO memory"))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (allocated0, active0) = (stat(&mut con, "allocator_allocated"), stat(&mut con, "allocator_active"));
+    for k in 0..100 {
+        fill(&mut con, &format!("conv:{k}"), "id", 1000, 100);
+    }
+    // Redis refreshes the allocator's figures in its cron, every 100 ms.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let allocated = stat(&mut con, "allocator_allocated") - allocated0;
+    let waste = stat(&mut con, "allocator_active") - active0 - allocated;
+    println!("100 x 1000 messages: {allocated} bytes allocated, {waste} more in pages in use");
+    assert!(allocated > 10_000_000, "the fill allocated only {allocated} bytes");
+    assert!(waste * 20 < allocated, "{waste} bytes of pages in use beyond the {allocated} allocated (over 5%)");
+}

@@ -492,6 +492,32 @@ mod tests {
         assert!(Chunk::from_parts(5, 0, 100, 3, truncated, EntryFormat::PlainIds).validate().is_err());
     }
 
+    /// jemalloc's largest small size class: a larger allocation may take an extra page
+    /// (see `MAX_BYTES`).
+    const LARGEST_SMALL_CLASS: usize = 14 * 1024;
+
+    #[test]
+    fn a_filling_chunk_stays_in_the_small_size_classes() {
+        for payload_len in [0, 1, 37, 100, 500, 3000] {
+            let payload = vec![7u8; payload_len];
+            for start in [0, MAX_BYTES / 4] {
+                let mut chunk = Chunk::new(1, 0, 1000, start);
+                for i in 0u64.. {
+                    let (text, mut buf) = (format!("{i:020x}"), PackBuf::new());
+                    let id = StoredId::of(text.as_bytes(), &mut buf);
+                    if !chunk.has_room(entry_size(1, id, &payload)) {
+                        break;
+                    }
+                    chunk.push(1000 + i, id, &payload);
+                    let size = allocation_size(chunk.bytes.capacity());
+                    assert!(size <= LARGEST_SMALL_CLASS, "{payload_len}-byte payloads: {size} bytes at entry {i}");
+                }
+                chunk.seal();
+                assert!(allocation_size(chunk.bytes.capacity()) <= LARGEST_SMALL_CLASS);
+            }
+        }
+    }
+
     #[test]
     fn entries_decode_in_order() {
         let chunk = filled(5);
